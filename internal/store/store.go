@@ -1,0 +1,105 @@
+// Package store declares the storage ports Basalt's services use: one
+// interface that every database engine (SQLite now, PostgreSQL next)
+// implements, plus the query and request types passed through it.
+//
+// store imports only the domain model (schema) and leaf packages. Engines
+// live in subpackages and must not import services or transports.
+package store
+
+import (
+	"context"
+
+	"github.com/basalt-dev/basalt/internal/schema"
+)
+
+// Store is a database engine. Reads outside a transaction may run
+// concurrently; InTx serializes writers.
+//
+// Error contract (every method): apperr NotFound when a looked-up row or
+// table does not exist, apperr Conflict for a unique/primary-key violation
+// (with Data naming the field when known), apperr Invalid when a filter or
+// sort cannot be compiled against the schema, and an Internal error for
+// everything else (the driver error kept as Cause).
+type Store interface {
+	Reader
+	// InTx runs fn in one write transaction. It commits when fn returns nil
+	// and rolls back otherwise, returning fn's error.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Close releases the engine's connections.
+	Close() error
+}
+
+// Reader is the read side, available on the store and inside a transaction.
+type Reader interface {
+	// Collections returns every collection, oldest first.
+	Collections(ctx context.Context) ([]*schema.Collection, error)
+	// FindRecords returns the records of q.Collection that match q.
+	FindRecords(ctx context.Context, q *Query) ([]*schema.Record, error)
+	// CountRecords returns how many records match q (ignoring Limit/Offset/Sort).
+	CountRecords(ctx context.Context, q *Query) (int64, error)
+	// Param returns a stored settings value; NotFound when absent.
+	Param(ctx context.Context, key string) ([]byte, error)
+}
+
+// Tx is a write transaction.
+type Tx interface {
+	Reader
+	// CreateCollection stores c and creates its table and indexes.
+	// Conflict when a collection or table with the same name or id exists.
+	CreateCollection(ctx context.Context, c *schema.Collection) error
+	// UpdateCollection stores next in place of prev and migrates the table:
+	// fields matched by id are renamed/kept, new fields added, missing ones
+	// dropped, indexes recreated. Data of kept fields is preserved.
+	UpdateCollection(ctx context.Context, prev, next *schema.Collection) error
+	// DeleteCollection drops c's table and definition.
+	DeleteCollection(ctx context.Context, c *schema.Collection) error
+	// InsertRecord inserts r. Conflict on a duplicate id or unique index.
+	InsertRecord(ctx context.Context, r *schema.Record) error
+	// UpdateRecord writes every field of r to the row with r's id (NotFound if none).
+	UpdateRecord(ctx context.Context, r *schema.Record) error
+	// DeleteRecord deletes the row of c with the given id (NotFound if none).
+	DeleteRecord(ctx context.Context, c *schema.Collection, id string) error
+	// Truncate deletes every record of c.
+	Truncate(ctx context.Context, c *schema.Collection) error
+	// SetParam stores a settings value under key.
+	SetParam(ctx context.Context, key string, value []byte) error
+}
+
+// Query selects records of one collection.
+type Query struct {
+	Collection *schema.Collection
+	// Schema resolves other collections by name or id, for relation paths,
+	// back-relations and @collection references.
+	Schema Lookup
+	// Filters are filter-language expressions, all of which must hold.
+	Filters []string
+	// Params fill {:name} placeholders in Filters.
+	Params map[string]any
+	// Request is what @request.* resolves to; nil resolves every field to "".
+	Request *Request
+	// IDs, when non-nil, restricts the result to these record ids.
+	IDs []string
+	// Sort is a sort expression such as "-created,title" ("" = storage order).
+	Sort   string
+	Limit  int // 0 = no limit
+	Offset int
+}
+
+// Lookup resolves a collection by name or id; nil when there is none.
+type Lookup func(nameOrID string) *schema.Collection
+
+// Request is the data a filter's @request.* identifiers resolve to.
+type Request struct {
+	Method  string
+	Context string // default, password, realtime, protectedFile, batch, expand...
+	// Auth is the authenticated record, nil for guests.
+	Auth *schema.Record
+	// Body is the submitted data by field name (canonical values where the
+	// field is known).
+	Body map[string]any
+	// Existing is the stored record for update rules (for :changed), or nil.
+	Existing *schema.Record
+	Query    map[string]string
+	// Headers have lowercased snake_case keys.
+	Headers map[string]string
+}
