@@ -1,0 +1,252 @@
+// Starts one Basalt server per test file and hands out SDK clients for it.
+//
+// The binary comes from BASALT_BIN (default ../bin/basalt, relative to e2e/). Nothing is built here:
+// `make build` (or `make test`) does that. Each call to useServer() registers a `before` hook that
+// upserts a superuser through the CLI, starts `basalt serve` on a free loopback port with a fresh
+// temporary --dir, and waits for /api/health; and an `after` hook that stops the process by its PID
+// and removes the directory (set BASALT_E2E_KEEP=1 to keep it for a post-mortem).
+
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+import PocketBase from 'pocketbase';
+
+const e2eDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const SUPERUSER_EMAIL = 'root@basalt.test';
+export const SUPERUSER_PASSWORD = 'root-password-123';
+
+const HEALTH_TIMEOUT_MS = Number(process.env.BASALT_E2E_HEALTH_TIMEOUT_MS || 20_000);
+const CLI_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const LOG_TAIL_LINES = 40;
+
+/** Resolves the server binary and fails with a message that says what to do when it is unusable. */
+export function resolveBinary(env = process.env) {
+  const bin = path.resolve(e2eDir, env.BASALT_BIN || '../bin/basalt');
+  let st;
+  try {
+    st = fs.statSync(bin);
+  } catch {
+    throw new Error(
+      `Basalt binary not found at ${bin}. Build it first (make build) or point BASALT_BIN at it.`,
+    );
+  }
+  if (!st.isFile()) throw new Error(`BASALT_BIN=${bin} is not a regular file.`);
+  try {
+    fs.accessSync(bin, fs.constants.X_OK);
+  } catch {
+    throw new Error(`BASALT_BIN=${bin} is not executable (chmod +x it or rebuild it).`);
+  }
+  return bin;
+}
+
+/** Asks the kernel for a free loopback TCP port. */
+export async function freePort() {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+function tail(text, lines = LOG_TAIL_LINES) {
+  const all = String(text).trimEnd().split('\n');
+  const cut = all.slice(-lines).join('\n');
+  return cut ? cut : '(no output)';
+}
+
+function runCLI(bin, args, env) {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: CLI_TIMEOUT_MS, env }, (err, stdout, stderr) => {
+      if (err) {
+        const how = err.killed
+          ? `timed out after ${CLI_TIMEOUT_MS} ms`
+          : `exited with ${err.code ?? err.signal}`;
+        reject(
+          new Error(
+            `\`basalt ${args.join(' ')}\` ${how}.\n--- stdout ---\n${tail(stdout)}\n--- stderr ---\n${tail(stderr)}`,
+          ),
+        );
+        return;
+      }
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Children still alive when the runner exits (a crash, an interrupted run) are killed here.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
+ * Starts a server and resolves to a handle once /api/health answers 200.
+ * Rejects with the process's output when it exits early or does not become healthy in time.
+ */
+export async function startServer({ env = process.env, healthTimeoutMs = HEALTH_TIMEOUT_MS } = {}) {
+  const bin = resolveBinary(env);
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'basalt-e2e-'));
+  try {
+    await runCLI(bin, ['superuser', 'upsert', SUPERUSER_EMAIL, SUPERUSER_PASSWORD, '--dir', dir], env);
+  } catch (err) {
+    await removeDir(dir);
+    throw err;
+  }
+
+  // A port taken between freePort() and the bind makes the server exit at once: try a few ports.
+  let lastErr;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    try {
+      return await launch(bin, dir, port, healthTimeoutMs, env);
+    } catch (err) {
+      lastErr = err;
+      if (!err.exitedEarly) break;
+    }
+  }
+  await removeDir(dir);
+  throw lastErr;
+}
+
+async function launch(bin, dir, port, healthTimeoutMs, env) {
+  const url = `http://127.0.0.1:${port}`;
+  const args = ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir];
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  live.add(child);
+  let output = '';
+  const collect = (chunk) => {
+    output += chunk;
+    if (output.length > 1_000_000) output = output.slice(-500_000);
+  };
+  child.stdout.setEncoding('utf8').on('data', collect);
+  child.stderr.setEncoding('utf8').on('data', collect);
+
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      live.delete(child);
+      resolve(exited);
+    });
+    child.on('error', (err) => {
+      exited = { code: null, signal: null, error: err };
+      live.delete(child);
+      resolve(exited);
+    });
+  });
+
+  const deadline = Date.now() + healthTimeoutMs;
+  let lastProblem = 'no answer yet';
+  while (true) {
+    if (exited) {
+      const err = new Error(
+        `\`basalt ${args.join(' ')}\` exited before it became healthy ` +
+          `(${exited.error ? exited.error.message : `code ${exited.code}, signal ${exited.signal}`}).\n` +
+          `--- server output ---\n${tail(output)}`,
+      );
+      err.exitedEarly = true;
+      throw err;
+    }
+    if (Date.now() > deadline) {
+      await stopProcess(child, exitPromise);
+      throw new Error(
+        `\`basalt ${args.join(' ')}\` did not answer GET ${url}/api/health with 200 within ` +
+          `${healthTimeoutMs} ms (last: ${lastProblem}).\n--- server output ---\n${tail(output)}`,
+      );
+    }
+    try {
+      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(1000) });
+      const body = await res.text();
+      if (res.status === 200) break;
+      lastProblem = `status ${res.status}: ${body.slice(0, 200)}`;
+    } catch (err) {
+      lastProblem = err.cause?.code || err.message;
+    }
+    await sleep(100);
+  }
+
+  return {
+    url,
+    dir,
+    pid: child.pid,
+    output: () => output,
+    stop: async () => {
+      const res = await stopProcess(child, exitPromise);
+      if (!process.env.BASALT_E2E_KEEP) await removeDir(dir);
+      return res;
+    },
+  };
+}
+
+async function stopProcess(child, exitPromise) {
+  if (child.exitCode !== null || child.signalCode !== null) return exitPromise;
+  try {
+    process.kill(child.pid, 'SIGTERM');
+  } catch {
+    return exitPromise;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, STOP_TIMEOUT_MS);
+  const res = await exitPromise;
+  clearTimeout(timer);
+  return res;
+}
+
+async function removeDir(dir) {
+  await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+}
+
+/** A fresh SDK client for url, with the SDK's duplicate-request cancellation turned off. */
+export function newClient(url) {
+  const pb = new PocketBase(url);
+  pb.autoCancellation(false);
+  return pb;
+}
+
+/**
+ * Registers before/after hooks for the current test file and returns a handle whose fields are
+ * filled once the `before` hook has run:
+ *   srv.url, srv.client(), srv.superuser (an authenticated superuser client), srv.server.
+ */
+export function useServer() {
+  const srv = {
+    url: '',
+    server: null,
+    superuser: null,
+    client: () => newClient(srv.url),
+  };
+  before(async () => {
+    srv.server = await startServer();
+    srv.url = srv.server.url;
+    srv.superuser = newClient(srv.url);
+    await srv.superuser
+      .collection('_superusers')
+      .authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
+  });
+  after(async () => {
+    if (srv.server) await srv.server.stop();
+  });
+  return srv;
+}
