@@ -1,0 +1,296 @@
+// Package auth is the authentication service: it signs in auth records with
+// a password, issues and refreshes their tokens, and resolves the token of
+// an incoming request to its record. Access rules stay in the record service.
+//
+// auth imports the domain model, the storage port, leaf packages and the
+// record service; never adapters or transports.
+package auth
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/password"
+	"github.com/basalt-dev/basalt/internal/random"
+	"github.com/basalt-dev/basalt/internal/record"
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
+	"github.com/basalt-dev/basalt/internal/token"
+)
+
+// Service authenticates auth records.
+type Service struct {
+	store   store.Store
+	cols    record.Collections
+	records *record.Service
+	now     func() time.Time
+	// dummyHash is checked for unknown identities so that both paths of a
+	// sign-in take the same time.
+	dummyHash string
+}
+
+// New returns the auth service.
+func New(st store.Store, cols record.Collections, records *record.Service, now func() time.Time) *Service {
+	dummy, err := password.Hash(random.Secret(), password.DefaultCost)
+	if err != nil {
+		panic("auth: bcrypt failed: " + err.Error()) // only on a broken crypto source
+	}
+	return &Service{store: st, cols: cols, records: records, now: now, dummyHash: dummy}
+}
+
+// internal returns the request identity used for lookups that bypass rules.
+func internal() *record.Request {
+	return &record.Request{Method: "GET", Context: "default",
+		Auth: &schema.Record{Collection: &schema.Collection{ID: schema.SuperusersID}}}
+}
+
+// Authenticate resolves an Authorization header value ("TOKEN" or "Bearer
+// TOKEN") to its auth record and claims. An empty header gives nil, nil; an
+// invalid or expired token gives an Unauthenticated error.
+func (s *Service) Authenticate(ctx context.Context, header string) (*schema.Record, *token.Claims, error) {
+	raw := strings.TrimSpace(header)
+	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
+		raw = strings.TrimSpace(raw[7:])
+	}
+	if raw == "" {
+		return nil, nil, nil
+	}
+	invalid := apperr.New(apperr.Unauthenticated, "The request requires valid record authorization token.")
+	claims, err := token.Unverified(raw)
+	if err != nil || claims.Type != token.TypeAuth {
+		return nil, nil, invalid
+	}
+	c := s.cols.Lookup(claims.CollectionID)
+	if c == nil || !c.IsAuth() || c.ID != claims.CollectionID {
+		return nil, nil, invalid
+	}
+	r, err := s.byID(ctx, c, claims.ID)
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return nil, nil, invalid
+		}
+		return nil, nil, err
+	}
+	verified, err := token.Verify(raw, signingKey(r, c.AuthToken), s.now())
+	if err != nil || verified.Type != token.TypeAuth {
+		return nil, nil, invalid
+	}
+	return r, verified, nil
+}
+
+func signingKey(r *schema.Record, cfg schema.TokenConfig) []byte {
+	return []byte(r.String("tokenKey") + cfg.Secret)
+}
+
+func (s *Service) byID(ctx context.Context, c *schema.Collection, id string) (*schema.Record, error) {
+	q := &store.Query{Collection: c, Schema: s.cols.Lookup, Request: internal(), IDs: []string{id}, Limit: 1}
+	list, err := s.store.FindRecords(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, apperr.New(apperr.NotFound, "The requested resource wasn't found.")
+	}
+	return list[0], nil
+}
+
+// Token returns a new auth token for r.
+func (s *Service) Token(r *schema.Record, refreshable bool) (string, error) {
+	c := r.Collection
+	claims := token.Claims{ID: r.ID(), Type: token.TypeAuth, CollectionID: c.ID, Refreshable: refreshable}
+	return token.Sign(claims, signingKey(r, c.AuthToken), s.now(), time.Duration(c.AuthToken.Duration)*time.Second)
+}
+
+// WithPassword signs in to an auth collection with an identity (any of the
+// collection's identity fields, or identityField when given) and password.
+func (s *Service) WithPassword(ctx context.Context, req *record.Request, collection, identity, pass, identityField string) (string, *schema.Record, error) {
+	c := s.cols.Lookup(collection)
+	if c == nil || !c.IsAuth() {
+		return "", nil, apperr.New(apperr.NotFound, "Missing or invalid auth collection context.")
+	}
+	if !c.PasswordAuth.Enabled {
+		return "", nil, apperr.New(apperr.Forbidden, "The collection is not configured to allow password authentication.")
+	}
+	fe := apperr.FieldErrors{}
+	if identity == "" {
+		fe.Add("identity", "validation_required", "Cannot be blank.")
+	}
+	if pass == "" {
+		fe.Add("password", "validation_required", "Cannot be blank.")
+	}
+	if len(identity) > 255 {
+		fe.Add("identity", "validation_length_out_of_range", "The length must be between 1 and 255.")
+	}
+	fields := c.PasswordAuth.IdentityFields
+	if identityField != "" {
+		if !contains(fields, identityField) {
+			fe.Add("identityField", "validation_in_invalid", "Must be a valid value.")
+		}
+		fields = []string{identityField}
+	}
+	if err := fe.Err("An error occurred while validating the submitted data."); err != nil {
+		return "", nil, err
+	}
+	failed := apperr.New(apperr.Invalid, "Failed to authenticate.")
+	r, err := s.findByIdentity(ctx, c, fields, identity)
+	if err != nil {
+		return "", nil, err
+	}
+	hash := s.dummyHash
+	if r != nil {
+		hash = r.String("password")
+	}
+	if !password.Check(hash, pass) || r == nil {
+		return "", nil, failed
+	}
+	if err := s.checkAuthRule(ctx, req, r); err != nil {
+		return "", nil, err
+	}
+	tok, err := s.Token(r, true)
+	if err != nil {
+		return "", nil, err
+	}
+	return tok, r, nil
+}
+
+func (s *Service) findByIdentity(ctx context.Context, c *schema.Collection, fields []string, identity string) (*schema.Record, error) {
+	for _, name := range fields {
+		f := c.Field(name)
+		if f == nil {
+			continue
+		}
+		filter := name + " = {:identity}"
+		value := identity
+		if f.Type == schema.TypeEmail {
+			filter = name + ":lower = {:identity}"
+			value = strings.ToLower(identity)
+		}
+		q := &store.Query{Collection: c, Schema: s.cols.Lookup, Request: internal(),
+			Filters: []string{filter}, Params: map[string]any{"identity": value}, Limit: 2}
+		list, err := s.store.FindRecords(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if len(list) == 1 {
+			return list[0], nil
+		}
+	}
+	return nil, nil
+}
+
+// checkAuthRule applies the collection's authRule to a record that proved its identity.
+func (s *Service) checkAuthRule(ctx context.Context, req *record.Request, r *schema.Record) error {
+	c := r.Collection
+	if c.ID == schema.SuperusersID {
+		return nil
+	}
+	denied := apperr.New(apperr.Forbidden, "The request doesn't satisfy the collection requirements to authenticate.")
+	if c.AuthRule == nil {
+		return denied
+	}
+	if strings.TrimSpace(*c.AuthRule) == "" {
+		return nil
+	}
+	sub := record.Request{Method: "POST", Context: "password", Auth: r}
+	if req != nil {
+		sub.Headers, sub.Query, sub.Method = req.Headers, req.Query, req.Method
+	}
+	q := &store.Query{Collection: c, Schema: s.cols.Lookup, Request: &sub, IDs: []string{r.ID()}, Filters: []string{*c.AuthRule}}
+	n, err := s.store.CountRecords(ctx, q)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return denied
+	}
+	return nil
+}
+
+// Refresh issues a new token for the authenticated record of collection.
+func (s *Service) Refresh(ctx context.Context, req *record.Request, claims *token.Claims, collection string) (string, *schema.Record, error) {
+	c := s.cols.Lookup(collection)
+	if c == nil || !c.IsAuth() {
+		return "", nil, apperr.New(apperr.NotFound, "Missing or invalid auth collection context.")
+	}
+	if req == nil || req.Auth == nil {
+		return "", nil, apperr.New(apperr.Unauthenticated, "The request requires valid record authorization token.")
+	}
+	if req.Auth.Collection.ID != c.ID {
+		return "", nil, apperr.New(apperr.Forbidden, "The request requires valid record authorization token of the same collection.")
+	}
+	if claims == nil || !claims.Refreshable {
+		return "", nil, apperr.New(apperr.Forbidden, "The current auth token is not refreshable.")
+	}
+	r, err := s.byID(ctx, c, req.Auth.ID())
+	if err != nil {
+		return "", nil, err
+	}
+	if err := s.checkAuthRule(ctx, req, r); err != nil {
+		return "", nil, err
+	}
+	tok, err := s.Token(r, true)
+	return tok, r, err
+}
+
+// Methods describes the sign-in methods of an auth collection.
+func (s *Service) Methods(collection string) (map[string]any, error) {
+	c := s.cols.Lookup(collection)
+	if c == nil || !c.IsAuth() {
+		return nil, apperr.New(apperr.NotFound, "Missing or invalid auth collection context.")
+	}
+	fields := c.PasswordAuth.IdentityFields
+	if fields == nil {
+		fields = []string{}
+	}
+	return map[string]any{
+		"password": map[string]any{"enabled": c.PasswordAuth.Enabled, "identityFields": fields},
+		"oauth2":   map[string]any{"enabled": false, "providers": []any{}},
+		"mfa":      map[string]any{"enabled": c.MFA.Enabled, "duration": c.MFA.Duration},
+		"otp":      map[string]any{"enabled": c.OTP.Enabled, "duration": c.OTP.Duration},
+		// Kept for older SDK clients.
+		"authProviders":    []any{},
+		"usernamePassword": c.PasswordAuth.Enabled && contains(fields, "username"),
+		"emailPassword":    c.PasswordAuth.Enabled && contains(fields, "email"),
+	}, nil
+}
+
+// UpsertSuperuser creates a superuser or sets an existing one's password.
+func (s *Service) UpsertSuperuser(ctx context.Context, email, pass string) error {
+	c := s.cols.Lookup(schema.SuperusersID)
+	r, err := s.findByIdentity(ctx, c, []string{"email"}, email)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"password": pass, "passwordConfirm": pass}
+	if r == nil {
+		data["email"] = email
+		_, err = s.records.Create(ctx, internal(), schema.SuperusersID, record.Input{Data: data}, "")
+	} else {
+		_, err = s.records.Update(ctx, internal(), schema.SuperusersID, r.ID(), record.Input{Data: data}, "")
+	}
+	return err
+}
+
+// DeleteSuperuser deletes the superuser with email (NotFound if none).
+func (s *Service) DeleteSuperuser(ctx context.Context, email string) error {
+	c := s.cols.Lookup(schema.SuperusersID)
+	r, err := s.findByIdentity(ctx, c, []string{"email"}, email)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		return apperr.New(apperr.NotFound, "No superuser with that email.")
+	}
+	return s.records.Delete(ctx, internal(), schema.SuperusersID, r.ID())
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,55 @@
+// Package collection is the service that defines collections: it validates
+// definitions, migrates their tables through the store, and keeps the
+// in-memory registry every other service resolves collections from.
+//
+// collection imports the domain model, the storage port and leaf packages;
+// never adapters or transports.
+package collection
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// Registry is a snapshot cache of all collections, replaced whole after each
+// change so readers never see a half-applied one.
+type Registry struct {
+	mu     sync.RWMutex
+	byKey  map[string]*schema.Collection // lowercased name and id
+	sorted []*schema.Collection
+}
+
+func (r *Registry) load(ctx context.Context, rd store.Reader) error {
+	list, err := rd.Collections(ctx)
+	if err != nil {
+		return err
+	}
+	byKey := make(map[string]*schema.Collection, 2*len(list))
+	for _, c := range list {
+		byKey[strings.ToLower(c.Name)] = c
+		byKey[strings.ToLower(c.ID)] = c
+	}
+	r.mu.Lock()
+	r.byKey, r.sorted = byKey, list
+	r.mu.Unlock()
+	return nil
+}
+
+// Lookup returns the collection with the given name or id (case-insensitive),
+// or nil. The result is shared: callers must not modify it.
+func (r *Registry) Lookup(nameOrID string) *schema.Collection {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.byKey[strings.ToLower(nameOrID)]
+}
+
+// All returns every collection, oldest first. Callers must not modify them.
+func (r *Registry) All() []*schema.Collection {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return append([]*schema.Collection(nil), r.sorted...)
+}

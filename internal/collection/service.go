@@ -1,0 +1,421 @@
+package collection
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/random"
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// Service manages collection definitions.
+type Service struct {
+	store    store.Store
+	registry *Registry
+	now      func() time.Time
+}
+
+// New returns the service, creating the system collections on first start
+// and loading the registry.
+func New(ctx context.Context, st store.Store, now func() time.Time) (*Service, error) {
+	s := &Service{store: st, registry: &Registry{}, now: now}
+	if err := s.registry.load(ctx, st); err != nil {
+		return nil, fmt.Errorf("loading collections: %w", err)
+	}
+	if s.registry.Lookup(schema.SuperusersName) != nil {
+		return s, nil
+	}
+	err := st.InTx(ctx, func(tx store.Tx) error {
+		for _, c := range []*schema.Collection{schema.Superusers(random.Secret), schema.Users(random.Secret)} {
+			c.Created, c.Updated = s.stamp(), s.stamp()
+			if err := tx.CreateCollection(ctx, c); err != nil {
+				return fmt.Errorf("creating %s: %w", c.Name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, s.registry.load(ctx, st)
+}
+
+func (s *Service) stamp() string { return schema.FormatTime(s.now()) }
+
+// Lookup returns a collection by name or id, or nil. The result is shared and
+// must not be modified.
+func (s *Service) Lookup(nameOrID string) *schema.Collection { return s.registry.Lookup(nameOrID) }
+
+// All returns every collection, oldest first.
+func (s *Service) All() []*schema.Collection { return s.registry.All() }
+
+// Reload refreshes the registry from the store (after changes made elsewhere).
+func (s *Service) Reload(ctx context.Context) error { return s.registry.load(ctx, s.store) }
+
+// Find returns a collection by name or id, or a NotFound error.
+func (s *Service) Find(nameOrID string) (*schema.Collection, error) {
+	if c := s.registry.Lookup(nameOrID); c != nil {
+		return c, nil
+	}
+	return nil, apperr.New(apperr.NotFound, "The requested resource wasn't found.")
+}
+
+// Create validates the JSON definition and creates the collection and its table.
+func (s *Service) Create(ctx context.Context, body []byte) (*schema.Collection, error) {
+	var head struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return nil, badBody(err)
+	}
+	if head.Type == "" {
+		head.Type = schema.TypeBase
+	}
+	c := schema.NewCollection(head.Type, head.Name, random.Secret)
+	if err := decodeOnto(body, c); err != nil {
+		return nil, err
+	}
+	c.Type = head.Type
+	if c.ID == "" {
+		c.ID = schema.DefaultCollectionID(c.Type, c.Name)
+	}
+	if s.registry.Lookup(c.ID) != nil {
+		return nil, apperr.Fields("Failed to create collection.", map[string]apperr.Field{
+			"id": {Code: "validation_collection_id_exists", Message: "Collection id already exists."}})
+	}
+	c.System = false
+	c.Created, c.Updated = s.stamp(), s.stamp()
+	if err := s.save(ctx, nil, c); err != nil {
+		return nil, err
+	}
+	return s.registry.Lookup(c.ID), nil
+}
+
+// Update applies a (partial) JSON definition to an existing collection and
+// migrates its table. Keys absent from body keep their values; "fields",
+// when present, is the complete new field list (fields matched by id, or by
+// name when the id is omitted).
+func (s *Service) Update(ctx context.Context, nameOrID string, body []byte) (*schema.Collection, error) {
+	prev, err := s.Find(nameOrID)
+	if err != nil {
+		return nil, err
+	}
+	next := prev.Clone()
+	if err := decodeOnto(body, next); err != nil {
+		return nil, err
+	}
+	// Identity and bookkeeping are not client-editable.
+	next.ID, next.System, next.Created = prev.ID, prev.System, prev.Created
+	next.Updated = s.stamp()
+	if err := s.save(ctx, prev, next); err != nil {
+		return nil, err
+	}
+	return s.registry.Lookup(next.ID), nil
+}
+
+// Delete drops a collection. System collections and collections that other
+// collections' relation fields point to cannot be deleted.
+func (s *Service) Delete(ctx context.Context, nameOrID string) error {
+	c, err := s.Find(nameOrID)
+	if err != nil {
+		return err
+	}
+	if c.System {
+		return apperr.New(apperr.Invalid, "System collections cannot be deleted.")
+	}
+	for _, other := range s.registry.All() {
+		if other.ID == c.ID {
+			continue
+		}
+		for _, f := range other.Fields {
+			if f.Type == schema.TypeRelation && f.CollectionID == c.ID {
+				return apperr.New(apperr.Invalid, fmt.Sprintf("The collection is referenced by %s.%s; remove that relation field first.", other.Name, f.Name))
+			}
+		}
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteCollection(ctx, c) })
+	if err != nil {
+		return err
+	}
+	return s.registry.load(ctx, s.store)
+}
+
+// Import creates or updates every collection in defs in one transaction; with
+// deleteMissing, non-system collections absent from defs are deleted.
+func (s *Service) Import(ctx context.Context, defs []json.RawMessage, deleteMissing bool) error {
+	if len(defs) == 0 {
+		return apperr.Fields("Failed to import collections.", map[string]apperr.Field{
+			"collections": {Code: "validation_required", Message: "Cannot be blank."}})
+	}
+	pending := map[string]*schema.Collection{} // by lowercased id and name, as imported so far
+	lookup := func(key string) *schema.Collection {
+		if c, ok := pending[strings.ToLower(key)]; ok {
+			return c
+		}
+		return s.registry.Lookup(key)
+	}
+	type change struct{ prev, next *schema.Collection }
+	var changes []change
+	seen := map[string]bool{}
+	for i, raw := range defs {
+		var head struct{ ID, Name, Type string }
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return importError(i, badBody(err))
+		}
+		prev := s.registry.Lookup(head.ID)
+		if prev == nil && head.ID == "" {
+			prev = s.registry.Lookup(head.Name)
+		}
+		var next *schema.Collection
+		if prev != nil {
+			next = prev.Clone()
+		} else {
+			if head.Type == "" {
+				head.Type = schema.TypeBase
+			}
+			next = schema.NewCollection(head.Type, head.Name, random.Secret)
+			next.Created = s.stamp()
+		}
+		if err := decodeOnto(raw, next); err != nil {
+			return importError(i, err)
+		}
+		if prev != nil {
+			next.ID, next.System, next.Created = prev.ID, prev.System, prev.Created
+		} else if next.ID == "" {
+			next.ID = schema.DefaultCollectionID(next.Type, next.Name)
+		}
+		next.Updated = s.stamp()
+		pending[strings.ToLower(next.ID)], pending[strings.ToLower(next.Name)] = next, next
+		seen[next.ID] = true
+		changes = append(changes, change{prev, next})
+	}
+	for i, ch := range changes {
+		prepare(ch.prev, ch.next)
+		if err := validate(ch.prev, ch.next, lookup); err != nil {
+			return importError(i, err)
+		}
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		// Create first (so relations resolve), then update, then delete.
+		for _, ch := range changes {
+			if ch.prev == nil {
+				if err := tx.CreateCollection(ctx, ch.next); err != nil {
+					return err
+				}
+			}
+		}
+		for _, ch := range changes {
+			if ch.prev != nil {
+				if err := tx.UpdateCollection(ctx, ch.prev, ch.next); err != nil {
+					return err
+				}
+			}
+		}
+		if deleteMissing {
+			for _, c := range s.registry.All() {
+				if !seen[c.ID] && !c.System {
+					if err := tx.DeleteCollection(ctx, c); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for _, ch := range changes {
+			if err := checkRules(ctx, tx, ch.next, lookup); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.registry.load(ctx, s.store)
+}
+
+func importError(i int, err error) error {
+	if e := apperr.As(err); e != nil && e.Code == apperr.Invalid {
+		return &apperr.Error{Code: apperr.Invalid, Message: "Failed to import collections.",
+			Data: map[string]any{"collections": map[string]any{fmt.Sprint(i): e.Data}}, Cause: err}
+	}
+	return err
+}
+
+// Scaffolds returns the default definition of each collection type.
+func (s *Service) Scaffolds() map[string]*schema.Collection {
+	out := map[string]*schema.Collection{}
+	for _, t := range []string{schema.TypeBase, schema.TypeAuth} {
+		c := schema.NewCollection(t, "", func() string { return "" })
+		c.Fields = append(c.Fields, schema.AutodateFields(false)...)
+		if t == schema.TypeAuth {
+			c.Indexes = schema.AuthIndexes("", "")
+		}
+		out[t] = c.Public()
+	}
+	return out
+}
+
+// prepare fills derived values before validation: field ids, required
+// system fields and option defaults.
+func prepare(prev, next *schema.Collection) {
+	if next.Indexes == nil {
+		next.Indexes = []string{}
+	}
+	var fields []*schema.Field
+	for _, f := range next.Fields {
+		if f == nil {
+			fields = append(fields, f)
+			continue
+		}
+		if f.ID == "" {
+			if prev != nil {
+				if old := prev.Field(f.Name); old != nil && old.Type == f.Type {
+					f.ID = old.ID
+				}
+			}
+			if f.ID == "" {
+				f.ID = schema.DefaultFieldID(f.Type, f.Name)
+			}
+		}
+		if (f.Type == schema.TypeSelect || f.Type == schema.TypeFile) && f.MaxSelect == 0 {
+			f.MaxSelect = 1
+		}
+		if f.Type == schema.TypeRelation && f.MaxSelect == 0 {
+			f.MaxSelect = 1
+		}
+		fields = append(fields, f)
+	}
+	next.Fields = fields
+	// Required fields that a client omitted come back with their defaults.
+	required := []*schema.Field{schema.IDField()}
+	if next.IsAuth() {
+		required = append(required, schema.AuthSystemFields()...)
+	}
+	for i, rf := range required {
+		if next.Field(rf.Name) == nil {
+			if i == 0 {
+				next.Fields = append([]*schema.Field{rf}, next.Fields...)
+			} else {
+				next.Fields = append(next.Fields, rf)
+			}
+		}
+	}
+	if next.IsAuth() {
+		for _, idx := range schema.AuthIndexes(next.ID, next.Name) {
+			if !containsIndexOn(next.Indexes, idx) {
+				next.Indexes = append(next.Indexes, idx)
+			}
+		}
+	}
+}
+
+// containsIndexOn reports whether indexes already has an index with the same
+// column list as want (auth indexes are keyed by their column).
+func containsIndexOn(indexes []string, want string) bool {
+	col := want[strings.IndexByte(want, '('):]
+	col = col[:strings.IndexByte(col, ')')+1]
+	for _, idx := range indexes {
+		if strings.Contains(idx, col) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) save(ctx context.Context, prev, next *schema.Collection) error {
+	prepare(prev, next)
+	lookup := func(key string) *schema.Collection {
+		if strings.EqualFold(key, next.ID) || strings.EqualFold(key, next.Name) {
+			return next
+		}
+		if prev != nil && (strings.EqualFold(key, prev.Name)) {
+			return nil // the old name is free after a rename
+		}
+		return s.registry.Lookup(key)
+	}
+	if err := validate(prev, next, lookup); err != nil {
+		return err
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if prev == nil {
+			err = tx.CreateCollection(ctx, next)
+		} else {
+			err = tx.UpdateCollection(ctx, prev, next)
+		}
+		if err != nil {
+			return err
+		}
+		return checkRules(ctx, tx, next, lookup)
+	})
+	if err != nil {
+		return err
+	}
+	return s.registry.load(ctx, s.store)
+}
+
+// checkRules compiles every rule of c against the migrated schema inside the
+// transaction, so a rule naming a missing field is refused before commit.
+func checkRules(ctx context.Context, tx store.Tx, c *schema.Collection, lookup store.Lookup) error {
+	rules := map[string]*string{
+		"listRule": c.ListRule, "viewRule": c.ViewRule, "createRule": c.CreateRule,
+		"updateRule": c.UpdateRule, "deleteRule": c.DeleteRule,
+	}
+	if c.IsAuth() {
+		rules["authRule"], rules["manageRule"] = c.AuthRule, c.ManageRule
+	}
+	fe := apperr.FieldErrors{}
+	keys := make([]string, 0, len(rules))
+	for k := range rules {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		rule := rules[key]
+		if rule == nil || strings.TrimSpace(*rule) == "" {
+			continue
+		}
+		q := &store.Query{Collection: c, Schema: lookup, Filters: []string{*rule}, Limit: 1,
+			Request: &store.Request{Method: "GET", Context: "default"}}
+		if _, err := tx.CountRecords(ctx, q); err != nil {
+			if e := apperr.As(err); e != nil && e.Code == apperr.Invalid {
+				fe.Add(key, "validation_invalid_rule", "Invalid rule: "+e.Message)
+				continue
+			}
+			return err
+		}
+	}
+	return fe.Err("Failed to save collection.")
+}
+
+// decodeOnto unmarshals a JSON definition over c.
+func decodeOnto(body []byte, c *schema.Collection) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(c); err != nil {
+		return badBody(err)
+	}
+	if c.IsAuth() && c.AuthOptions == nil {
+		c.AuthOptions = schema.NewAuthOptions(random.Secret)
+	}
+	if !c.IsAuth() {
+		c.AuthOptions = nil
+	}
+	return nil
+}
+
+func badBody(err error) error {
+	var fde *schema.FieldDecodeError
+	if errors.As(err, &fde) {
+		return apperr.Wrap(apperr.Invalid, "Invalid field option "+fde.Key+".", err)
+	}
+	return apperr.Wrap(apperr.Invalid, "Failed to load the submitted data due to invalid formatting.", err)
+}

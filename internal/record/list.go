@@ -1,0 +1,193 @@
+package record
+
+import (
+	"context"
+	"strings"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/schema"
+)
+
+// List limits.
+const (
+	DefaultPerPage = 30
+	MaxPerPage     = 1000
+	MaxFilterLen   = 3500
+)
+
+// ListOptions are the query parameters of a list request.
+type ListOptions struct {
+	Page      int
+	PerPage   int
+	Sort      string
+	Filter    string
+	Expand    string
+	SkipTotal bool
+}
+
+// ListResult is one page of records.
+type ListResult struct {
+	Page       int
+	PerPage    int
+	TotalItems int64 // -1 when skipped
+	TotalPages int64 // -1 when skipped
+	Items      []*Item
+}
+
+// Item is a record prepared for a client: its data and the expanded
+// relations the client may see.
+type Item struct {
+	Record *schema.Record
+	Expand map[string]any // *Item or []*Item values
+}
+
+// List returns a page of collection's records visible to req.
+func (s *Service) List(ctx context.Context, req *Request, collection string, opts ListOptions) (*ListResult, error) {
+	c, err := s.Collection(collection)
+	if err != nil {
+		return nil, err
+	}
+	filters, err := ruleFilters(c.ListRule, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkClientExpr(req, opts.Filter, opts.Sort); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(opts.Filter) != "" {
+		filters = append(filters, opts.Filter)
+	}
+	if opts.Page < 1 {
+		opts.Page = 1
+	}
+	if opts.PerPage <= 0 {
+		opts.PerPage = DefaultPerPage
+	}
+	if opts.PerPage > MaxPerPage {
+		opts.PerPage = MaxPerPage
+	}
+	q := s.query(c, req)
+	q.Filters, q.Sort = filters, opts.Sort
+	q.Limit, q.Offset = opts.PerPage, (opts.Page-1)*opts.PerPage
+	res := &ListResult{Page: opts.Page, PerPage: opts.PerPage, TotalItems: -1, TotalPages: -1}
+	records, err := s.store.FindRecords(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.SkipTotal {
+		total, err := s.store.CountRecords(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		res.TotalItems = total
+		res.TotalPages = (total + int64(opts.PerPage) - 1) / int64(opts.PerPage)
+	}
+	res.Items, err = s.items(ctx, req, records, opts.Expand)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// View returns one record visible to req.
+func (s *Service) View(ctx context.Context, req *Request, collection, id, expand string) (*Item, error) {
+	c, err := s.Collection(collection)
+	if err != nil {
+		return nil, err
+	}
+	filters, err := ruleFilters(c.ViewRule, req)
+	if err != nil {
+		return nil, err
+	}
+	q := s.query(c, req)
+	q.Filters = filters
+	r, err := findOne(ctx, s.store, q, id)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.items(ctx, req, []*schema.Record{r}, expand)
+	if err != nil {
+		return nil, err
+	}
+	return items[0], nil
+}
+
+func (s *Service) items(ctx context.Context, req *Request, records []*schema.Record, expand string) ([]*Item, error) {
+	items := make([]*Item, len(records))
+	for i, r := range records {
+		items[i] = &Item{Record: r}
+	}
+	if strings.TrimSpace(expand) == "" || len(items) == 0 {
+		return items, nil
+	}
+	if err := s.expand(ctx, req, items, expand); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// checkClientExpr refuses @collection and @request references in a client's
+// filter or sort unless the client is a superuser, and over-long filters.
+func checkClientExpr(req *Request, filter, sort string) error {
+	if len(filter) > MaxFilterLen {
+		return apperr.New(apperr.Invalid, "The filter expression is too long.")
+	}
+	if IsSuperuser(req) {
+		return nil
+	}
+	for _, expr := range []string{filter, sort} {
+		for _, prefix := range []string{"@collection.", "@request."} {
+			if containsUnquoted(expr, prefix) {
+				return apperr.New(apperr.Forbidden, "Only superusers can filter by "+strings.TrimSuffix(prefix, ".")+" fields.")
+			}
+		}
+	}
+	return nil
+}
+
+// containsUnquoted reports whether needle occurs in s outside quoted text.
+func containsUnquoted(s, needle string) bool {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case strings.HasPrefix(s[i:], needle):
+			return true
+		}
+	}
+	return false
+}
+
+// FileOwner returns the record of collection with the given id whose file
+// fields hold name, or NotFound. It applies no rule: files that are not
+// protected are public, as the URL carries an unguessable name.
+func (s *Service) FileOwner(ctx context.Context, collection, id, name string) (*schema.Record, error) {
+	c, err := s.Collection(collection)
+	if err != nil {
+		return nil, err
+	}
+	super := &Request{Auth: superuserRecord()}
+	r, err := findOne(ctx, s.store, s.query(c, super), id)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range c.Fields {
+		if f.Type != schema.TypeFile || f.Protected {
+			continue
+		}
+		for _, n := range schema.AsStrings(r.Data[f.Name]) {
+			if n == name {
+				return r, nil
+			}
+		}
+	}
+	return nil, notFound()
+}
