@@ -527,4 +527,3 @@ func (s *Service) generate(pattern string) string {
 	}
 	return random.String(random.LowerAlnum, 15)
 }
-
