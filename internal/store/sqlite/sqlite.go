@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// Connection settings. busy_timeout makes SQLite wait inside the driver
+// before a lock attempt reports SQLITE_BUSY; on top of that, starting and
+// committing a write transaction are retried with backoff.
+const (
+	busyTimeoutMS    = 5000
+	busyRetries      = 6
+	busyBackoffFirst = 25 * time.Millisecond
+	busyBackoffMax   = 800 * time.Millisecond
+)
+
+var pragmas = []string{
+	fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
+	"journal_mode(WAL)",
+	"journal_size_limit(200000000)",
+	"synchronous(NORMAL)",
+	"foreign_keys(ON)",
+	"temp_store(MEMORY)",
+	"cache_size(-32000)",
+}
+
+// Store is the SQLite engine. Every write transaction runs on one writer
+// connection; reads outside transactions use a separate read-only pool, which
+// WAL mode lets proceed while a writer is active.
+type Store struct {
+	reader
+	write  *sql.DB
+	read   *sql.DB
+	logger *slog.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and brings its
+// system tables up to date.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		// Separate writer and reader pools must reach the same file.
+		return nil, fmt.Errorf("opening sqlite store: path must name a database file, got %q", path)
+	}
+	write, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("opening sqlite writer: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(0)
+	write.SetConnMaxLifetime(0)
+
+	readConns := max(4, 2*runtime.GOMAXPROCS(0))
+	read, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("opening sqlite readers: %w", err)
+	}
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
+
+	s := &Store{write: write, read: read, logger: logger}
+	s.reader = reader{q: read}
+	// The writer connects first: it switches the file to WAL mode, which the
+	// query-only readers could not do.
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrating sqlite system tables: %w", err)
+	}
+	if err := read.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening sqlite readers: %w", err)
+	}
+	return s, nil
+}
+
+// dsn builds the driver's connection string: a file: URI whose _pragma
+// parameters run on every new connection.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	}
+	u := url.URL{Scheme: "file", Opaque: escapePath(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// escapePath percent-encodes the characters that would end the path part of
+// a file: URI.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
+}
+
+// Close releases both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// InTx runs fn in one write transaction on the writer connection. Calling
+// InTx again from inside fn deadlocks (there is one writer); use the Tx.
+func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return formatError(ctx, fmt.Errorf("acquiring writer: %w", err))
+	}
+	defer conn.Close()
+
+	if err := s.retryBusy(ctx, func() error {
+		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+		return err
+	}); err != nil {
+		return formatError(ctx, fmt.Errorf("beginning transaction: %w", err))
+	}
+	done := false
+	defer func() {
+		if !done { // fn panicked
+			s.rollback(conn)
+		}
+	}()
+
+	if err := fn(&tx{reader: reader{q: conn}, conn: conn}); err != nil {
+		done = true
+		s.rollback(conn)
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		done = true
+		s.rollback(conn)
+		return formatError(ctx, err)
+	}
+	// Commit is not cut short by ctx: fn's work is complete, and a commit
+	// interrupted halfway would leave the outcome unclear to the caller.
+	commitCtx := context.WithoutCancel(ctx)
+	err = s.retryBusy(ctx, func() error {
+		_, err := conn.ExecContext(commitCtx, "COMMIT")
+		return err
+	})
+	done = true
+	if err != nil {
+		s.rollback(conn)
+		return formatError(ctx, fmt.Errorf("committing transaction: %w", err))
+	}
+	return nil
+}
+
+// rollback ends the open transaction on conn. When that fails for any reason
+// other than SQLite having already rolled back, the connection is discarded
+// so that a half-open transaction never leaks into the next InTx.
+func (s *Store) rollback(conn *sql.Conn) {
+	_, err := conn.ExecContext(context.Background(), "ROLLBACK")
+	if err == nil || strings.Contains(err.Error(), "no transaction is active") {
+		return
+	}
+	s.logger.Error("sqlite rollback failed; discarding writer connection", "err", err)
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}
+
+// retryBusy runs op, retrying with bounded exponential backoff while it fails
+// with SQLITE_BUSY (another process holds the write lock).
+func (s *Store) retryBusy(ctx context.Context, op func() error) error {
+	wait := busyBackoffFirst
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if err == nil || !isBusy(err) || attempt >= busyRetries {
+			return err
+		}
+		s.logger.Warn("sqlite busy, retrying", "attempt", attempt+1, "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(ctx.Err(), err)
+		case <-t.C:
+		}
+		wait = min(2*wait, busyBackoffMax)
+	}
+}
+
+// tx is a write transaction on the writer connection.
+type tx struct {
+	reader
+	conn *sql.Conn
+}
+
+var _ store.Tx = (*tx)(nil)
+
+// internalf returns an Internal error for a broken invariant.
+func internalf(format string, args ...any) error {
+	return apperr.Wrap(apperr.Internal, "Something went wrong while processing your request.", fmt.Errorf(format, args...))
+}
