@@ -103,9 +103,9 @@ func TestValidateCount(t *testing.T) {
 func TestLimits(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		field              schema.Field
-		size, body         int64
-		maxSelect          int
+		field      schema.Field
+		size, body int64
+		maxSelect  int
 	}{
 		{schema.Field{}, schema.DefaultFileSize, schema.DefaultFileSize, 1},
 		{schema.Field{MaxSize: 100, MaxSelect: 3}, 100, 300, 3},
