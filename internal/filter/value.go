@@ -457,3 +457,11 @@ func compareIntReal(i int64, r float64) int {
 	}
 	return 0
 }
+
+// SQLText returns s converted to text the way SQLite converts it (for LIKE,
+// ||, LOWER and TEXT affinity): integers in decimal, floats as SQLite renders
+// a REAL (10.0 is "10.0"), and "" for NULL.
+func SQLText(s Scalar) string {
+	t, _ := sqlText(s)
+	return t
+}
