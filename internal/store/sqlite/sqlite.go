@@ -16,24 +16,39 @@ import (
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
-// Connection settings. busy_timeout makes SQLite wait inside the driver
-// before a lock attempt reports SQLITE_BUSY; on top of that, starting and
-// committing a write transaction are retried with backoff.
-const (
-	busyTimeoutMS    = 5000
-	busyRetries      = 6
-	busyBackoffFirst = 25 * time.Millisecond
-	busyBackoffMax   = 800 * time.Millisecond
-)
+// options are the connection settings; tests shorten the waits.
+type options struct {
+	// busyTimeout makes SQLite wait inside the driver before a lock attempt
+	// reports SQLITE_BUSY (another process holds the write lock). On top of
+	// that, starting and committing a write transaction are retried
+	// busyRetries times with exponential backoff.
+	busyTimeout                      time.Duration
+	busyRetries                      int
+	busyBackoffFirst, busyBackoffMax time.Duration
+}
 
-var pragmas = []string{
-	fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS),
-	"journal_mode(WAL)",
-	"journal_size_limit(200000000)",
-	"synchronous(NORMAL)",
-	"foreign_keys(ON)",
-	"temp_store(MEMORY)",
-	"cache_size(-32000)",
+var defaultOptions = options{
+	busyTimeout:      5 * time.Second,
+	busyRetries:      6,
+	busyBackoffFirst: 25 * time.Millisecond,
+	busyBackoffMax:   800 * time.Millisecond,
+}
+
+// pragmas returns the settings every connection starts with. The readers
+// leave journal_mode alone (WAL is a property of the file, set by the
+// writer) and are query-only.
+func (o options) pragmas(readOnly bool) []string {
+	p := []string{
+		fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds()),
+		"synchronous(NORMAL)",
+		"foreign_keys(ON)",
+		"temp_store(MEMORY)",
+		"cache_size(-32000)",
+	}
+	if readOnly {
+		return append(p, "query_only(1)")
+	}
+	return append(p, "journal_mode(WAL)", "journal_size_limit(200000000)")
 }
 
 // Store is the SQLite engine. Every write transaction runs on one writer
@@ -44,6 +59,7 @@ type Store struct {
 	write  *sql.DB
 	read   *sql.DB
 	logger *slog.Logger
+	opts   options
 }
 
 var _ store.Store = (*Store)(nil)
@@ -51,6 +67,10 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating if needed) the database file at path and brings its
 // system tables up to date.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	return open(ctx, path, logger, defaultOptions)
+}
+
+func open(ctx context.Context, path string, logger *slog.Logger, opts options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -58,7 +78,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		// Separate writer and reader pools must reach the same file.
 		return nil, fmt.Errorf("opening sqlite store: path must name a database file, got %q", path)
 	}
-	write, err := sql.Open("sqlite", dsn(path, false))
+	write, err := sql.Open("sqlite", dsn(path, opts.pragmas(false)))
 	if err != nil {
 		return nil, fmt.Errorf("opening sqlite writer: %w", err)
 	}
@@ -68,7 +88,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	write.SetConnMaxLifetime(0)
 
 	readConns := max(4, 2*runtime.GOMAXPROCS(0))
-	read, err := sql.Open("sqlite", dsn(path, true))
+	read, err := sql.Open("sqlite", dsn(path, opts.pragmas(true)))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("opening sqlite readers: %w", err)
@@ -76,7 +96,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
 
-	s := &Store{write: write, read: read, logger: logger}
+	s := &Store{write: write, read: read, logger: logger, opts: opts}
 	s.reader = reader{q: read}
 	// The writer connects first: it switches the file to WAL mode, which the
 	// query-only readers could not do.
@@ -93,13 +113,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 
 // dsn builds the driver's connection string: a file: URI whose _pragma
 // parameters run on every new connection.
-func dsn(path string, readOnly bool) string {
+func dsn(path string, pragmas []string) string {
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
-	}
-	if readOnly {
-		q.Add("_pragma", "query_only(1)")
 	}
 	u := url.URL{Scheme: "file", Opaque: escapePath(path), RawQuery: q.Encode()}
 	return u.String()
@@ -111,8 +128,14 @@ func escapePath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
 }
 
-// Close releases both connection pools.
+// Close releases both connection pools. It first lets SQLite refresh the
+// statistics its query planner uses (PRAGMA optimize), which is cheap.
 func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := s.write.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+		s.logger.Warn("sqlite optimize on close failed", "err", err)
+	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -178,10 +201,10 @@ func (s *Store) rollback(conn *sql.Conn) {
 // retryBusy runs op, retrying with bounded exponential backoff while it fails
 // with SQLITE_BUSY (another process holds the write lock).
 func (s *Store) retryBusy(ctx context.Context, op func() error) error {
-	wait := busyBackoffFirst
+	wait := s.opts.busyBackoffFirst
 	for attempt := 0; ; attempt++ {
 		err := op()
-		if err == nil || !isBusy(err) || attempt >= busyRetries {
+		if err == nil || !isBusy(err) || attempt >= s.opts.busyRetries {
 			return err
 		}
 		s.logger.Warn("sqlite busy, retrying", "attempt", attempt+1, "wait", wait)
@@ -192,7 +215,7 @@ func (s *Store) retryBusy(ctx context.Context, op func() error) error {
 			return errors.Join(ctx.Err(), err)
 		case <-t.C:
 		}
-		wait = min(2*wait, busyBackoffMax)
+		wait = min(2*wait, s.opts.busyBackoffMax)
 	}
 }
 
