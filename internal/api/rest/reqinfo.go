@@ -1,0 +1,87 @@
+package rest
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// newRequest describes r for rule evaluation (@request.*): its method, its
+// query (first value of each key) and its headers (first value, keys
+// lower-cased with "-" turned into "_", e.g. @request.headers.x_token).
+// Context is "default"; the caller sets Auth and Body.
+func newRequest(r *http.Request) *store.Request {
+	query := r.URL.Query()
+	q := make(map[string]string, len(query))
+	for k, v := range query {
+		if len(v) > 0 {
+			q[k] = v[0]
+		}
+	}
+	h := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		if len(v) > 0 {
+			h[headerKey(k)] = v[0]
+		}
+	}
+	return &store.Request{Method: r.Method, Context: "default", Query: q, Headers: h}
+}
+
+// headerKey turns a header name into its @request.headers key.
+func headerKey(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "-", "_")
+}
+
+// clientIP returns the IP of the client that sent r. Behind a trusted proxy
+// it is read from the first of trustedHeaders that is set (its last
+// occurrence, which the proxy controls): the rightmost valid IP of a list
+// such as X-Forwarded-For, or the leftmost one when useLeftmost. Otherwise,
+// and when no header holds a valid IP, it is the connection's remote
+// address. IPv6 addresses are returned in expanded form and IPv4-mapped
+// IPv6 addresses as IPv4.
+func clientIP(r *http.Request, trustedHeaders []string, useLeftmost bool) string {
+	for _, name := range trustedHeaders {
+		values := r.Header.Values(name)
+		if len(values) == 0 {
+			continue
+		}
+		ips := strings.Split(values[len(values)-1], ",")
+		for i := range ips {
+			j := len(ips) - 1 - i
+			if useLeftmost {
+				j = i
+			}
+			if ip, ok := parseIP(ips[j]); ok {
+				return ip
+			}
+		}
+	}
+	return remoteIP(r)
+}
+
+// remoteIP returns the IP of the connection's peer, or "" when unknown.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr // no port
+	}
+	ip, _ := parseIP(host)
+	return ip
+}
+
+func parseIP(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return "", false
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String(), true
+	}
+	return addr.StringExpanded(), true
+}
