@@ -7,6 +7,6 @@
 // package to put bytes in storage; transports call Serve and ServeThumb for
 // GET /api/files/{collection}/{record}/{filename} after the access checks.
 //
-// file imports apperr, schema and the blob port only; never adapters,
-// other services or transports.
+// file imports leaf packages (apperr, random), schema and the blob port;
+// never adapters, other services or transports.
 package file

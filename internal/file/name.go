@@ -1,8 +1,9 @@
 package file
 
 import (
-	"crypto/rand"
 	"strings"
+
+	"github.com/basalt-dev/basalt/internal/random"
 )
 
 // Stored name limits, as in PocketBase: the base keeps at most 100 bytes, the
@@ -123,20 +124,6 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
-// Random returns n characters drawn uniformly from [a-z0-9] with crypto/rand;
-// it is the generator to pass to New outside tests.
-func Random(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		_, _ = rand.Read(buf[:]) // never fails (crypto/rand)
-		for _, b := range buf {
-			// 252 = 7*36: rejecting larger bytes keeps the draw uniform.
-			if b < 252 && len(out) < n {
-				out = append(out, alphabet[b%36])
-			}
-		}
-	}
-	return string(out)
-}
+// Random returns n random characters from [a-z0-9] (crypto/rand); it is
+// the generator to pass to New outside tests.
+func Random(n int) string { return random.String(random.LowerAlnum, n) }
