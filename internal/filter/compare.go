@@ -128,10 +128,10 @@ func compareItems(op Op, l *side, a Scalar, r *side, b Scalar) tri {
 //   - a strict side (JSON value): `a IS b` / `a IS NOT b`;
 //   - both sides empty constants: true for =, false for !=;
 //   - one side a known constant: `a = b` / `a IS NOT b`, an empty other side
-//     compared as ''; = is NULL when the dynamic side is NULL;
-//   - one side an empty constant: `x = '' OR x IS NULL` /
-//     `x IS NOT '' AND x IS NOT NULL`;
-//   - otherwise `COALESCE(a, '') = COALESCE(b, '')` (IS NOT for !=), where
+//     compared as ”; = is NULL when the dynamic side is NULL;
+//   - one side an empty constant: `x = ” OR x IS NULL` /
+//     `x IS NOT ” AND x IS NOT NULL`;
+//   - otherwise `COALESCE(a, ”) = COALESCE(b, ”)` (IS NOT for !=), where
 //     COALESCE drops the column affinities.
 func equality(eq bool, l *side, a Scalar, r *side, b Scalar) tri {
 	la, ra := l.val.Affinity, r.val.Affinity

@@ -5,7 +5,7 @@
 // The same AST is compiled to SQL by a per-dialect compiler elsewhere; the
 // semantics implemented by [Eval] are the reference both must agree on. They
 // follow what SQLite does with the SQL a PocketBase-compatible server generates:
-// three-valued comparisons, SQLite type affinity, null/'' normalisation for = and
+// three-valued comparisons, SQLite type affinity, null/” normalisation for = and
 // !=, case-insensitive ASCII LIKE, and ALL/ANY matching over multi-valued
 // operands. See [Eval] for the details.
 //

@@ -68,7 +68,7 @@ var ErrTooComplex = errors.New("filter: too many combinations of related records
 //   - Comparisons are three-valued; a comparison that is NULL does not match.
 //     Values convert by SQLite's affinity rules (see [Affinity]) and order as
 //     SQLite orders them: NULL, then numbers, then text (bytewise).
-//   - = and != treat NULL and '' alike in most cases; see [Class] and the
+//   - = and != treat NULL and ” alike in most cases; see [Class] and the
 //     equality rules in the package source.
 //   - ~ and !~ are LIKE and NOT LIKE, ASCII case-insensitive; a constant right
 //     side becomes a [LikePattern], any other right side b means '%' || b || '%'.

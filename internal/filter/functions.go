@@ -238,7 +238,7 @@ func evalStrftime(ev *evaluator, c *Call) (Value, error) {
 		if v.kind == KindInt {
 			jd = float64(v.i)
 		}
-		t = time.UnixMilli(int64(math.Round((jd-2440587.5)*86400000))).UTC()
+		t = time.UnixMilli(int64(math.Round((jd - 2440587.5) * 86400000))).UTC()
 	case v.kind == KindText:
 		var ok bool
 		if t, ok = parseTimeValue(v.s); !ok {

@@ -19,14 +19,16 @@ var macros = map[string]func(now time.Time) any{
 		return dayEnd(time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC)).Format(DateTimeLayout)
 	},
 	"@yearStart": func(t time.Time) any { return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC).Format(DateTimeLayout) },
-	"@yearEnd":   func(t time.Time) any { return dayEnd(time.Date(t.Year(), 12, 31, 0, 0, 0, 0, time.UTC)).Format(DateTimeLayout) },
-	"@second":    func(t time.Time) any { return t.Second() },
-	"@minute":    func(t time.Time) any { return t.Minute() },
-	"@hour":      func(t time.Time) any { return t.Hour() },
-	"@day":       func(t time.Time) any { return t.Day() },
-	"@weekday":   func(t time.Time) any { return int(t.Weekday()) },
-	"@month":     func(t time.Time) any { return int(t.Month()) },
-	"@year":      func(t time.Time) any { return t.Year() },
+	"@yearEnd": func(t time.Time) any {
+		return dayEnd(time.Date(t.Year(), 12, 31, 0, 0, 0, 0, time.UTC)).Format(DateTimeLayout)
+	},
+	"@second":  func(t time.Time) any { return t.Second() },
+	"@minute":  func(t time.Time) any { return t.Minute() },
+	"@hour":    func(t time.Time) any { return t.Hour() },
+	"@day":     func(t time.Time) any { return t.Day() },
+	"@weekday": func(t time.Time) any { return int(t.Weekday()) },
+	"@month":   func(t time.Time) any { return int(t.Month()) },
+	"@year":    func(t time.Time) any { return t.Year() },
 }
 
 func dayStart(t time.Time) time.Time {

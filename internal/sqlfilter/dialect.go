@@ -45,7 +45,9 @@ func (SQLite) Quote(name string) string { return `"` + strings.ReplaceAll(name, 
 func (SQLite) JSONEach(expr string) string { return "json_each(" + expr + ")" }
 
 // JSONExtract returns json_extract(expr, path).
-func (SQLite) JSONExtract(expr, path string) string { return "json_extract(" + expr + ", " + path + ")" }
+func (SQLite) JSONExtract(expr, path string) string {
+	return "json_extract(" + expr + ", " + path + ")"
+}
 
 // JSONArrayLength returns json_array_length(expr).
 func (SQLite) JSONArrayLength(expr string) string { return "json_array_length(" + expr + ")" }

@@ -61,12 +61,12 @@ type step struct {
 type valueKind uint8
 
 const (
-	valColumn  valueKind = iota + 1 // a column of the last collection
-	valJSON                         // json_extract of a json column
-	valLength                       // the item count of a list column
-	valOne                          // 0 or 1: the count of a single select/relation/file
-	valEach                         // the item of the last step (stepEach, stepBodyEach)
-	valConst                        // a value known before the query runs
+	valColumn valueKind = iota + 1 // a column of the last collection
+	valJSON                        // json_extract of a json column
+	valLength                      // the item count of a list column
+	valOne                         // 0 or 1: the count of a single select/relation/file
+	valEach                        // the item of the last step (stepEach, stepBodyEach)
+	valConst                       // a value known before the query runs
 )
 
 // plan is what an identifier means: the hops from the record and the value at
