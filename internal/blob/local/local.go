@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sync"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/blob"
@@ -32,6 +33,10 @@ const (
 // Store is a blob.Store rooted at one directory.
 type Store struct {
 	root *os.Root
+	// dirs orders directory creation (shared) against the removal of empty
+	// directories (exclusive), so that a Put never sees its freshly made
+	// directory vanish before its temporary file is in it.
+	dirs sync.RWMutex
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -88,14 +93,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (err error) {
 }
 
 // createTemp creates a fresh temporary file in dir, creating dir as needed.
-// A concurrent Delete may remove dir between MkdirAll and OpenFile when it
-// looks empty, so that window is retried a few times.
+// Another process sharing the directory may still remove an empty dir
+// between MkdirAll and OpenFile, so that window is retried a few times.
 func (s *Store) createTemp(dir string) (string, *os.File, error) {
+	s.dirs.RLock()
+	defer s.dirs.RUnlock()
 	var lastErr error
 	for range 5 {
 		if dir != "." {
 			if err := s.root.MkdirAll(dir, dirPerm); err != nil {
-				return "", nil, err
+				if !errors.Is(err, fs.ErrNotExist) {
+					return "", nil, err
+				}
+				lastErr = err
+				continue
 			}
 		}
 		var b [12]byte
@@ -198,6 +209,8 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 // first one that is not empty (Remove refuses non-empty directories, so a
 // concurrent Put into one of them is never lost).
 func (s *Store) removeEmptyDirs(dir string) {
+	s.dirs.Lock()
+	defer s.dirs.Unlock()
 	for dir != "." && dir != "/" && dir != "" {
 		if err := s.root.Remove(dir); err != nil {
 			return
