@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/store"
+	"github.com/basalt-dev/basalt/internal/store/sqlite"
 )
 
-// memStore is an in-memory ParamStore: params plus a transaction that
-// commits its writes only when fn succeeds.
+// memStore is an in-memory ParamStore (params plus a transaction that
+// commits its writes only when fn succeeds), for fuzzing and fault injection
+// where opening SQLite per case would be too slow or too indirect.
 type memStore struct {
 	mu     sync.Mutex
 	params map[string][]byte
@@ -63,10 +66,26 @@ func (t *memTx) SetParam(_ context.Context, key string, value []byte) error {
 	return nil
 }
 
-// testStore returns the store the service tests run against.
+// testStore opens a real SQLite store in a temporary directory.
 func testStore(t *testing.T) ParamStore {
 	t.Helper()
-	return newMemStore()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "data.db"), nil)
+	if err != nil {
+		t.Fatalf("opening sqlite: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// setParam stores a raw settings value, bypassing the service.
+func setParam(t *testing.T, st ParamStore, value string) {
+	t.Helper()
+	err := st.InTx(context.Background(), func(tx store.Tx) error {
+		return tx.SetParam(context.Background(), ParamKey, []byte(value))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newService(t *testing.T, st ParamStore) *Service {
@@ -354,13 +373,13 @@ func TestUpdateStoreFailureIsInternal(t *testing.T) {
 
 func TestNewLoadErrors(t *testing.T) {
 	t.Parallel()
-	st := newMemStore()
-	st.params[ParamKey] = []byte(`not json`)
+	st := testStore(t)
+	setParam(t, st, `not json`)
 	if _, err := New(context.Background(), st); err == nil {
 		t.Fatal("New with a corrupt stored value succeeded")
 	}
 	// Stored settings written before a key existed get its default.
-	st.params[ParamKey] = []byte(`{"meta":{"appName":"Old"}}`)
+	setParam(t, st, `{"meta":{"appName":"Old"}}`)
 	s, err := New(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
