@@ -167,17 +167,17 @@ func containsUnquoted(s, needle string) bool {
 }
 
 // FileOwner returns the record of collection with the given id whose file
-// fields hold name, or NotFound. It applies no rule: files that are not
-// protected are public, as the URL carries an unguessable name.
-func (s *Service) FileOwner(ctx context.Context, collection, id, name string) (*schema.Record, error) {
+// field holds name, and that field, or NotFound. It applies no rule: files
+// that are not protected are public, as the URL carries an unguessable name.
+func (s *Service) FileOwner(ctx context.Context, collection, id, name string) (*schema.Record, *schema.Field, error) {
 	c, err := s.Collection(collection)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	super := &Request{Auth: superuserRecord()}
 	r, err := findOne(ctx, s.store, s.query(c, super), id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, f := range c.Fields {
 		if f.Type != schema.TypeFile || f.Protected {
@@ -185,9 +185,9 @@ func (s *Service) FileOwner(ctx context.Context, collection, id, name string) (*
 		}
 		for _, n := range schema.AsStrings(r.Data[f.Name]) {
 			if n == name {
-				return r, nil
+				return r, f, nil
 			}
 		}
 	}
-	return nil, notFound()
+	return nil, nil, notFound()
 }

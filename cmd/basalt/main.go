@@ -1,0 +1,223 @@
+// Command basalt runs the Basalt backend. main only wires: it builds the
+// adapters, services and transports and connects them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/api/rest"
+	"github.com/basalt-dev/basalt/internal/auth"
+	"github.com/basalt-dev/basalt/internal/blob/local"
+	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/file"
+	"github.com/basalt-dev/basalt/internal/random"
+	"github.com/basalt-dev/basalt/internal/record"
+	"github.com/basalt-dev/basalt/internal/settings"
+	"github.com/basalt-dev/basalt/internal/store/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "basalt:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Basalt: a complete backend in one binary.
+
+Usage:
+  basalt serve [--http 127.0.0.1:8090] [--dir ./basalt_data]
+  basalt superuser upsert EMAIL PASSWORD [--dir ./basalt_data]
+  basalt superuser delete EMAIL [--dir ./basalt_data]
+  basalt --version
+`
+
+// run is the whole program; main only supplies the process environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, "basalt", version)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "superuser":
+		return superuser(ctx, args[1:], getenv, stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+type options struct {
+	http string
+	dir  string
+}
+
+func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{}
+	fs.StringVar(&o.http, "http", envOr(getenv, "BASALT_HTTP", "127.0.0.1:8090"), "address to listen on")
+	fs.StringVar(&o.dir, "dir", envOr(getenv, "BASALT_DIR", "./basalt_data"), "data directory")
+	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return o, positional, nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// app holds the wired services over one data directory.
+type app struct {
+	logger      *slog.Logger
+	store       *sqlite.Store
+	collections *collection.Service
+	records     *record.Service
+	auth        *auth.Service
+	settings    *settings.Service
+	files       *file.Service
+}
+
+func open(ctx context.Context, dir string, logger *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "data.db"), logger)
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	now := time.Now
+	cols, err := collection.New(ctx, st, now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	set, err := settings.New(ctx, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	blobs, err := local.New(filepath.Join(dir, "storage"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
+	records := record.New(st, cols, fileStore{files}, now, random.ID)
+	return &app{
+		logger: logger, store: st, collections: cols, records: records,
+		auth: auth.New(st, cols, records, now), settings: set, files: files,
+	}, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, _, err := parseFlags("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := open(ctx, o.dir, logger)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+
+	handler := rest.NewServer(rest.Deps{
+		Logger: logger, Collections: a.collections, Records: a.records,
+		Auth: a.auth, Settings: a.settings, Files: a.files,
+	})
+	ln, err := net.Listen("tcp", o.http)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.http, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "Basalt %s serving http://%s (REST API under /api/, data in %s)\n", version, ln.Addr(), o.dir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: waiting for in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}
+
+func superuser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, pos, err := parseFlags("superuser", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if len(pos) == 0 {
+		return errors.New("usage: basalt superuser upsert EMAIL PASSWORD | delete EMAIL")
+	}
+	a, err := open(ctx, o.dir, logger)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	switch {
+	case pos[0] == "upsert" && len(pos) == 3:
+		if err := a.auth.UpsertSuperuser(ctx, pos[1], pos[2]); err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "Superuser %s saved.\n", pos[1])
+	case pos[0] == "delete" && len(pos) == 2:
+		if err := a.auth.DeleteSuperuser(ctx, pos[1]); err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "Superuser %s deleted.\n", pos[1])
+	default:
+		return errors.New("usage: basalt superuser upsert EMAIL PASSWORD | delete EMAIL")
+	}
+	return nil
+}

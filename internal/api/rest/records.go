@@ -1,0 +1,114 @@
+package rest
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/basalt-dev/basalt/internal/record"
+)
+
+func (s *server) listRecords(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	opts := record.ListOptions{
+		Page:      atoi(q.Get("page")),
+		PerPage:   atoi(q.Get("perPage")),
+		Sort:      q.Get("sort"),
+		Filter:    q.Get("filter"),
+		Expand:    q.Get("expand"),
+		SkipTotal: isTrue(q.Get("skipTotal")),
+	}
+	req := s.request(r)
+	res, err := s.Records.List(r.Context(), req, r.PathValue("collection"), opts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items := make([]any, len(res.Items))
+	for i, it := range res.Items {
+		items[i] = record.Export(it, req)
+	}
+	s.respond(w, r, http.StatusOK, map[string]any{
+		"page": res.Page, "perPage": res.PerPage, "totalItems": res.TotalItems,
+		"totalPages": res.TotalPages, "items": items,
+	})
+}
+
+func (s *server) viewRecord(w http.ResponseWriter, r *http.Request) {
+	req := s.request(r)
+	it, err := s.Records.View(r.Context(), req, r.PathValue("collection"), r.PathValue("id"), r.URL.Query().Get("expand"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, record.Export(it, req))
+}
+
+func (s *server) createRecord(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Records.Collection(r.PathValue("collection"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.readBody(r, maxBodyFor(c))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req := s.request(r)
+	it, err := s.Records.Create(r.Context(), req, c.ID, in, r.URL.Query().Get("expand"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, record.Export(it, req))
+}
+
+func (s *server) updateRecord(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Records.Collection(r.PathValue("collection"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := s.readBody(r, maxBodyFor(c))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req := s.request(r)
+	it, err := s.Records.Update(r.Context(), req, c.ID, r.PathValue("id"), in, r.URL.Query().Get("expand"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.respond(w, r, http.StatusOK, record.Export(it, req))
+}
+
+func (s *server) deleteRecord(w http.ResponseWriter, r *http.Request) {
+	if err := s.Records.Delete(r.Context(), s.request(r), r.PathValue("collection"), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// respond writes a 2xx JSON body after applying the "fields" query parameter.
+func (s *server) respond(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if fields := r.URL.Query().Get("fields"); fields != "" {
+		picked, err := pickFields(v, fields)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v = picked
+	}
+	writeJSON(w, status, v)
+}
+
+// atoi parses a non-negative query integer; anything else is 0 (the default).
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}

@@ -1,0 +1,50 @@
+package rest
+
+import "net/http"
+
+// routes registers every endpoint of the REST API.
+func (s *server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/health", s.health)
+
+	mux.HandleFunc("GET /api/collections", s.requireSuperuser(s.listCollections))
+	mux.HandleFunc("POST /api/collections", s.requireSuperuser(s.createCollection))
+	mux.HandleFunc("PUT /api/collections/import", s.requireSuperuser(s.importCollections))
+	mux.HandleFunc("GET /api/collections/meta/scaffolds", s.requireSuperuser(s.scaffolds))
+	mux.HandleFunc("GET /api/collections/{collection}", s.requireSuperuser(s.viewCollection))
+	mux.HandleFunc("PATCH /api/collections/{collection}", s.requireSuperuser(s.updateCollection))
+	mux.HandleFunc("DELETE /api/collections/{collection}", s.requireSuperuser(s.deleteCollection))
+	mux.HandleFunc("DELETE /api/collections/{collection}/truncate", s.requireSuperuser(s.truncateCollection))
+
+	mux.HandleFunc("GET /api/collections/{collection}/records", s.listRecords)
+	mux.HandleFunc("POST /api/collections/{collection}/records", s.createRecord)
+	mux.HandleFunc("GET /api/collections/{collection}/records/{id}", s.viewRecord)
+	mux.HandleFunc("PATCH /api/collections/{collection}/records/{id}", s.updateRecord)
+	mux.HandleFunc("DELETE /api/collections/{collection}/records/{id}", s.deleteRecord)
+
+	mux.HandleFunc("GET /api/collections/{collection}/auth-methods", s.authMethods)
+	mux.HandleFunc("POST /api/collections/{collection}/auth-with-password", s.authWithPassword)
+	mux.HandleFunc("POST /api/collections/{collection}/auth-refresh", s.authRefresh)
+
+	mux.HandleFunc("POST /api/batch", s.batch)
+
+	mux.HandleFunc("GET /api/files/{collection}/{record}/{filename}", s.serveFile)
+	mux.HandleFunc("HEAD /api/files/{collection}/{record}/{filename}", s.serveFile)
+
+	mux.HandleFunc("GET /api/settings", s.requireSuperuser(s.getSettings))
+	mux.HandleFunc("PATCH /api/settings", s.requireSuperuser(s.updateSettings))
+
+	mux.HandleFunc("/api/", s.notFound)
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{
+		"status": 404, "message": "The requested resource wasn't found.", "data": map[string]any{}})
+}
+
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	data := map[string]any{}
+	if id := identityOf(r); id != nil && id.record.Collection.Name == "_superusers" {
+		data["canBackup"] = false
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"code": 200, "message": "API is healthy.", "data": data})
+}

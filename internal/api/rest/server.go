@@ -1,0 +1,207 @@
+package rest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/auth"
+	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/record"
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/settings"
+	"github.com/basalt-dev/basalt/internal/token"
+)
+
+// DefaultMaxBody bounds request bodies without file uploads.
+const DefaultMaxBody = 32 << 20
+
+// FileServer streams stored files to clients. Errors are returned before
+// anything is written (a missing file is apperr NotFound).
+type FileServer interface {
+	Serve(w http.ResponseWriter, r *http.Request, collectionID, recordID, name string, download bool) error
+	// ServeThumb serves a thumbnail of size ("WxH" etc.) when field allows it,
+	// else the original.
+	ServeThumb(w http.ResponseWriter, r *http.Request, collectionID, recordID, name string, field *schema.Field, size string, download bool) error
+}
+
+// Deps are the services the REST transport calls.
+type Deps struct {
+	Logger      *slog.Logger
+	Collections *collection.Service
+	Records     *record.Service
+	Auth        *auth.Service
+	Settings    *settings.Service
+	Files       FileServer
+}
+
+type server struct {
+	Deps
+}
+
+// NewServer returns the REST API handler.
+func NewServer(d Deps) http.Handler {
+	s := &server{Deps: d}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	return s.recover(s.cors(s.loadAuth(mux)))
+}
+
+type identityKey struct{}
+
+// identity is the authenticated caller of a request.
+type identity struct {
+	record *schema.Record
+	claims *token.Claims
+}
+
+// loadAuth resolves the Authorization header once per request. An invalid
+// token leaves the request unauthenticated; handlers that need auth answer 401.
+func (s *server) loadAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h != "" {
+			rec, claims, err := s.Auth.Authenticate(r.Context(), h)
+			if err == nil && rec != nil {
+				r = r.WithContext(context.WithValue(r.Context(), identityKey{}, &identity{rec, claims}))
+			} else if err != nil && apperr.CodeOf(err) == apperr.Internal {
+				s.fail(w, r, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func identityOf(r *http.Request) *identity {
+	id, _ := r.Context().Value(identityKey{}).(*identity)
+	return id
+}
+
+// request builds the service-layer description of the caller.
+func (s *server) request(r *http.Request) *record.Request {
+	req := newRequest(r)
+	if id := identityOf(r); id != nil {
+		req.Auth = id.record
+	}
+	return req
+}
+
+func (s *server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if origin := r.Header.Get("Origin"); origin != "" {
+			h.Set("Access-Control-Allow-Origin", "*")
+			h.Add("Vary", "Origin")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, PATCH, POST, DELETE")
+			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+				h.Set("Access-Control-Allow-Headers", req)
+			}
+			h.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeError(w, r, apperr.New(apperr.Internal, ""), s.Logger)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, err, s.Logger)
+}
+
+// requireSuperuser answers 401/403 unless the caller is a superuser.
+func (s *server) requireSuperuser(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := identityOf(r)
+		if id == nil {
+			s.fail(w, r, apperr.New(apperr.Unauthenticated, "The request requires valid superuser authorization token."))
+			return
+		}
+		if id.record.Collection.ID != schema.SuperusersID {
+			s.fail(w, r, apperr.New(apperr.Forbidden, "The authorized record is not allowed to perform this action."))
+			return
+		}
+		next(w, r)
+	}
+}
+
+// readBody decodes a request body (JSON, form or multipart) into service input.
+func (s *server) readBody(r *http.Request, max int64) (record.Input, error) {
+	data, files, err := decodeBody(r, max)
+	if err != nil {
+		return record.Input{}, err
+	}
+	in := record.Input{Data: data}
+	if len(files) > 0 {
+		in.Files = make(map[string][]record.Upload, len(files))
+		for k, list := range files {
+			for _, fh := range list {
+				in.Files[k] = append(in.Files[k], upload{fh})
+			}
+		}
+	}
+	return in, nil
+}
+
+// upload adapts a multipart file to record.Upload.
+type upload struct{ fh *multipart.FileHeader }
+
+func (u upload) Filename() string             { return u.fh.Filename }
+func (u upload) Size() int64                  { return u.fh.Size }
+func (u upload) Open() (io.ReadCloser, error) { return u.fh.Open() }
+
+// maxBodyFor returns the body limit of a record write: room for the
+// collection's file fields, bounded.
+func maxBodyFor(c *schema.Collection) int64 {
+	max := int64(DefaultMaxBody)
+	for _, f := range c.Fields {
+		if f.Type != schema.TypeFile {
+			continue
+		}
+		size := f.MaxSize
+		if size <= 0 {
+			size = schema.DefaultFileSize
+		}
+		n := int64(f.MaxSelect)
+		if n < 1 {
+			n = 1
+		}
+		max += size * n
+	}
+	if max > 1<<32 {
+		max = 1 << 32
+	}
+	return max
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "true", "t", "yes", "on":
+		return true
+	}
+	return false
+}
