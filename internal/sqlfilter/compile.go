@@ -67,7 +67,7 @@ func Compile(d Dialect, src *Source, opts Options, where filter.Expr, sort []fil
 		order = append(order, s)
 	}
 	q.OrderBy = strings.Join(order, ", ")
-	q.Args = c.args
+	c.finish(q, c.args)
 	return q, nil
 }
 
@@ -81,9 +81,38 @@ type compiler struct {
 	nAlias int
 }
 
+// arg binds v and returns a marker for it; finish turns the markers into the
+// dialect's placeholders, numbered in order of use, and drops values that
+// ended up unused.
 func (c *compiler) arg(v any) string {
 	c.args = append(c.args, v)
-	return c.d.Placeholder(len(c.args))
+	return "\x00" + strconv.Itoa(len(c.args)-1) + "\x00"
+}
+
+func (c *compiler) finish(q *Query, pending []any) {
+	number := map[int]int{}
+	rewrite := func(sql string) string {
+		var b strings.Builder
+		for {
+			i := strings.IndexByte(sql, 0)
+			if i < 0 {
+				b.WriteString(sql)
+				return b.String()
+			}
+			j := strings.IndexByte(sql[i+1:], 0) + i + 1
+			k, _ := strconv.Atoi(sql[i+1 : j])
+			n, ok := number[k]
+			if !ok {
+				q.Args = append(q.Args, pending[k])
+				n = len(q.Args)
+				number[k] = n
+			}
+			b.WriteString(sql[:i] + c.d.Placeholder(n))
+			sql = sql[j+1:]
+		}
+	}
+	q.Where = rewrite(q.Where)
+	q.OrderBy = rewrite(q.OrderBy)
 }
 
 func (c *compiler) alias() string {
