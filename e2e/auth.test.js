@@ -1,11 +1,17 @@
 // Auth records through the SDK: sign-up, password auth, refresh, token invalidation on password
 // change, hidden fields and email visibility.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer, newClient } from './lib/server.js';
 import { ID_RE, expectStatus, assertFieldError, createUser, unique } from './lib/util.js';
 
-const srv = useServer();
+const srv = useServer(async () => {
+  // let any signed-in user see other users, so email visibility can be checked
+  await srv.superuser.collections.update('users', {
+    listRule: '@request.auth.id != ""',
+    viewRule: '@request.auth.id != ""',
+  });
+});
 
 function assertNoSecrets(rec, where) {
   assert.equal('password' in rec, false, `${where}: no password`);
@@ -16,14 +22,6 @@ function assertNoSecrets(rec, where) {
 function jwtPayload(token) {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
 }
-
-before(async () => {
-  // let any signed-in user see other users, so email visibility can be checked
-  await srv.superuser.collections.update('users', {
-    listRule: '@request.auth.id != ""',
-    viewRule: '@request.auth.id != ""',
-  });
-});
 
 test('sign-up with create, then authWithPassword', async () => {
   const pb = newClient(srv.url);

@@ -1,12 +1,10 @@
 // Batch API: off by default (403), then all-or-nothing create/update/upsert/delete.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './lib/server.js';
 import { ID_RE, expectStatus, createUser } from './lib/util.js';
 
-const srv = useServer();
-
-before(async () => {
+const srv = useServer(async () => {
   await srv.superuser.collections.create({
     name: 'items',
     type: 'base',

@@ -1,22 +1,13 @@
 // File fields: multipart upload on create and update, serving with the right headers, size and type
 // limits, and removal of replaced, deleted and orphaned files.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './lib/server.js';
 import { expectStatus, assertFieldError, createUser, eventually } from './lib/util.js';
 
-const srv = useServer();
-
-// A valid 1x1 PNG.
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-);
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n');
-
 let pb; // anonymous client: docs is public
 
-before(async () => {
+const srv = useServer(async () => {
   await srv.superuser.collections.create({
     name: 'docs',
     type: 'base',
@@ -44,6 +35,13 @@ before(async () => {
   });
   pb = srv.client();
 });
+
+// A valid 1x1 PNG.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n');
 
 const fetchFile = (record, filename, opts) => fetch(pb.files.getURL(record, filename, opts));
 

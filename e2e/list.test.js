@@ -1,19 +1,17 @@
 // Listing and searching records: pagination, getFullList, getFirstListItem, every filter operator,
 // sort, expand (single, multi, nested, back-relation), fields picking and superuser-only filters.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './lib/server.js';
 import { expectStatus, createUser } from './lib/util.js';
 import { createTagsAndPosts } from './lib/schema.js';
 
-const srv = useServer();
 const tag = {};
 const post = {};
 let ann;
 let bob;
 
-// The data set the filters run on (by views, then title: p1, p2, p4, p3).
-before(async () => {
+const srv = useServer(async () => {
   const su = srv.superuser;
   await createTagsAndPosts(su);
   for (const name of ['red', 'green', 'blue']) tag[name] = (await su.collection('tags').create({ name })).id;
@@ -39,6 +37,7 @@ before(async () => {
   for (const [key, data] of Object.entries(rows)) post[key] = (await su.collection('posts').create(data)).id;
 });
 
+// The data set the filters run on (by views, then title: p1, p2, p4, p3).
 const keyOf = (id) => Object.keys(post).find((k) => post[k] === id) ?? id;
 async function titlesFor(filter, pb = srv.superuser) {
   const items = await pb.collection('posts').getFullList({ filter, sort: 'title' });

@@ -1,16 +1,15 @@
 // Record CRUD through the SDK: create/getOne/update/delete, body modifiers, validation errors and 404s.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './lib/server.js';
 import { DATE_RE, ID_RE, expectStatus, assertFieldError, createUser } from './lib/util.js';
 import { createTagsAndPosts } from './lib/schema.js';
 
-const srv = useServer();
 let cols;
 let tagIds;
 let author;
 
-before(async () => {
+const srv = useServer(async () => {
   cols = await createTagsAndPosts(srv.superuser);
   tagIds = [];
   for (const name of ['t0', 't1', 't2', 't3']) {

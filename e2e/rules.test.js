@@ -1,18 +1,17 @@
 // API rules: owner rules act as filters (404 for others' rows), null rules are superuser-only (403),
 // a failed create rule is 400, and expand respects the target collection's viewRule.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from './lib/server.js';
 import { expectStatus, createUser, sorted } from './lib/util.js';
 
-const srv = useServer();
 let ann;
 let bob;
 const notes = {};
 
 const OWNER = 'author = @request.auth.id';
 
-before(async () => {
+const srv = useServer(async () => {
   const su = srv.superuser;
   ann = await createUser(srv, { name: 'Ann' });
   bob = await createUser(srv, { name: 'Bob' });

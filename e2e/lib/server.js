@@ -229,8 +229,10 @@ export function newClient(url) {
  * Registers before/after hooks for the current test file and returns a handle whose fields are
  * filled once the `before` hook has run:
  *   srv.url, srv.client(), srv.superuser (an authenticated superuser client), srv.server.
+ * setup(srv), if given, runs inside the same `before` hook once the server is up (a file's own
+ * top-level `before` hooks are not guaranteed to run after this one).
  */
-export function useServer() {
+export function useServer(setup) {
   const srv = {
     url: '',
     server: null,
@@ -244,6 +246,7 @@ export function useServer() {
     await srv.superuser
       .collection('_superusers')
       .authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
+    if (setup) await setup(srv);
   });
   after(async () => {
     if (srv.server) await srv.server.stop();
