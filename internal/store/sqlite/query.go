@@ -3,16 +3,20 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/filter"
 	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/sqlfilter"
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
 // selectQuery is a compiled store.Query: the parts of a SELECT over one
-// collection table.
+// collection table. Placeholders are numbered (?1, ?2, ...), in args order.
 type selectQuery struct {
 	tbl   *table
 	where []string // conditions, ANDed
@@ -21,9 +25,14 @@ type selectQuery struct {
 	none  bool   // the query matches nothing (an empty id list)
 }
 
-// compile validates q and turns its ids and filters into SQL. The sort is
-// compiled only when withSort is set (counts ignore it).
-func compile(q *store.Query, withSort bool) (*selectQuery, error) {
+// filterCacheSize bounds the parsed filters a store remembers.
+const filterCacheSize = 1024
+
+// compile validates q and turns its filters, ids and (when withSort is set;
+// counts ignore it) sort into SQL. Filters and sort go through the shared
+// filter language and its SQL compiler (sqlfilter); a filter or sort that
+// does not parse or does not fit the schema is Invalid.
+func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 	if q == nil {
 		return nil, apperr.New(apperr.Invalid, "Missing query.")
 	}
@@ -32,91 +41,104 @@ func compile(q *store.Query, withSort bool) (*selectQuery, error) {
 		return nil, err
 	}
 	sq := &selectQuery{tbl: tbl}
-	if q.IDs != nil {
-		if len(q.IDs) == 0 {
-			sq.none = true
-			return sq, nil
+	if q.IDs != nil && len(q.IDs) == 0 {
+		sq.none = true
+		return sq, nil
+	}
+
+	var exprs []filter.Expr
+	for _, src := range q.Filters {
+		if strings.TrimSpace(src) == "" {
+			continue
 		}
+		e, err := r.filters.Parse(src)
+		if err != nil {
+			return nil, invalidFilter("filter", err)
+		}
+		exprs = append(exprs, e)
+	}
+	var sort []filter.SortField
+	if withSort && strings.TrimSpace(q.Sort) != "" {
+		if sort, err = filter.ParseSort(q.Sort); err != nil {
+			return nil, invalidFilter("sort", err)
+		}
+	}
+	lookup := q.Schema
+	if lookup == nil {
+		lookup = func(string) *schema.Collection { return nil }
+	}
+	src := &sqlfilter.Source{
+		Collection:  q.Collection,
+		Lookup:      lookup,
+		Request:     q.Request,
+		AllowHidden: isSuperuser(q.Request),
+	}
+	opts := sqlfilter.Options{Table: quote(tbl.name), Env: filter.Env{Params: q.Params}}
+	cq, err := sqlfilter.Compile(sqlfilter.SQLite{}, src, opts, filter.JoinAll(filter.And, exprs...), sort)
+	if err != nil {
+		return nil, invalidFilter("filter or sort", err)
+	}
+	if cq.Where != "" {
+		sq.where = append(sq.where, cq.Where)
+	}
+	sq.args = cq.Args
+
+	if q.IDs != nil {
 		// One JSON parameter instead of one per id: no limit on the list
 		// length and one statement text for every length.
 		ids, err := json.Marshal(q.IDs)
 		if err != nil {
 			return nil, internalf("encoding ids: %w", err)
 		}
-		sq.where = append(sq.where, `"id" IN (SELECT "value" FROM json_each(?))`)
-		sq.args = append(sq.args, string(ids))
-	}
-	if err := sq.addFilters(q); err != nil {
-		return nil, err
+		sq.where = append(sq.where, quote(tbl.name)+`."id" IN (SELECT "value" FROM json_each(`+sq.arg(string(ids))+`))`)
 	}
 	if withSort {
-		if sq.order, err = sortClause(tbl, q.Sort); err != nil {
-			return nil, err
-		}
+		sq.order = withTiebreak(tbl, cq.OrderBy, sort)
 	}
 	return sq, nil
 }
 
-// addFilters compiles q's filter expressions into conditions.
-func (sq *selectQuery) addFilters(q *store.Query) error {
-	for _, f := range q.Filters {
-		if strings.TrimSpace(f) == "" {
-			continue
-		}
-		return apperr.New(apperr.Invalid, "Filters are not supported by this storage engine yet.")
-	}
-	return nil
+// arg binds v and returns its placeholder.
+func (sq *selectQuery) arg(v any) string {
+	sq.args = append(sq.args, v)
+	return "?" + strconv.Itoa(len(sq.args))
 }
 
-// sortClause compiles a sort expression such as "-created,title" into an
-// ORDER BY list. Terms are field names with an optional - (descending) or +
-// prefix, or @rowid and @random. Rows that tie are ordered by row id, in the
-// direction of the last term, so that pages never overlap.
-func sortClause(tbl *table, sort string) (string, error) {
-	var terms []string
-	desc := false
-	tiebreak := true
-	for _, raw := range strings.Split(sort, ",") {
-		term := strings.TrimSpace(raw)
-		if term == "" {
-			continue
-		}
-		desc = false
-		switch term[0] {
-		case '-':
-			desc = true
-			term = term[1:]
-		case '+':
-			term = term[1:]
-		}
-		var expr string
-		switch term {
-		case "@rowid":
-			expr = "rowid"
-			tiebreak = false
-		case "@random":
-			expr = "random()"
-			tiebreak = false
-		default:
-			c := tbl.column(term)
-			if c == nil {
-				return "", apperr.New(apperr.Invalid, "Invalid sort field "+quoteMessage(term)+".")
-			}
-			expr = quote(c.name)
-		}
-		if desc {
-			expr += " DESC"
-		}
-		terms = append(terms, expr)
+// withTiebreak completes an ORDER BY list so that rows that tie are ordered
+// by row id, in the direction of the last sort key; pages of a sorted list
+// then never overlap. No sort means storage (row id) order.
+func withTiebreak(tbl *table, order string, sort []filter.SortField) string {
+	rowid := quote(tbl.name) + "._rowid_"
+	if len(sort) == 0 {
+		return rowid
 	}
-	if tiebreak {
-		if desc {
-			terms = append(terms, "rowid DESC")
-		} else {
-			terms = append(terms, "rowid")
+	last := sort[len(sort)-1]
+	for _, f := range sort {
+		if f.Special != "" {
+			return order // @rowid is unique already; @random has no ties to break
 		}
 	}
-	return strings.Join(terms, ", "), nil
+	if last.Desc {
+		return order + ", " + rowid + " DESC"
+	}
+	return order + ", " + rowid
+}
+
+// isSuperuser reports whether the request is made by a superuser, who may
+// filter and sort by hidden fields.
+func isSuperuser(req *store.Request) bool {
+	return req != nil && req.Auth != nil && req.Auth.Collection != nil &&
+		req.Auth.Collection.ID == schema.SuperusersID
+}
+
+// invalidFilter reports a filter or sort that cannot be used.
+func invalidFilter(what string, err error) error {
+	var fe *filter.Error
+	var ce *sqlfilter.Error
+	if errors.As(err, &fe) || errors.As(err, &ce) {
+		return apperr.Wrap(apperr.Invalid, "Invalid "+what+": "+err.Error()+".", err)
+	}
+	return apperr.Wrap(apperr.Invalid, "Invalid "+what+".", err)
 }
 
 // whereSQL returns " WHERE ..." or "".
@@ -129,7 +151,7 @@ func (sq *selectQuery) whereSQL() string {
 
 // FindRecords returns the records of q.Collection that match q.
 func (r reader) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Record, error) {
-	sq, err := compile(q, true)
+	sq, err := r.compile(q, true)
 	if err != nil {
 		return nil, err
 	}
@@ -137,16 +159,14 @@ func (r reader) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Reco
 		return []*schema.Record{}, nil
 	}
 	query := "SELECT " + sq.tbl.selectList() + " FROM " + quote(sq.tbl.name) + sq.whereSQL() + " ORDER BY " + sq.order
-	args := sq.args
 	limit, offset := max(q.Limit, 0), max(q.Offset, 0)
 	if limit > 0 || offset > 0 {
 		if limit == 0 {
 			limit = -1 // SQLite's "no limit"
 		}
-		query += " LIMIT ? OFFSET ?"
-		args = append(args[:len(args):len(args)], limit, offset)
+		query += " LIMIT " + sq.arg(limit) + " OFFSET " + sq.arg(offset)
 	}
-	rows, err := r.q.QueryContext(ctx, query, args...)
+	rows, err := r.q.QueryContext(ctx, query, sq.args...)
 	if err != nil {
 		return nil, formatError(ctx, fmt.Errorf("querying %s: %w", sq.tbl.name, err))
 	}
@@ -181,7 +201,7 @@ func (r reader) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Reco
 // CountRecords returns how many records match q, ignoring its sort, limit
 // and offset.
 func (r reader) CountRecords(ctx context.Context, q *store.Query) (int64, error) {
-	sq, err := compile(q, false)
+	sq, err := r.compile(q, false)
 	if err != nil {
 		return 0, err
 	}

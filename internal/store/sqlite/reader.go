@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/filter"
 	"github.com/basalt-dev/basalt/internal/schema"
 )
 
@@ -21,6 +22,9 @@ type querier interface {
 // reader implements store.Reader on a querier.
 type reader struct {
 	q querier
+	// filters caches parsed filter expressions; shared by the store and its
+	// transactions.
+	filters *filter.Cache
 }
 
 // Collections returns every stored collection, oldest first.

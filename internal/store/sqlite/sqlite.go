@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/filter"
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
@@ -97,7 +98,7 @@ func open(ctx context.Context, path string, logger *slog.Logger, opts options) (
 	read.SetMaxIdleConns(readConns)
 
 	s := &Store{write: write, read: read, logger: logger, opts: opts}
-	s.reader = reader{q: read}
+	s.reader = reader{q: read, filters: filter.NewCache(filterCacheSize)}
 	// The writer connects first: it switches the file to WAL mode, which the
 	// query-only readers could not do.
 	if err := s.migrate(ctx); err != nil {
@@ -161,7 +162,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error
 		}
 	}()
 
-	if err := fn(&tx{reader: reader{q: conn}, conn: conn}); err != nil {
+	if err := fn(&tx{reader: reader{q: conn, filters: s.filters}, conn: conn}); err != nil {
 		done = true
 		s.rollback(conn)
 		return err

@@ -218,7 +218,7 @@ func TestEmittedIndexSQLRuns(t *testing.T) {
 func TestBusyRetry(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data.db")
-	opts := options{busyTimeout: 5 * time.Millisecond, busyRetries: 8, busyBackoffFirst: 5 * time.Millisecond, busyBackoffMax: 40 * time.Millisecond}
+	opts := options{busyTimeout: 5 * time.Millisecond, busyRetries: 10, busyBackoffFirst: 5 * time.Millisecond, busyBackoffMax: 50 * time.Millisecond}
 	a, err := open(ctx, path, nil, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -231,30 +231,40 @@ func TestBusyRetry(t *testing.T) {
 	}
 	defer b.Close()
 
-	hold := func(d time.Duration) <-chan struct{} {
-		locked := make(chan struct{})
+	// hold makes a take the write lock and keep it until release is closed.
+	hold := func(release <-chan struct{}) (locked, done <-chan struct{}) {
+		l, d := make(chan struct{}), make(chan struct{})
 		go func() {
+			defer close(d)
 			_ = a.InTx(ctx, func(tx store.Tx) error {
 				if err := tx.SetParam(ctx, "a", []byte("1")); err != nil {
 					return err
 				}
-				close(locked)
-				time.Sleep(d)
+				close(l)
+				<-release
 				return nil
 			})
 		}()
-		return locked
+		return l, d
 	}
 
 	// A short hold is waited out by the retries.
-	<-hold(60 * time.Millisecond)
+	release := make(chan struct{})
+	locked, done := hold(release)
+	<-locked
+	time.AfterFunc(30*time.Millisecond, func() { close(release) })
 	if err := b.InTx(ctx, func(tx store.Tx) error { return tx.SetParam(ctx, "b", []byte("1")) }); err != nil {
 		t.Errorf("InTx while another writer holds the lock briefly: %v", err)
 	}
+	<-done
 
 	// A hold longer than every retry fails as unavailable.
-	<-hold(time.Second)
+	release = make(chan struct{})
+	locked, done = hold(release)
+	<-locked
 	err = b.InTx(ctx, func(tx store.Tx) error { return tx.SetParam(ctx, "b", []byte("2")) })
+	close(release)
+	<-done
 	if got := apperr.CodeOf(err); got != apperr.Unavailable {
 		t.Errorf("InTx while another writer holds the lock: got %q (%v), want unavailable", got, err)
 	}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("indexes", func(t *testing.T) { testIndexes(t, open) })
 	t.Run("records", func(t *testing.T) { testRecords(t, open) })
 	t.Run("queries", func(t *testing.T) { testQueries(t, open) })
+	t.Run("filters", func(t *testing.T) { testFilters(t, open) })
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("params", func(t *testing.T) { testParams(t, open) })
 }
