@@ -236,7 +236,13 @@ func planLast(id *filter.Identifier, p *plan, c *schema.Collection, key, name st
 	}
 	p.field = f
 	p.kind = valColumn
-	switch mod := id.Modifier(); mod {
+	mod := id.Modifier()
+	if mod == filter.ModNone && f.IsMulti() {
+		// A multi-valued field is a list of values: a plain operator must
+		// hold for every item and a ? operator for one, as with :each.
+		mod = filter.ModEach
+	}
+	switch mod {
 	case filter.ModNone:
 	case filter.ModLower:
 		p.lower = true
