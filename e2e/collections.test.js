@@ -150,10 +150,6 @@ test('create, get, list, update and delete collections, with a field of every ty
   const allNames = all.map((c) => c.name);
   for (const n of ['_superusers', 'users', 'posts', 'tags']) assert.ok(allNames.includes(n), `list has ${n}`);
 
-  // duplicate name -> 400
-  const dup = await expectStatus(su.collections.create({ name: 'posts', type: 'base' }), 400);
-  assertFieldError(dup, 'name', 'validation_collection_name_exists');
-
   // update rules
   const updated = await su.collections.update('posts', { createRule: '@request.auth.id != ""', listRule: null });
   assert.equal(updated.createRule, '@request.auth.id != ""');
@@ -181,6 +177,15 @@ test('create, get, list, update and delete collections, with a field of every ty
   assert.equal(await su.collections.delete('tags'), true);
 });
 
+test('a duplicate collection name is 400 on the name field', async () => {
+  const su = srv.superuser;
+  await su.collections.create({ name: 'dupname', type: 'base', fields: [{ name: 'x', type: 'text' }] });
+  const dup = await expectStatus(su.collections.create({ name: 'dupname', type: 'base' }), 400);
+  assertFieldError(dup, 'name', 'validation_collection_name_exists');
+  const dupCase = await expectStatus(su.collections.create({ name: 'DupName', type: 'base' }), 400);
+  assertFieldError(dupCase, 'name', 'validation_collection_name_exists');
+});
+
 test('system collections cannot be deleted', async () => {
   await expectStatus(srv.superuser.collections.delete('_superusers'), 400);
   const sus = await srv.superuser.collections.getOne('_superusers');
@@ -195,7 +200,7 @@ test('unknown collection is 404', async () => {
 
 test('getScaffolds returns a default model per collection type', async () => {
   const scaffolds = await srv.superuser.collections.getScaffolds();
-  for (const type of ['base', 'auth', 'view']) {
+  for (const type of ['base', 'auth']) {
     assert.ok(scaffolds[type], `scaffold ${type} present`);
     assert.equal(scaffolds[type].type, type);
     assert.equal(scaffolds[type].name, '');
@@ -207,6 +212,8 @@ test('getScaffolds returns a default model per collection type', async () => {
   for (const n of ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified']) {
     assert.ok(authNames.includes(n), `auth scaffold has ${n}`);
   }
+  assert.ok(scaffolds.view, `scaffold view present (got ${Object.keys(scaffolds)})`);
+  assert.equal(scaffolds.view.type, 'view');
   assert.equal(typeof scaffolds.view.viewQuery, 'string');
 });
 
