@@ -23,6 +23,13 @@ test('health check gives superusers extra details', async () => {
   assert.equal(typeof res.data.canBackup, 'boolean');
   assert.equal(typeof res.data.realIP, 'string');
   assert.equal(res.data.realIP, '127.0.0.1');
+  assert.equal(typeof res.data.possibleProxyHeader, 'string');
+});
+
+test('health check gives regular users no details', async () => {
+  const { pb } = await createUser(srv);
+  const res = await pb.health.check();
+  assert.deepEqual(res, { code: 200, message: 'API is healthy.', data: {} });
 });
 
 test('getAll returns every settings section', async () => {
