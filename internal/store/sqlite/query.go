@@ -83,7 +83,9 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 	}
 	sq.args = cq.Args
 
-	if q.IDs != nil {
+	if len(q.IDs) == 1 {
+		sq.where = append(sq.where, quote(tbl.name)+`."id" = `+sq.arg(q.IDs[0]))
+	} else if q.IDs != nil {
 		// One JSON parameter instead of one per id: no limit on the list
 		// length and one statement text for every length.
 		ids, err := json.Marshal(q.IDs)

@@ -59,6 +59,7 @@ type Store struct {
 	reader
 	write  *sql.DB
 	read   *sql.DB
+	stmts  *stmtCache
 	logger *slog.Logger
 	opts   options
 }
@@ -98,7 +99,8 @@ func open(ctx context.Context, path string, logger *slog.Logger, opts options) (
 	read.SetMaxIdleConns(readConns)
 
 	s := &Store{write: write, read: read, logger: logger, opts: opts}
-	s.reader = reader{q: read, filters: filter.NewCache(filterCacheSize)}
+	s.stmts = newStmtCache(read)
+	s.reader = reader{q: cachedQuerier{DB: read, cache: s.stmts}, filters: filter.NewCache(filterCacheSize)}
 	// The writer connects first: it switches the file to WAL mode, which the
 	// query-only readers could not do.
 	if err := s.migrate(ctx); err != nil {
@@ -136,6 +138,9 @@ func (s *Store) Close() error {
 	defer cancel()
 	if _, err := s.write.ExecContext(ctx, "PRAGMA optimize"); err != nil {
 		s.logger.Warn("sqlite optimize on close failed", "err", err)
+	}
+	if s.stmts != nil {
+		s.stmts.close()
 	}
 	return errors.Join(s.read.Close(), s.write.Close())
 }

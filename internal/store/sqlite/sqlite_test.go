@@ -20,7 +20,7 @@ import (
 
 // openTest opens a store on a fresh database file that is closed when the
 // test ends.
-func openTest(t *testing.T) *Store {
+func openTest(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "data.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
