@@ -284,9 +284,11 @@ func (f *Field) Clone() *Field {
 	return &c
 }
 
+// cloneStrings copies s, keeping nil and empty apart (they encode as null
+// and [] respectively).
 func cloneStrings(s []string) []string {
 	if s == nil {
 		return nil
 	}
-	return append([]string(nil), s...)
+	return append(make([]string, 0, len(s)), s...)
 }
