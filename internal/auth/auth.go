@@ -294,3 +294,35 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// FileToken returns a short-lived token that lets r download protected files.
+func (s *Service) FileToken(r *schema.Record) (string, error) {
+	c := r.Collection
+	claims := token.Claims{ID: r.ID(), Type: token.TypeFile, CollectionID: c.ID}
+	return token.Sign(claims, signingKey(r, c.FileToken), s.now(), time.Duration(c.FileToken.Duration)*time.Second)
+}
+
+// FileTokenRecord verifies a file token and returns the record it was
+// issued to, or an Unauthenticated error.
+func (s *Service) FileTokenRecord(ctx context.Context, raw string) (*schema.Record, error) {
+	invalid := apperr.New(apperr.Unauthenticated, "Invalid or expired file token.")
+	claims, err := token.Unverified(raw)
+	if err != nil || claims.Type != token.TypeFile {
+		return nil, invalid
+	}
+	c := s.cols.Lookup(claims.CollectionID)
+	if c == nil || !c.IsAuth() || c.ID != claims.CollectionID {
+		return nil, invalid
+	}
+	r, err := s.byID(ctx, c, claims.ID)
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			return nil, invalid
+		}
+		return nil, err
+	}
+	if v, err := token.Verify(raw, signingKey(r, c.FileToken), s.now()); err != nil || v.Type != token.TypeFile {
+		return nil, invalid
+	}
+	return r, nil
+}

@@ -85,10 +85,17 @@ func (s *Service) Create(ctx context.Context, body []byte) (*schema.Collection, 
 		return nil, err
 	}
 	c.Type = head.Type
+	if s.registry.Lookup(c.Name) != nil {
+		return nil, nameTaken()
+	}
 	if c.ID == "" {
 		c.ID = schema.DefaultCollectionID(c.Type, c.Name)
-	}
-	if s.registry.Lookup(c.ID) != nil {
+		if taken := s.registry.Lookup(c.ID); taken != nil && !strings.EqualFold(taken.Name, c.Name) {
+			// A derived id that collides (e.g. after a rename) gets a fresh one;
+			// a same-name collision is reported on the name by validate.
+			c.ID = "pbc_" + random.String("0123456789", 10)
+		}
+	} else if s.registry.Lookup(c.ID) != nil {
 		return nil, apperr.Fields("Failed to create collection.", map[string]apperr.Field{
 			"id": {Code: "validation_collection_id_exists", Message: "Collection id already exists."}})
 	}
@@ -251,8 +258,8 @@ func importError(i int, err error) error {
 }
 
 // Scaffolds returns the default definition of each collection type.
-func (s *Service) Scaffolds() map[string]*schema.Collection {
-	out := map[string]*schema.Collection{}
+func (s *Service) Scaffolds() map[string]any {
+	out := map[string]any{}
 	for _, t := range []string{schema.TypeBase, schema.TypeAuth} {
 		c := schema.NewCollection(t, "", func() string { return "" })
 		c.Fields = append(c.Fields, schema.AutodateFields(false)...)
@@ -260,6 +267,13 @@ func (s *Service) Scaffolds() map[string]*schema.Collection {
 			c.Indexes = schema.AuthIndexes("", "")
 		}
 		out[t] = c.Public()
+	}
+	// View collections are not supported yet; the scaffold keeps clients
+	// that list every type working.
+	out["view"] = map[string]any{
+		"id": "", "name": "", "type": "view", "system": false, "fields": []any{}, "indexes": []any{},
+		"listRule": nil, "viewRule": nil, "createRule": nil, "updateRule": nil, "deleteRule": nil,
+		"viewQuery": "", "created": "", "updated": "",
 	}
 	return out
 }
@@ -342,6 +356,9 @@ func (s *Service) save(ctx context.Context, prev, next *schema.Collection) error
 		}
 		return s.registry.Lookup(key)
 	}
+	if other := s.registry.Lookup(next.Name); other != nil && other.ID != next.ID {
+		return nameTaken()
+	}
 	if err := validate(prev, next, lookup); err != nil {
 		return err
 	}
@@ -418,4 +435,9 @@ func badBody(err error) error {
 		return apperr.Wrap(apperr.Invalid, "Invalid field option "+fde.Key+".", err)
 	}
 	return apperr.Wrap(apperr.Invalid, "Failed to load the submitted data due to invalid formatting.", err)
+}
+
+func nameTaken() error {
+	return apperr.Fields("Failed to save collection.", map[string]apperr.Field{
+		"name": {Code: "validation_collection_name_exists", Message: "Collection name must be unique (case insensitive)."}})
 }

@@ -3,6 +3,7 @@ package collection
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -64,80 +65,108 @@ func validate(prev, next *schema.Collection, lookup func(string) *schema.Collect
 			fe.Add("system", "validation_system_change", "System flag cannot be changed.")
 		}
 	}
-	if fields := validateFields(prev, next, lookup); len(fields) > 0 {
-		fe["fields"] = apperr.Field{Code: "validation_invalid_fields", Message: fields[0]}
+	fields := validateFields(prev, next, lookup)
+	if len(fields.general) > 0 {
+		fe.Add("fields", "validation_invalid_fields", fields.general[0])
 	}
 	if next.IsAuth() {
 		validateAuth(next, fe)
 	}
-	return fe.Err("Failed to save collection.")
+	if len(fe) == 0 && len(fields.byIndex) == 0 {
+		return nil
+	}
+	data := make(map[string]any, len(fe)+1)
+	for k, v := range fe {
+		data[k] = v
+	}
+	if _, ok := data["fields"]; !ok && len(fields.byIndex) > 0 {
+		data["fields"] = fields.byIndex
+	}
+	return &apperr.Error{Code: apperr.Invalid, Message: "Failed to save collection.", Data: data}
 }
 
-// validateFields returns human-readable problems, first one first.
-func validateFields(prev, next *schema.Collection, lookup func(string) *schema.Collection) []string {
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+// fieldProblems are the problems of a field list: per field index, and for
+// the list as a whole.
+type fieldProblems struct {
+	byIndex map[string]any
+	general []string
+}
+
+func (p *fieldProblems) at(i int, code, format string, args ...any) {
+	key := strconv.Itoa(i)
+	if _, ok := p.byIndex[key]; !ok {
+		p.byIndex[key] = apperr.Field{Code: code, Message: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (p *fieldProblems) list(format string, args ...any) {
+	p.general = append(p.general, fmt.Sprintf(format, args...))
+}
+
+// validateFields checks the field list of next against prev.
+func validateFields(prev, next *schema.Collection, lookup func(string) *schema.Collection) *fieldProblems {
+	p := &fieldProblems{byIndex: map[string]any{}}
 	names := map[string]bool{}
 	ids := map[string]bool{}
 	if len(next.Fields) > 1000 {
-		add("A collection can have at most 1000 fields.")
-		return problems
+		p.list("A collection can have at most 1000 fields.")
+		return p
 	}
 	for i, f := range next.Fields {
 		if f == nil {
-			add("Field %d is empty.", i)
+			p.at(i, "validation_required", "Field %d is empty.", i)
 			continue
 		}
 		lower := strings.ToLower(f.Name)
 		switch {
 		case f.Name == "":
-			add("Field %d: name cannot be blank.", i)
+			p.at(i, "validation_required", "Field %d: name cannot be blank.", i)
 		case len(f.Name) > 100 || !namePattern.MatchString(f.Name):
-			add("Field %q: invalid name (letters, digits and underscores only).", f.Name)
+			p.at(i, "validation_invalid_name", "Field %q: invalid name (letters, digits and underscores only).", f.Name)
 		case reservedFieldNames[lower]:
-			add("Field %q: the name is reserved.", f.Name)
+			p.at(i, "validation_field_name_reserved", "Field %q: the name is reserved.", f.Name)
 		case names[lower]:
-			add("Field %q: duplicated name (case insensitive).", f.Name)
+			p.at(i, "validation_duplicated_field_name", "Field %q: duplicated name (case insensitive).", f.Name)
 		}
 		names[lower] = true
 		if f.ID == "" || ids[f.ID] {
-			add("Field %q: missing or duplicated id.", f.Name)
+			p.at(i, "validation_duplicated_field_id", "Field %q: missing or duplicated id.", f.Name)
 		}
 		ids[f.ID] = true
 		if !isFieldType(f.Type) {
-			add("Field %q: unknown type %q.", f.Name, f.Type)
+			p.at(i, "validation_invalid_field_type", "Field %q: unknown type %q.", f.Name, f.Type)
 			continue
 		}
 		if prev != nil {
 			if old := prev.FieldByID(f.ID); old != nil {
 				if old.Type != f.Type {
-					add("Field %q: the type cannot be changed from %s to %s; add a new field instead.", f.Name, old.Type, f.Type)
+					p.at(i, "validation_field_type_change", "Field %q: the type cannot be changed from %s to %s; add a new field instead.", f.Name, old.Type, f.Type)
 				}
 				if old.System && (old.Name != f.Name || !f.System) {
-					add("Field %q: system fields cannot be renamed or made non-system.", old.Name)
+					p.at(i, "validation_system_field_change", "Field %q: system fields cannot be renamed or made non-system.", old.Name)
 				}
 			} else if f.System && !(next.IsAuth() || f.Name == "id") {
-				add("Field %q: new fields cannot be system fields.", f.Name)
+				p.at(i, "validation_system_field_change", "Field %q: new fields cannot be system fields.", f.Name)
 			}
 		}
-		problems = append(problems, validateFieldOptions(next, f, lookup)...)
+		if problems := validateFieldOptions(next, f, lookup); len(problems) > 0 {
+			p.at(i, "validation_invalid_field_options", "%s", problems[0])
+		}
+		if f.PrimaryKey && f.Name != "id" {
+			p.at(i, "validation_primary_key", "Field %q: only the id field can be the primary key.", f.Name)
+		}
 	}
 	if prev != nil {
 		for _, old := range prev.Fields {
 			if old.System && next.FieldByID(old.ID) == nil {
-				add("Field %q: system fields cannot be removed.", old.Name)
+				p.list("Field %q: system fields cannot be removed.", old.Name)
 			}
 		}
 	}
 	if id := next.Field("id"); id == nil || id.Type != schema.TypeText || !id.PrimaryKey {
-		add("The collection must have a text primary key field named id.")
+		p.list("The collection must have a text primary key field named id.")
 	}
-	for _, f := range next.Fields {
-		if f != nil && f.PrimaryKey && f.Name != "id" {
-			add("Field %q: only the id field can be the primary key.", f.Name)
-		}
-	}
-	return problems
+	return p
 }
 
 func validateFieldOptions(c *schema.Collection, f *schema.Field, lookup func(string) *schema.Collection) []string {

@@ -94,8 +94,8 @@ func (s *Service) prepareFiles(r, prev *schema.Record, chs []change, fe apperr.F
 		if !touched {
 			continue
 		}
-		if !f.IsMulti() && len(next) > 1 && len(added.names) > 0 {
-			// A single file field takes the newest upload.
+		if !f.IsMulti() && len(next) > 1 {
+			// A single file field keeps the last submitted file.
 			next = next[len(next)-1:]
 		}
 		v, problem := f.Normalize(next)

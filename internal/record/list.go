@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -167,9 +168,11 @@ func containsUnquoted(s, needle string) bool {
 }
 
 // FileOwner returns the record of collection with the given id whose file
-// field holds name, and that field, or NotFound. It applies no rule: files
-// that are not protected are public, as the URL carries an unguessable name.
-func (s *Service) FileOwner(ctx context.Context, collection, id, name string) (*schema.Record, *schema.Field, error) {
+// field holds name, and that field, or NotFound. Files of unprotected fields
+// are public (their URL carries an unguessable name); files of protected
+// fields require req to pass the collection's view rule.
+func (s *Service) FileOwner(ctx context.Context, req *Request, collection, id, name string) (*schema.Record, *schema.Field, error) {
+	req = guest(req)
 	c, err := s.Collection(collection)
 	if err != nil {
 		return nil, nil, err
@@ -180,14 +183,23 @@ func (s *Service) FileOwner(ctx context.Context, collection, id, name string) (*
 		return nil, nil, err
 	}
 	for _, f := range c.Fields {
-		if f.Type != schema.TypeFile || f.Protected {
+		if f.Type != schema.TypeFile || !slices.Contains(schema.AsStrings(r.Data[f.Name]), name) {
 			continue
 		}
-		for _, n := range schema.AsStrings(r.Data[f.Name]) {
-			if n == name {
-				return r, f, nil
+		if f.Protected {
+			filters, err := ruleFilters(c.ViewRule, req)
+			if err != nil {
+				return nil, nil, notFound()
+			}
+			sub := *req
+			sub.Context = "protectedFile"
+			q := s.query(c, &sub)
+			q.Filters = filters
+			if _, err := findOne(ctx, s.store, q, id); err != nil {
+				return nil, nil, err
 			}
 		}
+		return r, f, nil
 	}
 	return nil, nil, notFound()
 }

@@ -407,6 +407,9 @@ func (f *Field) validateCount(list []string) *apperr.Field {
 		max = 1
 	}
 	if len(list) > max {
+		if f.Type == TypeFile {
+			return &apperr.Field{Code: "validation_too_many_files", Message: fmt.Sprintf("The maximum allowed files is %d.", max)}
+		}
 		return &apperr.Field{Code: "validation_too_many_values", Message: fmt.Sprintf("Select no more than %d.", max)}
 	}
 	if f.Type == TypeRelation && len(list) > 0 && len(list) < f.MinSelect {

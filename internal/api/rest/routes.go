@@ -1,6 +1,10 @@
 package rest
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/basalt-dev/basalt/internal/schema"
+)
 
 // routes registers every endpoint of the REST API.
 func (s *server) routes(mux *http.ServeMux) {
@@ -27,6 +31,7 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("POST /api/batch", s.batch)
 
+	mux.HandleFunc("POST /api/files/token", s.fileToken)
 	mux.HandleFunc("GET /api/files/{collection}/{record}/{filename}", s.serveFile)
 	mux.HandleFunc("HEAD /api/files/{collection}/{record}/{filename}", s.serveFile)
 
@@ -43,8 +48,28 @@ func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{}
-	if id := identityOf(r); id != nil && id.record.Collection.Name == "_superusers" {
+	if id := identityOf(r); id != nil && id.record.Collection.ID == schema.SuperusersID {
+		cfg := s.Settings.Get().TrustedProxy
 		data["canBackup"] = false
+		data["realIP"] = clientIP(r, cfg.Headers, cfg.UseLeftmostIP)
+		data["possibleProxyHeader"] = possibleProxyHeader(r, cfg.Headers)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"code": 200, "message": "API is healthy.", "data": data})
+}
+
+// possibleProxyHeader names a forwarding header the request carries that is
+// not configured as trusted, to hint superusers at a missing proxy setting.
+func possibleProxyHeader(r *http.Request, trusted []string) string {
+	for _, h := range []string{"CF-Connecting-IP", "Fly-Client-IP", "X-Real-IP", "X-Forwarded-For"} {
+		if r.Header.Get(h) == "" {
+			continue
+		}
+		for _, t := range trusted {
+			if http.CanonicalHeaderKey(t) == http.CanonicalHeaderKey(h) {
+				return ""
+			}
+		}
+		return h
+	}
+	return ""
 }
