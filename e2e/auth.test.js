@@ -220,3 +220,33 @@ test('a user cannot make themself verified', async () => {
   await pb.collection('users').update(record.id, { verified: true }).catch((err) => assert.equal(err.status, 400));
   assert.equal((await srv.superuser.collection('users').getOne(record.id)).verified, false);
 });
+
+test('a new auth collection gets the system fields and supports sign-up and login', async () => {
+  const coll = await srv.superuser.collections.create({
+    name: 'members',
+    type: 'auth',
+    createRule: '',
+    viewRule: 'id = @request.auth.id',
+    fields: [{ name: 'nickname', type: 'text' }],
+  });
+  const byName = Object.fromEntries(coll.fields.map((f) => [f.name, f]));
+  for (const n of ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'nickname']) {
+    assert.ok(byName[n], `members has ${n}`);
+  }
+  assert.equal(byName.password.hidden, true);
+  assert.equal(byName.tokenKey.hidden, true);
+  assert.equal(byName.email.type, 'email');
+
+  const pb = newClient(srv.url);
+  const email = `${unique('member')}@example.com`;
+  await pb.collection('members').create({ email, password: 'member-pass-1', passwordConfirm: 'member-pass-1', nickname: 'nick' });
+  const auth = await pb.collection('members').authWithPassword(email, 'member-pass-1');
+  assert.equal(auth.record.collectionName, 'members');
+  assert.equal(auth.record.nickname, 'nick');
+  assert.equal(jwtPayload(auth.token).collectionId, coll.id);
+  assertNoSecrets(auth.record, 'members auth');
+  // the same credentials are unknown to users, and a members token cannot refresh there
+  await expectStatus(newClient(srv.url).collection('users').authWithPassword(email, 'member-pass-1'), 400);
+  await expectStatus(pb.collection('users').authRefresh(), 403);
+  await pb.collection('members').authRefresh();
+});

@@ -19,6 +19,17 @@ const srv = useServer(async () => {
     ],
   });
   await srv.superuser.collections.create({
+    name: 'uploads',
+    type: 'base',
+    listRule: '',
+    viewRule: '',
+    createRule: '',
+    fields: [
+      { name: 'label', type: 'text' },
+      { name: 'doc', type: 'file', maxSelect: 1, maxSize: 10000 },
+    ],
+  });
+  await srv.superuser.collections.create({
     name: 'locked',
     type: 'base',
     fields: [{ name: 'name', type: 'text' }],
@@ -129,6 +140,19 @@ test('more requests than maxRequests is 400', async () => {
 
 test('an empty batch is 400', async () => {
   await expectStatus(srv.superuser.createBatch().send(), 400);
+});
+
+test('batch requests may carry files (multipart with @jsonPayload)', async () => {
+  const batch = srv.client().createBatch();
+  batch.collection('uploads').create({ label: 'first', doc: new File(['one'], 'one.txt', { type: 'text/plain' }) });
+  batch.collection('uploads').create({ label: 'second', doc: new File(['two'], 'two.txt', { type: 'text/plain' }) });
+  const res = await batch.send();
+  assert.deepEqual(res.map((r) => r.status), [200, 200]);
+  assert.deepEqual(res.map((r) => r.body.label), ['first', 'second']);
+  assert.match(res[0].body.doc, /^one_[a-z0-9]{10}\.txt$/);
+  const pb = srv.client();
+  const text = await (await fetch(pb.files.getURL(res[1].body, res[1].body.doc))).text();
+  assert.equal(text, 'two');
 });
 
 test('disabling batch again gives 403', async () => {

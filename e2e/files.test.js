@@ -90,6 +90,18 @@ test('upload with a plain object holding File values (the SDK builds the multipa
   assert.equal(await two.text(), 'two');
 });
 
+test('?thumb=100x100 serves a 100x100 thumbnail of an image; unknown sizes serve the original', async () => {
+  const rec = await pb.collection('docs').create({ attachment: new File([PNG], 'pixel.png', { type: 'image/png' }) });
+  const pngSize = (buf) => [buf.readUInt32BE(16), buf.readUInt32BE(20)];
+  const thumb = await fetchFile(rec, rec.attachment, { thumb: '100x100' });
+  assert.equal(thumb.status, 200);
+  assert.equal(thumb.headers.get('content-type'), 'image/png');
+  assert.deepEqual(pngSize(Buffer.from(await thumb.arrayBuffer())), [100, 100]);
+  const other = await fetchFile(rec, rec.attachment, { thumb: '37x37' });
+  assert.equal(other.status, 200);
+  assert.deepEqual(Buffer.from(await other.arrayBuffer()), PNG, 'a size not in thumbs serves the original');
+});
+
 test('a file over maxSize is 400 and nothing is created', async () => {
   const before = (await pb.collection('docs').getList(1, 1)).totalItems;
   const err = await expectStatus(

@@ -309,3 +309,13 @@ test('non-superusers cannot use @request or @collection in filter or sort: 403',
   const su = await srv.superuser.collection('posts').getList(1, 10, { filter: "@collection.tags.name ?= 'red'" });
   assert.equal(su.totalItems, 4);
 });
+
+test('sort by @rowid follows insertion order', async () => {
+  const pb = srv.superuser;
+  const asc = await pb.collection('posts').getFullList({ sort: '@rowid' });
+  assert.deepEqual(asc.map((r) => keyOf(r.id)), ['p1', 'p2', 'p3', 'p4']);
+  const desc = await pb.collection('posts').getFullList({ sort: '-@rowid' });
+  assert.deepEqual(desc.map((r) => keyOf(r.id)), ['p4', 'p3', 'p2', 'p1']);
+  const random = await pb.collection('posts').getFullList({ sort: '@random' });
+  assert.equal(random.length, 4);
+});

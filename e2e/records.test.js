@@ -230,3 +230,47 @@ test('json field stores any JSON value', async () => {
     assert.deepEqual((await pb.collection('posts').getOne(rec.id)).meta, meta);
   }
 });
+
+test('create and update responses honour expand and fields', async () => {
+  const pb = srv.superuser;
+  const rec = await pb.collection('posts').create(
+    { title: 'Expanded', author: author.record.id, tags: [tagIds[2]] },
+    { expand: 'author,tags' },
+  );
+  assert.equal(rec.expand.author.name, 'Ann');
+  assert.deepEqual(rec.expand.tags.map((t) => t.name), ['t2']);
+  const upd = await pb.collection('posts').update(rec.id, { views: 3 }, { fields: 'id,views' });
+  assert.deepEqual(upd, { id: rec.id, views: 3 });
+});
+
+test('autodate fields cannot be set by the client; unknown keys are ignored', async () => {
+  const pb = srv.client();
+  const rec = await pb.collection('posts').create({
+    title: 'Sneaky dates',
+    created: '2000-01-01 00:00:00.000Z',
+    updated: '2000-01-01 00:00:00.000Z',
+    nosuchfield: 'ignored',
+  });
+  assert.notEqual(rec.created, '2000-01-01 00:00:00.000Z');
+  assert.ok(rec.created > '2020', `created is now-ish: ${rec.created}`);
+  assert.equal('nosuchfield' in rec, false);
+  const upd = await pb.collection('posts').update(rec.id, { created: '2001-01-01 00:00:00.000Z' });
+  assert.equal(upd.created, rec.created);
+});
+
+test('multipart bodies carry strings that are cast to the field types', async () => {
+  const fd = new FormData();
+  fd.append('title', 'From a form');
+  fd.append('views', '7');
+  fd.append('published', 'true');
+  fd.append('categories', 'a');
+  fd.append('categories', 'b');
+  fd.append('tags', tagIds[0]);
+  fd.append('tags', tagIds[1]);
+  const rec = await srv.client().collection('posts').create(fd);
+  assert.equal(rec.title, 'From a form');
+  assert.equal(rec.views, 7);
+  assert.equal(rec.published, true);
+  assert.deepEqual(rec.categories, ['a', 'b']);
+  assert.deepEqual(rec.tags, [tagIds[0], tagIds[1]]);
+});
