@@ -440,3 +440,175 @@ func decode(s string) any {
 	}
 	return v
 }
+
+func TestCollectionsDeleteAndTruncate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createCollection(map[string]any{"name": "authors", "fields": []any{map[string]any{"name": "name", "type": "text"}}})
+	e.createCollection(map[string]any{"name": "books", "fields": []any{
+		map[string]any{"name": "title", "type": "text"},
+		map[string]any{"name": "author", "type": "relation", "collectionId": "authors", "maxSelect": 1},
+	}})
+	e.createCollection(map[string]any{"name": "scratch"})
+	a := e.createRecord("authors", map[string]any{"name": "Ann"})
+	e.createRecord("books", map[string]any{"title": "One", "author": a})
+	e.createRecord("books", map[string]any{"title": "Two", "author": a})
+	e.createRecord("scratch", map[string]any{})
+	booksBefore, booksAfter := unchanged("books")
+
+	e.run(t, []scenario{
+		{name: "delete system collection", method: "DELETE", url: "/api/collections/_superusers", auth: "superuser", wantStatus: 400,
+			after: func(t *testing.T, e *env, _ *response) {
+				if e.collection("_superusers")["id"] != "pbc_3142635823" {
+					t.Error("_superusers changed")
+				}
+			}},
+		{name: "delete system collection by id", method: "DELETE", url: "/api/collections/pbc_3142635823", auth: "superuser", wantStatus: 400},
+		{name: "delete collection referenced by a relation", method: "DELETE", url: "/api/collections/authors", auth: "superuser", wantStatus: 400,
+			after: func(t *testing.T, e *env, _ *response) {
+				if e.count("authors") != 1 {
+					t.Error("authors lost records")
+				}
+			}},
+		{name: "delete unknown", method: "DELETE", url: "/api/collections/nope", auth: "superuser", wantStatus: 404},
+		{name: "delete as user", method: "DELETE", url: "/api/collections/scratch", auth: "user", wantStatus: 403},
+		{name: "truncate as user", method: "DELETE", url: "/api/collections/books/truncate", auth: "user", wantStatus: 403,
+			before: booksBefore, after: booksAfter},
+		{name: "truncate as guest", method: "DELETE", url: "/api/collections/books/truncate", wantStatus: 401},
+		{name: "truncate unknown", method: "DELETE", url: "/api/collections/nope/truncate", auth: "superuser", wantStatus: 404},
+		{name: "truncate books", method: "DELETE", url: "/api/collections/books/truncate", auth: "superuser", wantStatus: 204,
+			after: func(t *testing.T, e *env, res *response) {
+				if len(res.body) != 0 {
+					t.Errorf("204 with a body: %q", res.body)
+				}
+				if n := e.count("books"); n != 0 {
+					t.Errorf("books has %d records after truncate", n)
+				}
+				if n := e.count("authors"); n != 1 {
+					t.Errorf("authors has %d records, want 1", n)
+				}
+				if def := e.collection("books"); fieldOf(def, "author") == nil {
+					t.Error("truncate changed the definition")
+				}
+			}},
+		{name: "delete scratch", method: "DELETE", url: "/api/collections/scratch", auth: "superuser", wantStatus: 204,
+			after: func(t *testing.T, e *env, _ *response) {
+				if r := e.do("GET", "/api/collections/scratch", "superuser", nil, nil); r.status != 404 {
+					t.Errorf("deleted collection still viewable: %d", r.status)
+				}
+				if r := e.do("GET", "/api/collections/scratch/records", "superuser", nil, nil); r.status != 404 {
+					t.Errorf("records of a deleted collection: %d %s", r.status, r.body)
+				}
+			}},
+		{name: "recreate under the same name starts empty", method: "POST", url: "/api/collections", auth: "superuser",
+			body: `{"name":"scratch"}`, wantStatus: 200,
+			after: func(t *testing.T, e *env, _ *response) {
+				if n := e.count("scratch"); n != 0 {
+					t.Errorf("recreated collection has %d records", n)
+				}
+			}},
+		{name: "delete books then authors", method: "DELETE", url: "/api/collections/books", auth: "superuser", wantStatus: 204},
+		{name: "authors no longer referenced", method: "DELETE", url: "/api/collections/authors", auth: "superuser", wantStatus: 204},
+	})
+}
+
+func TestCollectionsImport(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createCollection(map[string]any{"name": "old", "fields": []any{map[string]any{"name": "v", "type": "text"}}})
+	e.createRecord("old", map[string]any{"v": "keep"})
+	e.createCollection(map[string]any{"name": "doomed"})
+	usersDef := e.collection("users")
+	superDef := e.collection("_superusers")
+	var colsBefore string
+	snapCols := func(t *testing.T, e *env) { colsBefore = e.collectionsSnapshot() }
+	colsSame := func(t *testing.T, e *env, _ *response) {
+		if got := e.collectionsSnapshot(); got != colsBefore {
+			t.Errorf("collections changed by a refused import")
+		}
+	}
+
+	e.run(t, []scenario{
+		{name: "guest", method: "PUT", url: "/api/collections/import", body: `{"collections":[]}`, wantStatus: 401},
+		{name: "user", method: "PUT", url: "/api/collections/import", auth: "user", body: `{"collections":[]}`, wantStatus: 403},
+		{name: "empty list", method: "PUT", url: "/api/collections/import", auth: "superuser", body: `{"collections":[]}`,
+			wantStatus: 400, wantJSON: `{"data":{"collections":{"code":"<nonempty>"}}}`},
+		{name: "malformed", method: "PUT", url: "/api/collections/import", auth: "superuser", body: `{"collections":{`, wantStatus: 400},
+		{name: "collections not a list", method: "PUT", url: "/api/collections/import", auth: "superuser", body: `{"collections":"x"}`, wantStatus: 400},
+		{name: "one invalid collection refuses all", method: "PUT", url: "/api/collections/import", auth: "superuser",
+			before: snapCols, after: colsSame,
+			body: `{"collections":[{"name":"fresh1"},{"name":"bad name!"}]}`, wantStatus: 400,
+			wantJSON: `{"data":{"collections":"<any>"}}`},
+		{name: "relation to a collection of the same import", method: "PUT", url: "/api/collections/import", auth: "superuser",
+			body: `{"collections":[
+				{"name":"tags","fields":[{"name":"label","type":"text"}]},
+				{"name":"items","fields":[{"name":"tag","type":"relation","collectionId":"tags","maxSelect":1}]}
+			]}`, wantStatus: 204,
+			after: func(t *testing.T, e *env, _ *response) {
+				tags := e.collection("tags")
+				if f := fieldOf(e.collection("items"), "tag"); f == nil || f["collectionId"] != tags["id"] {
+					t.Errorf("items.tag = %v, want collectionId %v", f, tags["id"])
+				}
+				if e.count("old") != 1 || e.do("GET", "/api/collections/doomed", "superuser", nil, nil).status != 200 {
+					t.Error("import without deleteMissing removed something")
+				}
+			}},
+		{name: "update existing by name keeps data", method: "PUT", url: "/api/collections/import", auth: "superuser",
+			body: `{"collections":[{"name":"old","listRule":"","fields":[{"name":"v","type":"text"},{"name":"w","type":"number"}]}]}`,
+			wantStatus: 204,
+			after: func(t *testing.T, e *env, _ *response) {
+				res := e.mustJSON("GET", "/api/collections/old/records", "", nil, 200)
+				if p := matchJSON("$", decode(`{"items":[{"v":"keep","w":0}]}`), res); len(p) > 0 {
+					t.Error(p)
+				}
+			}},
+		{name: "deleteMissing removes the others but not system collections", method: "PUT", url: "/api/collections/import", auth: "superuser",
+			body: func() any {
+				return map[string]any{"deleteMissing": true, "collections": []any{
+					superDef, usersDef, e.collection("old"), e.collection("tags"), e.collection("items"),
+				}}
+			}, wantStatus: 204,
+			after: func(t *testing.T, e *env, _ *response) {
+				if r := e.do("GET", "/api/collections/doomed", "superuser", nil, nil); r.status != 404 {
+					t.Errorf("doomed survived deleteMissing: %d", r.status)
+				}
+				if e.count("old") != 1 || e.count("users") != 2 {
+					t.Error("deleteMissing lost data of imported collections")
+				}
+			}},
+		{name: "deleteMissing with only a user collection keeps system ones", method: "PUT", url: "/api/collections/import", auth: "superuser",
+			body: func() any {
+				return map[string]any{"deleteMissing": true, "collections": []any{e.collection("old")}}
+			}, wantStatus: 204,
+			after: func(t *testing.T, e *env, _ *response) {
+				if e.do("GET", "/api/collections/_superusers", "superuser", nil, nil).status != 200 {
+					t.Error("_superusers deleted by import")
+				}
+				// The superuser token still works.
+				if e.count("old") != 1 {
+					t.Error("old lost data")
+				}
+			}},
+	})
+}
+
+func TestCollectionsScaffolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.run(t, []scenario{
+		{name: "guest", method: "GET", url: "/api/collections/meta/scaffolds", wantStatus: 401},
+		{name: "user", method: "GET", url: "/api/collections/meta/scaffolds", auth: "user", wantStatus: 403},
+		{name: "superuser", method: "GET", url: "/api/collections/meta/scaffolds", auth: "superuser", wantStatus: 200,
+			wantJSON: `{"base":{"type":"base","name":"","fields":[{"name":"id","primaryKey":true},{"name":"created"},{"name":"updated"}],"indexes":[]},
+				"auth":{"type":"auth","passwordAuth":{"enabled":true}}}`,
+			notContains: []string{`"secret"`},
+			after: func(t *testing.T, e *env, res *response) {
+				auth := res.json(t).(map[string]any)["auth"].(map[string]any)
+				for _, name := range []string{"id", "password", "tokenKey", "email", "emailVisibility", "verified"} {
+					if fieldOf(auth, name) == nil {
+						t.Errorf("auth scaffold lacks %s", name)
+					}
+				}
+			}},
+	})
+}
