@@ -73,8 +73,34 @@ func (t *tx) UpdateCollection(ctx context.Context, prev, next *schema.Collection
 		return internalf("encoding collection %s: %w", next.Name, err)
 	}
 	return t.savepoint(ctx, func() error {
-		if err := t.dropIndexes(ctx, from.name); err != nil {
+		existing, err := t.existingIndexes(ctx, from.name)
+		if err != nil {
 			return err
+		}
+		// An index whose SQL does not change is kept, unless the columns
+		// change under it: then every index is dropped and built again.
+		keep := map[string]bool{}
+		if !m.structural() {
+			for _, ix := range indexes {
+				if existing[ix.name] == ix.sql(to.name) {
+					keep[ix.name] = true
+				}
+			}
+		}
+		var drop []string
+		for name := range existing {
+			if !keep[name] {
+				drop = append(drop, name)
+			}
+		}
+		if err := t.dropIndexes(ctx, drop); err != nil {
+			return err
+		}
+		var create []*index
+		for _, ix := range indexes {
+			if !keep[ix.name] {
+				create = append(create, ix)
+			}
 		}
 		if m.rebuild {
 			err = t.rebuildTable(ctx, m)
@@ -84,16 +110,30 @@ func (t *tx) UpdateCollection(ctx context.Context, prev, next *schema.Collection
 		if err != nil {
 			return err
 		}
-		if err := t.createIndexes(ctx, to.name, indexes); err != nil {
+		if err := t.createIndexes(ctx, to.name, create); err != nil {
 			return err
 		}
-		_, err := t.conn.ExecContext(ctx, `UPDATE "_collections" SET "name" = ?, "type" = ?, "system" = ?, "data" = ?, "created" = ?, "updated" = ? WHERE "id" = ?`,
+		_, err = t.conn.ExecContext(ctx, `UPDATE "_collections" SET "name" = ?, "type" = ?, "system" = ?, "data" = ?, "created" = ?, "updated" = ? WHERE "id" = ?`,
 			next.Name, next.Type, next.System, string(data), next.Created, next.Updated, next.ID)
 		if err != nil {
 			return formatError(ctx, fmt.Errorf("storing collection %s: %w", next.Name, err))
 		}
 		return nil
 	})
+}
+
+// structural reports whether the migration changes the table or its
+// columns (anything but adding columns), so that indexes must be rebuilt.
+func (m *migration) structural() bool {
+	if m.rebuild || len(m.dropped) > 0 || m.from.name != m.to.name {
+		return true
+	}
+	for i, nc := range m.to.cols {
+		if oc := m.source[i]; oc != nil && oc.name != nc.name {
+			return true
+		}
+	}
+	return false
 }
 
 // planMigration matches the columns of from and to by field id (by name for

@@ -81,10 +81,12 @@ func (t *tx) createIndexes(ctx context.Context, table string, indexes []*index) 
 	for _, ix := range indexes {
 		if _, err := t.conn.ExecContext(ctx, ix.sql(table)); err != nil {
 			err = formatError(ctx, fmt.Errorf("creating index %s: %w", ix.name, err))
-			if e := apperr.As(err); e != nil && e.Code == apperr.Conflict && e.Data == nil {
-				// A unique index over rows that already repeat a value, or an
-				// index name another table already uses.
-				e.Message = "Cannot create index " + quoteMessage(ix.name) + ": its name is taken or existing records are not unique."
+			if e := apperr.As(err); e != nil && e.Code == apperr.Conflict {
+				if e.Data != nil {
+					e.Message = "Cannot create unique index " + quoteMessage(ix.name) + ": existing records repeat a value."
+				} else {
+					e.Message = "Cannot create index " + quoteMessage(ix.name) + ": the name is already used."
+				}
 			}
 			return err
 		}
@@ -92,30 +94,34 @@ func (t *tx) createIndexes(ctx context.Context, table string, indexes []*index) 
 	return nil
 }
 
-// dropIndexes drops every index of table that Basalt created (SQLite's own
-// automatic indexes have no SQL and go with the table).
-func (t *tx) dropIndexes(ctx context.Context, table string) error {
-	rows, err := t.conn.QueryContext(ctx, `SELECT "name" FROM sqlite_schema WHERE "type" = 'index' AND "tbl_name" = ? COLLATE NOCASE AND "sql" IS NOT NULL`, table)
+// existingIndexes returns the SQL of every index of table that Basalt
+// created, by index name (SQLite's own automatic indexes have no SQL).
+func (t *tx) existingIndexes(ctx context.Context, table string) (map[string]string, error) {
+	rows, err := t.conn.QueryContext(ctx, `SELECT "name", "sql" FROM sqlite_schema WHERE "type" = 'index' AND "tbl_name" = ? COLLATE NOCASE AND "sql" IS NOT NULL`, table)
 	if err != nil {
-		return formatError(ctx, fmt.Errorf("listing indexes of %s: %w", table, err))
+		return nil, formatError(ctx, fmt.Errorf("listing indexes of %s: %w", table, err))
 	}
-	var names []string
+	defer rows.Close()
+	out := map[string]string{}
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return formatError(ctx, fmt.Errorf("listing indexes of %s: %w", table, err))
+		var name, stmt string
+		if err := rows.Scan(&name, &stmt); err != nil {
+			return nil, formatError(ctx, fmt.Errorf("listing indexes of %s: %w", table, err))
 		}
-		names = append(names, n)
+		if !validIdent(name) {
+			return nil, internalf("index %q of %s has an unexpected name", name, table)
+		}
+		out[name] = stmt
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return formatError(ctx, fmt.Errorf("listing indexes of %s: %w", table, err))
+		return nil, formatError(ctx, fmt.Errorf("listing indexes of %s: %w", table, err))
 	}
+	return out, nil
+}
+
+// dropIndexes drops the named indexes.
+func (t *tx) dropIndexes(ctx context.Context, names []string) error {
 	for _, n := range names {
-		if !validIdent(n) {
-			return internalf("index %q of %s has an unexpected name", n, table)
-		}
 		if _, err := t.conn.ExecContext(ctx, "DROP INDEX "+quote(n)); err != nil {
 			return formatError(ctx, fmt.Errorf("dropping index %s: %w", n, err))
 		}

@@ -66,7 +66,7 @@ func formatError(ctx context.Context, err error) error {
 		switch {
 		case strings.Contains(msg, "no such table"):
 			return apperr.Wrap(apperr.NotFound, "The requested resource wasn't found.", err)
-		case strings.Contains(msg, "already exists"), strings.Contains(msg, "already another table"):
+		case strings.Contains(msg, "already exists"), strings.Contains(msg, "there is already"):
 			return apperr.Wrap(apperr.Conflict, "A table or index with the same name already exists.", err)
 		}
 	}

@@ -110,6 +110,73 @@ func testIndexes(t *testing.T, open func(t *testing.T) store.Store) {
 		insert(t, s, newRecord(plain, "aaaaaaaaaaaaaa3", map[string]any{"path": "dup"}))
 	})
 
+	t.Run("a failed index change leaves the transaction usable", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		prev := baseCollection("posts", field(schema.TypeText, "slug"))
+		prev.Indexes = []string{"CREATE INDEX `idx_plain` ON `posts` (`slug`)"}
+		create(t, s, prev)
+		insert(t, s,
+			newRecord(prev, "aaaaaaaaaaaaaa1", map[string]any{"slug": "dup"}),
+			newRecord(prev, "aaaaaaaaaaaaaa2", map[string]any{"slug": "dup"}),
+		)
+		next := prev.Clone()
+		next.Fields = append(next.Fields, field(schema.TypeNumber, "extra"))
+		next.Indexes = []string{"CREATE UNIQUE INDEX `idx_slug` ON `posts` (`slug`)"}
+		inTx(t, s, func(tx store.Tx) error {
+			err := tx.UpdateCollection(ctx, prev, next)
+			wantCode(t, err, apperr.Conflict)
+			// The failed update changed nothing: the old shape still works.
+			return tx.InsertRecord(ctx, newRecord(prev, "aaaaaaaaaaaaaa3", map[string]any{"slug": "dup"}))
+		})
+		if got, want := collectionJSON(t, collections(t, s)["posts"]), collectionJSON(t, prev); got != want {
+			t.Errorf("definition after a failed update:\n got %s\nwant %s", got, want)
+		}
+		if got := all(t, s, prev); len(got) != 3 {
+			t.Errorf("records: got %v, want 3", ids(got))
+		}
+		if _, ok := all(t, s, prev)[0].Data["extra"]; ok {
+			t.Errorf("the field of the failed update exists")
+		}
+	})
+
+	t.Run("updates that keep indexes keep them working", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		prev := baseCollection("posts", field(schema.TypeText, "slug"), field(schema.TypeText, "title"))
+		prev.Indexes = []string{
+			"CREATE UNIQUE INDEX `idx_slug` ON `posts` (`slug`)",
+			"CREATE INDEX `idx_title` ON `posts` (`title`)",
+		}
+		create(t, s, prev)
+		insert(t, s, newRecord(prev, "aaaaaaaaaaaaaa1", map[string]any{"slug": "a"}))
+		steps := []func(c *schema.Collection){
+			func(c *schema.Collection) { c.ListRule = schema.Rule("") },
+			func(c *schema.Collection) { c.Fields = append(c.Fields, field(schema.TypeBool, "draft")) },
+			func(c *schema.Collection) { c.Indexes = c.Indexes[:1] },
+			func(c *schema.Collection) {
+				c.Field("slug").Name = "path"
+				c.Indexes = []string{"CREATE UNIQUE INDEX `idx_slug` ON `posts` (`path`)"}
+			},
+		}
+		for i, step := range steps {
+			next := prev.Clone()
+			step(next)
+			inTx(t, s, func(tx store.Tx) error { return tx.UpdateCollection(ctx, prev, next) })
+			name := "slug"
+			if next.Field("path") != nil {
+				name = "path"
+			}
+			err := s.InTx(ctx, func(tx store.Tx) error {
+				return tx.InsertRecord(ctx, newRecord(next, "aaaaaaaaaaaaab"+string(rune('0'+i)), map[string]any{name: "a"}))
+			})
+			if got := apperr.CodeOf(err); got != apperr.Conflict {
+				t.Fatalf("step %d: duplicate %s: got %q (%v), want conflict", i, name, got, err)
+			}
+			prev = next
+		}
+	})
+
 	t.Run("invalid index definitions are refused", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)

@@ -108,6 +108,18 @@ func testQueries(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("a canceled context stops reads", func(t *testing.T) {
+		t.Parallel()
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.FindRecords(canceled, &store.Query{Collection: c}); err == nil {
+			t.Errorf("FindRecords with a canceled context: want an error")
+		}
+		if _, err := s.CountRecords(canceled, &store.Query{Collection: c}); err == nil {
+			t.Errorf("CountRecords with a canceled context: want an error")
+		}
+	})
+
 	t.Run("invalid sorts are refused", func(t *testing.T) {
 		t.Parallel()
 		for _, sort := range []string{"missing", "-missing", "title;DROP TABLE posts", "ti tle", "--title", "title DESC", "@unknown"} {
