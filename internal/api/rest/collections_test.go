@@ -554,7 +554,7 @@ func TestCollectionsImport(t *testing.T) {
 				}
 			}},
 		{name: "update existing by name keeps data", method: "PUT", url: "/api/collections/import", auth: "superuser",
-			body: `{"collections":[{"name":"old","listRule":"","fields":[{"name":"v","type":"text"},{"name":"w","type":"number"}]}]}`,
+			body:       `{"collections":[{"name":"old","listRule":"","fields":[{"name":"v","type":"text"},{"name":"w","type":"number"}]}]}`,
 			wantStatus: 204,
 			after: func(t *testing.T, e *env, _ *response) {
 				res := e.mustJSON("GET", "/api/collections/old/records", "", nil, 200)

@@ -32,7 +32,7 @@ func TestRecordsCRUD(t *testing.T) {
 	var createdAt, updatedAt string
 	e.run(t, []scenario{
 		{name: "create JSON", method: "POST", url: "/api/collections/posts/records",
-			body: `{"title":"Hello","views":3,"tags":["a","b"],"published":true,"meta":{"k":[1,2]},"author":"{{userId}}"}`,
+			body:       `{"title":"Hello","views":3,"tags":["a","b"],"published":true,"meta":{"k":[1,2]},"author":"{{userId}}"}`,
 			wantStatus: 200,
 			wantJSON: `{"collectionName":"posts","collectionId":"<nonempty>","id":"<id>","title":"Hello","views":3,"tags":["a","b"],
 				"published":true,"meta":{"k":[1,2]},"author":"{{userId}}","created":"<date>","updated":"<date>","expand":"<absent>"}`,
@@ -44,7 +44,7 @@ func TestRecordsCRUD(t *testing.T) {
 		{name: "view", method: "GET", url: "/api/collections/posts/records/{{p1}}", wantStatus: 200,
 			wantJSON: `{"id":"{{p1}}","title":"Hello","views":3,"tags":["a","b"],"meta":{"k":[1,2]}}`},
 		{name: "view by collection id", method: "GET", url: "/api/collections/posts/records/{{p1}}", wantStatus: 200,
-			before: func(t *testing.T, e *env) { e.vars["postsId"] = e.collection("posts")["id"].(string) },
+			before:   func(t *testing.T, e *env) { e.vars["postsId"] = e.collection("posts")["id"].(string) },
 			wantJSON: `{"collectionId":"{{postsId}}"}`},
 		{name: "view through collection id path", method: "GET", url: "/api/collections/{{postsId}}/records/{{p1}}", wantStatus: 200,
 			wantJSON: `{"id":"{{p1}}"}`},
