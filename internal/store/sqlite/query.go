@@ -151,7 +151,9 @@ func (sq *selectQuery) whereSQL() string {
 	return " WHERE " + strings.Join(sq.where, " AND ")
 }
 
-// FindRecords returns the records of q.Collection that match q.
+// FindRecords returns the records of q.Collection that match q, with every
+// field at its canonical value. Invalid when a filter or the sort does not
+// parse or does not fit the schema; NotFound when the table does not exist.
 func (r reader) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Record, error) {
 	sq, err := r.compile(q, true)
 	if err != nil {
@@ -201,7 +203,7 @@ func (r reader) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Reco
 }
 
 // CountRecords returns how many records match q, ignoring its sort, limit
-// and offset.
+// and offset (a COUNT(*) over the same conditions). Errors as FindRecords.
 func (r reader) CountRecords(ctx context.Context, q *store.Query) (int64, error) {
 	sq, err := r.compile(q, false)
 	if err != nil {

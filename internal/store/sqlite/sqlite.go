@@ -145,9 +145,13 @@ func (s *Store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// InTx runs fn in one write transaction on the writer connection. Calling
-// InTx again from inside fn deadlocks (there is one writer); use the Tx.
-func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) (err error) {
+// InTx runs fn in one write transaction (BEGIN IMMEDIATE) on the writer
+// connection, committing when fn returns nil and rolling back otherwise (also
+// when fn panics or ctx is canceled before the commit). It returns fn's error
+// unchanged. Starting and committing are retried while another process holds
+// the write lock; if it keeps it, the error is Unavailable. Calling InTx again
+// from inside fn deadlocks (there is one writer): use the Tx.
+func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("acquiring writer: %w", err))
