@@ -345,3 +345,48 @@ test('changing a collection type is refused with 400', async () => {
   const err = await expectStatus(su.collections.update('basekind', { type: 'auth' }), 400);
   assertFieldError(err, 'type', 'validation_collection_type_change');
 });
+
+test('a unique index rejects duplicates with validation_not_unique', async () => {
+  const su = srv.superuser;
+  const coll = await su.collections.create({
+    name: 'slugs',
+    type: 'base',
+    fields: [{ name: 'slug', type: 'text' }],
+    indexes: ['CREATE UNIQUE INDEX idx_slugs_slug ON slugs (slug)'],
+  });
+  assert.equal(coll.indexes.length, 1);
+  assert.match(coll.indexes[0], /CREATE UNIQUE INDEX/i);
+  await su.collection('slugs').create({ slug: 'taken' });
+  const err = await expectStatus(su.collection('slugs').create({ slug: 'taken' }), 400);
+  assertFieldError(err, 'slug', 'validation_not_unique');
+  assert.equal((await su.collection('slugs').getList(1, 10)).totalItems, 1);
+});
+
+// todo: runs and reports, but does not fail the run, until Basalt supports view collections
+// (it answers 400 validation_unsupported_type today). Drop the todo option once it does.
+test('a view collection lists rows from its query and is read-only', { todo: 'view collections are not supported yet' }, async () => {
+  const su = srv.superuser;
+  await su.collections.create({
+    name: 'sources',
+    type: 'base',
+    listRule: '',
+    fields: [{ name: 'title', type: 'text' }, { name: 'n', type: 'number' }],
+  });
+  for (const [title, n] of [['a', 1], ['b', 2], ['c', 3]]) await su.collection('sources').create({ title, n });
+  const view = await su.collections.create({
+    name: 'big_sources',
+    type: 'view',
+    listRule: '',
+    viewRule: '',
+    viewQuery: 'SELECT id, title, n FROM sources WHERE n >= 2',
+  });
+  assert.equal(view.type, 'view');
+  assert.deepEqual(view.fields.map((f) => f.name).sort(), ['id', 'n', 'title']);
+  const list = await srv.client().collection('big_sources').getFullList({ sort: 'n' });
+  assert.deepEqual(list.map((r) => r.title), ['b', 'c']);
+  assert.equal(list[0].collectionName, 'big_sources');
+  const one = await srv.client().collection('big_sources').getOne(list[1].id);
+  assert.equal(one.n, 3);
+  const err = await su.collection('big_sources').create({ title: 'x' }).catch((e) => e);
+  assert.ok([400, 403].includes(err.status), `create on a view is refused (got ${err.status})`);
+});

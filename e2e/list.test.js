@@ -319,3 +319,12 @@ test('sort by @rowid follows insertion order', async () => {
   const random = await pb.collection('posts').getFullList({ sort: '@random' });
   assert.equal(random.length, 4);
 });
+
+test('filter and sort limits: over-long filters and too many sort keys are 400', async () => {
+  const pb = srv.client();
+  const long = Array.from({ length: 400 }, () => 'views > 0').join(' && ');
+  assert.ok(long.length > 3500);
+  await expectStatus(pb.collection('posts').getList(1, 10, { filter: long }), 400);
+  const sorts = Array.from({ length: 9 }, () => 'views').join(',');
+  await expectStatus(pb.collection('posts').getList(1, 10, { sort: sorts }), 400);
+});

@@ -274,3 +274,39 @@ test('multipart bodies carry strings that are cast to the field types', async ()
   assert.deepEqual(rec.categories, ['a', 'b']);
   assert.deepEqual(rec.tags, [tagIds[0], tagIds[1]]);
 });
+
+test('deleting a referenced record removes it from non-cascading relations', async () => {
+  const su = srv.superuser;
+  const tag = await su.collection('tags').create({ name: 'short-lived' });
+  const rec = await su.collection('posts').create({ title: 'Refs', tags: [tagIds[0], tag.id] });
+  await su.collection('tags').delete(tag.id);
+  assert.deepEqual((await su.collection('posts').getOne(rec.id)).tags, [tagIds[0]]);
+});
+
+test('cascadeDelete removes dependent records; a required relation blocks the delete', async () => {
+  const su = srv.superuser;
+  await su.collections.create({
+    name: 'comments',
+    type: 'base',
+    fields: [
+      { name: 'text', type: 'text' },
+      { name: 'post', type: 'relation', collectionId: cols.posts.id, maxSelect: 1, cascadeDelete: true },
+    ],
+  });
+  await su.collections.create({
+    name: 'pins',
+    type: 'base',
+    fields: [{ name: 'post', type: 'relation', collectionId: cols.posts.id, maxSelect: 1, required: true }],
+  });
+  const post = await su.collection('posts').create({ title: 'Has comments' });
+  const c1 = await su.collection('comments').create({ text: 'one', post: post.id });
+  const c2 = await su.collection('comments').create({ text: 'two', post: post.id });
+  await su.collection('posts').delete(post.id);
+  await expectStatus(su.collection('comments').getOne(c1.id), 404);
+  await expectStatus(su.collection('comments').getOne(c2.id), 404);
+
+  const pinned = await su.collection('posts').create({ title: 'Pinned' });
+  await su.collection('pins').create({ post: pinned.id });
+  await expectStatus(su.collection('posts').delete(pinned.id), 400);
+  assert.equal((await su.collection('posts').getOne(pinned.id)).title, 'Pinned');
+});
