@@ -148,3 +148,41 @@ func TestRulesUsersCollection(t *testing.T) {
 			}, wantStatus: 400},
 	})
 }
+
+// Hidden fields are out of reach of clients' filters but API rules may use
+// them, including hidden fields of the authenticated record.
+func TestRulesUseHiddenFields(t *testing.T) {
+	t.Parallel()
+	knownBug(t, "rules cannot reference hidden fields: the SQL compiler refuses hidden fields for every non-superuser query, rules included")
+	e := newEnv(t)
+	def := e.collection("users")
+	fields := fieldsWith(def, func(f map[string]any) map[string]any { return f })
+	fields = append(fields, map[string]any{"name": "role", "type": "text", "hidden": true})
+	e.mustJSON("PATCH", "/api/collections/users", "superuser", map[string]any{"fields": fields}, 200)
+	e.mustJSON("PATCH", "/api/collections/users/records/"+e.vars["userId"], "superuser", map[string]any{"role": "staff"}, 200)
+	e.createCollection(map[string]any{"name": "vault",
+		"listRule": "pin = '1234'", "viewRule": "@request.auth.role = 'staff'",
+		"fields": []any{map[string]any{"name": "pin", "type": "text", "hidden": true}, map[string]any{"name": "label", "type": "text"}}})
+	e.vars["open"] = e.createRecord("vault", map[string]any{"pin": "1234", "label": "open"})
+	e.createRecord("vault", map[string]any{"pin": "9999", "label": "closed"})
+	e.run(t, []scenario{
+		{name: "list rule on a hidden field", method: "GET", url: "/api/collections/vault/records", wantStatus: 200,
+			wantJSON: `{"totalItems":1,"items":[{"label":"open","pin":"<absent>"}]}`},
+		{name: "view rule on a hidden field of the auth record (allowed)", method: "GET", url: "/api/collections/vault/records/{{open}}",
+			auth: "user", wantStatus: 200, wantJSON: `{"label":"open","pin":"<absent>"}`},
+		{name: "view rule on a hidden field of the auth record (denied)", method: "GET", url: "/api/collections/vault/records/{{open}}",
+			auth: "user2", wantStatus: 404},
+		{name: "client filter on the hidden field is still refused", method: "GET", url: "/api/collections/vault/records?filter=" + q("pin = '1234'"),
+			wantStatus: 400},
+		{name: "non-superusers cannot set hidden fields", method: "PATCH", url: "/api/collections/users/records/{{userId}}", auth: "user",
+			body: `{"role":"boss","name":"still alice"}`, wantStatus: -1,
+			after: func(t *testing.T, e *env, res *response) {
+				if res.status != 200 && res.status != 400 {
+					t.Errorf("status %d, want 200 (ignored) or 400", res.status)
+				}
+				if r := e.record("users", e.vars["userId"]); r["role"] != "staff" {
+					t.Errorf("role = %v after a user tried to set it", r["role"])
+				}
+			}},
+	})
+}

@@ -423,7 +423,8 @@ type scenario struct {
 	// body: string (JSON text), url.Values, *multipartBody, rawBody, []byte,
 	// func() any (evaluated when the scenario runs) or any value marshalled
 	// as JSON.
-	body       any
+	body any
+	// wantStatus is the expected status; -1 leaves the check to after.
 	wantStatus int
 	// wantJSON is a JSON value the response must contain (see matchJSON).
 	wantJSON string
@@ -457,7 +458,7 @@ func (e *env) run(t *testing.T, scenarios []scenario) {
 
 func (e *env) check(t *testing.T, sc scenario, res *response) {
 	t.Helper()
-	if res.status != sc.wantStatus {
+	if sc.wantStatus >= 0 && res.status != sc.wantStatus {
 		t.Errorf("%s %s: got status %d, want %d\nbody: %.3000s", sc.method, sc.url, res.status, sc.wantStatus, res.body)
 	}
 	if res.status >= 500 {
@@ -653,5 +654,14 @@ func TestHarnessMatchJSON(t *testing.T) {
 		if p := matchJSON("$", w, g); (len(p) == 0) != tt.ok {
 			t.Errorf("matchJSON(%s, %s) = %v, want ok=%v", tt.want, tt.got, p, tt.ok)
 		}
+	}
+}
+
+// knownBug skips a test that shows a server bug not fixed yet, unless
+// BASALT_KNOWN_BUGS=1; the reason says what is wrong.
+func knownBug(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("BASALT_KNOWN_BUGS") != "1" {
+		t.Skip("known bug (run with BASALT_KNOWN_BUGS=1): " + reason)
 	}
 }
