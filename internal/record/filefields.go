@@ -88,7 +88,7 @@ func (s *Service) prepareFiles(r, prev *schema.Record, chs []change, fe apperr.F
 				for _, n := range schema.AsStrings(v) {
 					drop[n] = true
 				}
-				next = without2(next, drop)
+				next = dropNames(next, drop)
 			}
 		}
 		if !touched {
@@ -121,7 +121,7 @@ func (s *Service) prepareFiles(r, prev *schema.Record, chs []change, fe apperr.F
 	return pending, nil
 }
 
-func without2(list []string, drop map[string]bool) []string {
+func dropNames(list []string, drop map[string]bool) []string {
 	out := list[:0:0]
 	for _, v := range list {
 		if !drop[v] {

@@ -20,7 +20,10 @@ import (
 
 // Collections resolves collection definitions.
 type Collections interface {
+	// Lookup returns a collection by name or id, or nil.
 	Lookup(nameOrID string) *schema.Collection
+	// All returns every collection.
+	All() []*schema.Collection
 }
 
 // Service implements record operations.

@@ -165,7 +165,7 @@ func (s *Service) create(ctx context.Context, tx store.Tx, fx *effects, req *Req
 		if r.Bool("verified") && !IsSuperuser(req) {
 			fe.Add("verified", "validation_values_mismatch", "Only superusers can set the verified state.")
 		}
-		s.preparePassword(r, nil, in, fe, true)
+		s.preparePassword(r, nil, in, fe)
 	}
 	s.validate(r, fe)
 	pending, err := s.prepareFiles(r, nil, chs, fe)
@@ -251,7 +251,7 @@ func (s *Service) update(ctx context.Context, tx store.Tx, fx *effects, req *Req
 					fe.Add("oldPassword", "validation_invalid_old_password", "Missing or invalid old password.")
 				}
 			}
-			s.preparePassword(r, prev, in, fe, false)
+			s.preparePassword(r, prev, in, fe)
 		}
 	}
 	s.validate(r, fe)
@@ -322,7 +322,7 @@ func (s *Service) deleteRecord(ctx context.Context, tx store.Tx, fx *effects, r 
 		return apperr.New(apperr.Invalid, "Cascade delete is nested too deeply.")
 	}
 	super := &Request{Auth: superuserRecord()}
-	for _, other := range s.allCollections() {
+	for _, other := range s.cols.All() {
 		for _, f := range other.Fields {
 			if f.Type != schema.TypeRelation || f.CollectionID != r.Collection.ID {
 				continue
@@ -367,13 +367,6 @@ func (s *Service) deleteRecord(ctx context.Context, tx store.Tx, fx *effects, r 
 	return nil
 }
 
-func (s *Service) allCollections() []*schema.Collection {
-	if all, ok := s.cols.(interface{ All() []*schema.Collection }); ok {
-		return all.All()
-	}
-	return nil
-}
-
 func without(list []string, id string) []string {
 	out := make([]string, 0, len(list))
 	for _, v := range list {
@@ -405,7 +398,7 @@ func (s *Service) canManage(ctx context.Context, rd store.Reader, req *Request, 
 
 // preparePassword validates a submitted password and its confirmation and
 // replaces the plain text in r with its hash (rotating tokenKey on change).
-func (s *Service) preparePassword(r, prev *schema.Record, in Input, fe apperr.FieldErrors, creating bool) {
+func (s *Service) preparePassword(r, prev *schema.Record, in Input, fe apperr.FieldErrors) {
 	f := r.Collection.Field("password")
 	plain := r.String("password")
 	if prev != nil && plain == prev.String("password") {
@@ -426,7 +419,6 @@ func (s *Service) preparePassword(r, prev *schema.Record, in Input, fe apperr.Fi
 	}
 	r.Data["password"] = hash
 	r.Data["tokenKey"] = random.Secret()
-	_ = creating
 }
 
 // validate checks every field's canonical value (passwords are checked in
