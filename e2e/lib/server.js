@@ -187,9 +187,10 @@ async function launch(bin, dir, port, healthTimeoutMs, env) {
     dir,
     pid: child.pid,
     output: () => output,
-    stop: async () => {
+    // stop({keepDir: true}) leaves --dir in place, e.g. to serve it again.
+    stop: async ({ keepDir = Boolean(process.env.BASALT_E2E_KEEP) } = {}) => {
       const res = await stopProcess(child, exitPromise);
-      if (!process.env.BASALT_E2E_KEEP) await removeDir(dir);
+      if (!keepDir) await removeDir(dir);
       return res;
     },
   };
