@@ -207,7 +207,8 @@ test('unknown collection is 404 for every record operation', async () => {
 
 test('missing and malformed record ids are 404', async () => {
   const pb = srv.client();
-  await expectStatus(pb.collection('posts').getOne('aaaaaaaaaaaaaaa'), 404);
+  const err = await expectStatus(pb.collection('posts').getOne('aaaaaaaaaaaaaaa'), 404);
+  assert.deepEqual(err.response, { data: {}, message: "The requested resource wasn't found.", status: 404 });
   await expectStatus(pb.collection('posts').getOne('not-a-valid-id!!'), 404);
   await expectStatus(pb.collection('posts').getOne("x' OR '1'='1"), 404);
   await expectStatus(pb.collection('posts').update('bad id', { title: 'xyz' }), 404);

@@ -106,7 +106,8 @@ test('invalid settings are 400 and change nothing', async () => {
 
 test('settings need a superuser: 401 anonymous, 403 for a user', async () => {
   const anon = newClient(srv.url);
-  await expectStatus(anon.settings.getAll(), 401);
+  const err = await expectStatus(anon.settings.getAll(), 401);
+  assert.equal(err.response.message, 'The request requires valid record authorization token.');
   await expectStatus(anon.settings.update({ meta: { appName: 'Hacked' } }), 401);
   const { pb } = await createUser(srv);
   await expectStatus(pb.settings.getAll(), 403);
