@@ -22,7 +22,11 @@ func (s *server) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("filename")
 	q := r.URL.Query()
+	// Only the file token identifies the caller of a protected file, as in
+	// PocketBase: the Authorization header does not (file URLs end up in
+	// <img> tags and logs, where a header-based grant would not apply).
 	req := s.request(r)
+	req.Auth = nil
 	if tok := q.Get("token"); tok != "" {
 		if holder, err := s.Auth.FileTokenRecord(r.Context(), tok); err == nil {
 			req.Auth = holder
