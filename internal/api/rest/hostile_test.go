@@ -2,9 +2,14 @@ package rest_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hostile are parameter values that try to break out of quoting, SQL,
@@ -254,4 +259,68 @@ func TestHostileBodies(t *testing.T) {
 	if n := e.count("posts"); n < 5 {
 		t.Errorf("posts has %d records", n)
 	}
+}
+
+// forged builds a JWT with the given header and claims, signed with key
+// (HS256) or unsigned when key is nil.
+func forged(t *testing.T, header, claims map[string]any, key []byte) string {
+	t.Helper()
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	unsigned := enc(header) + "." + enc(claims)
+	if key == nil {
+		return unsigned + "."
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(unsigned))
+	return unsigned + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func TestHostileTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	su := claims(t, e.tokens["superuser"])
+	user := claims(t, e.tokens["user"])
+	far := time.Now().Add(time.Hour).Unix()
+	asSuper := map[string]any{"id": su["id"], "type": "auth", "collectionId": "pbc_3142635823", "refreshable": true, "exp": far}
+	asUser := map[string]any{"id": user["id"], "type": "auth", "collectionId": "_pb_users_auth_", "refreshable": true, "exp": far}
+	expired := map[string]any{"id": user["id"], "type": "auth", "collectionId": "_pb_users_auth_", "refreshable": true, "exp": time.Now().Add(-time.Hour).Unix()}
+	tokens := map[string]string{
+		"alg none superuser":       forged(t, map[string]any{"alg": "none", "typ": "JWT"}, asSuper, nil),
+		"alg NONE superuser":       forged(t, map[string]any{"alg": "NONE", "typ": "JWT"}, asSuper, nil),
+		"empty key superuser":      forged(t, map[string]any{"alg": "HS256", "typ": "JWT"}, asSuper, []byte{}),
+		"guessed key user":         forged(t, map[string]any{"alg": "HS256", "typ": "JWT"}, asUser, []byte("secret")),
+		"expired user (empty key)": forged(t, map[string]any{"alg": "HS256", "typ": "JWT"}, expired, []byte{}),
+		"user token, superuser collection": func() string {
+			parts := strings.Split(e.tokens["user"], ".")
+			c := map[string]any{}
+			for k, v := range user {
+				c[k] = v
+			}
+			c["collectionId"] = "pbc_3142635823"
+			b, _ := json.Marshal(c)
+			return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2]
+		}(),
+		"header only":   "eyJhbGciOiJIUzI1NiJ9",
+		"three dots":    "...",
+		"huge":          strings.Repeat("A", 100000),
+		"sql":           "' OR 1=1 --",
+		"bearer only":   "Bearer ",
+		"double bearer": "Bearer Bearer " + e.tokens["user"],
+	}
+	var scenarios []scenario
+	for name, tok := range tokens {
+		e.vars["tok_"+strings.ReplaceAll(name, " ", "_")] = tok
+		auth := "raw:" + tok
+		scenarios = append(scenarios,
+			scenario{name: name + " on collections", method: "GET", url: "/api/collections", auth: auth, wantStatus: 401},
+			scenario{name: name + " on settings", method: "GET", url: "/api/settings", auth: auth, wantStatus: 401},
+			scenario{name: name + " on refresh", method: "POST", url: "/api/collections/users/auth-refresh", auth: auth, wantStatus: 401},
+			scenario{name: name + " on superusers records", method: "GET", url: "/api/collections/_superusers/records", auth: auth, wantStatus: 403},
+			scenario{name: name + " on own user", method: "GET", url: "/api/collections/users/records/{{userId}}", auth: auth, wantStatus: 404},
+		)
+	}
+	e.run(t, scenarios)
 }

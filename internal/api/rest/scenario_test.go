@@ -464,7 +464,7 @@ func (e *env) check(t *testing.T, sc scenario, res *response) {
 	if res.status >= 500 {
 		t.Errorf("server error %d: %s", res.status, res.body)
 	}
-	if res.status >= 400 && len(res.body) > 0 {
+	if res.status >= 400 && len(res.body) > 0 && !strings.HasPrefix(res.header.Get("Content-Type"), "application/problem+json") {
 		var env struct {
 			Status  *int            `json:"status"`
 			Message *string         `json:"message"`
