@@ -191,3 +191,54 @@ func TestRecordsModifiers(t *testing.T) {
 			}},
 	})
 }
+
+func TestRecordsRelationIntegrity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	public := func(m map[string]any) map[string]any {
+		for _, k := range []string{"listRule", "viewRule", "createRule", "updateRule", "deleteRule"} {
+			m[k] = ""
+		}
+		return m
+	}
+	e.createCollection(public(map[string]any{"name": "parents", "fields": []any{map[string]any{"name": "n", "type": "text"}}}))
+	e.createCollection(public(map[string]any{"name": "kids", "fields": []any{
+		map[string]any{"name": "n", "type": "text"},
+		map[string]any{"name": "must", "type": "relation", "collectionId": "parents", "maxSelect": 1, "required": true},
+	}}))
+	e.createCollection(public(map[string]any{"name": "cascade", "fields": []any{
+		map[string]any{"name": "p", "type": "relation", "collectionId": "parents", "maxSelect": 1, "cascadeDelete": true},
+	}}))
+	e.createCollection(public(map[string]any{"name": "loose", "fields": []any{
+		map[string]any{"name": "ps", "type": "relation", "collectionId": "parents", "maxSelect": 3},
+	}}))
+	e.vars["p1"] = e.createRecord("parents", map[string]any{"n": "one"})
+	e.vars["p2"] = e.createRecord("parents", map[string]any{"n": "two"})
+	e.vars["p3"] = e.createRecord("parents", map[string]any{"n": "three"})
+	e.vars["k1"] = e.createRecord("kids", map[string]any{"n": "k", "must": e.vars["p1"]})
+	e.vars["c1"] = e.createRecord("cascade", map[string]any{"p": e.vars["p2"]})
+	e.vars["l1"] = e.createRecord("loose", map[string]any{"ps": []string{e.vars["p2"], e.vars["p3"]}})
+	e.run(t, []scenario{
+		{name: "required reference blocks delete", method: "DELETE", url: "/api/collections/parents/records/{{p1}}", wantStatus: 400,
+			after: func(t *testing.T, e *env, _ *response) {
+				if e.record("parents", e.vars["p1"]) == nil || e.record("kids", e.vars["k1"]) == nil {
+					t.Error("refused delete removed data")
+				}
+			}},
+		{name: "cascade and unlink", method: "DELETE", url: "/api/collections/parents/records/{{p2}}", wantStatus: 204,
+			after: func(t *testing.T, e *env, _ *response) {
+				if e.record("cascade", e.vars["c1"]) != nil {
+					t.Error("cascadeDelete did not delete the referencing record")
+				}
+				if r := e.record("loose", e.vars["l1"]); r == nil || jsonText(r["ps"]) != jsonText([]any{e.vars["p3"]}) {
+					t.Errorf("loose.ps = %v, want [p3]", r)
+				}
+			}},
+		{name: "required relation cannot be emptied", method: "PATCH", url: "/api/collections/kids/records/{{k1}}", body: `{"must":""}`,
+			wantStatus: 400, wantJSON: `{"data":{"must":{"code":"validation_required"}}}`},
+		{name: "too many relations", method: "PATCH", url: "/api/collections/loose/records/{{l1}}",
+			body: `{"ps":["{{p1}}","{{p3}}","{{k1}}","{{c1}}"]}`, wantStatus: 400, wantJSON: `{"data":{"ps":"<any>"}}`},
+		{name: "relation to a record of another collection", method: "PATCH", url: "/api/collections/loose/records/{{l1}}",
+			body: `{"ps":["{{k1}}"]}`, wantStatus: 400, wantJSON: `{"data":{"ps":{"code":"validation_missing_rel_records"}}}`},
+	})
+}
