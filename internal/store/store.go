@@ -8,6 +8,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"time"
 
 	"github.com/basalt-dev/basalt/internal/schema"
 )
@@ -22,6 +24,7 @@ import (
 // everything else (the driver error kept as Cause).
 type Store interface {
 	Reader
+	Outbox
 	// InTx runs fn in one write transaction. It commits when fn returns nil
 	// and rolls back otherwise, returning fn's error.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
@@ -39,6 +42,13 @@ type Reader interface {
 	CountRecords(ctx context.Context, q *Query) (int64, error)
 	// Param returns a stored settings value; NotFound when absent.
 	Param(ctx context.Context, key string) ([]byte, error)
+	// MatchRecord reports whether r, a record of q.Collection that need not
+	// be stored (a deleted record, say), satisfies every filter of q,
+	// evaluated in memory with the same meaning FindRecords gives them in
+	// the database. Relation paths, back-relations and @collection
+	// references read the stored records. q.IDs, Sort, Limit and Offset are
+	// ignored. Invalid when a filter does not parse or fit the schema.
+	MatchRecord(ctx context.Context, q *Query, r *schema.Record) (bool, error)
 }
 
 // Tx is a write transaction.
@@ -63,6 +73,57 @@ type Tx interface {
 	Truncate(ctx context.Context, c *schema.Collection) error
 	// SetParam stores a settings value under key.
 	SetParam(ctx context.Context, key string, value []byte) error
+	// AppendEvent adds e to the outbox as part of the transaction, so that
+	// the event exists if and only if the transaction commits. The engine
+	// assigns e.Seq. Invalid when e lacks an ID, collection, record id or
+	// a known action; Conflict when an event with e.ID exists.
+	AppendEvent(ctx context.Context, e *Event) error
+}
+
+// Outbox is the read and maintenance side of the transactional outbox, the
+// table of committed record changes that the event dispatcher delivers.
+type Outbox interface {
+	// Events returns up to limit events whose Seq is greater than after, in
+	// Seq order (limit <= 0 means a default batch of 100).
+	Events(ctx context.Context, after int64, limit int) ([]*Event, error)
+	// LastEventSeq returns the highest Seq assigned so far, 0 when none.
+	LastEventSeq(ctx context.Context) (int64, error)
+	// PruneEvents deletes the events with Seq at most upTo whose Time is
+	// before olderThan and returns how many it deleted.
+	PruneEvents(ctx context.Context, upTo int64, olderThan time.Time) (int64, error)
+}
+
+// Action is what an event did to its record.
+type Action string
+
+// The actions of record events.
+const (
+	ActionCreate Action = "create"
+	ActionUpdate Action = "update"
+	ActionDelete Action = "delete"
+)
+
+// Event is one committed change of one record, as the outbox keeps it.
+//
+// Seq orders events by commit: an engine assigns increasing numbers and
+// makes an event readable only once no event with a lower Seq can still
+// appear, so a reader that remembers the last Seq it saw misses nothing.
+type Event struct {
+	Seq int64
+	// ID is a stable random id that identifies the event to consumers
+	// across redeliveries.
+	ID             string
+	CollectionID   string
+	CollectionName string
+	RecordID       string
+	Action         Action
+	// Before is the stored record before an update or delete, After the
+	// record after a create or update: the record's data as a JSON object
+	// of canonical field values by field name (see schema.Record), nil
+	// when not applicable.
+	Before, After json.RawMessage
+	// Time is when the change was made (millisecond precision).
+	Time time.Time
 }
 
 // Query selects records of one collection.

@@ -36,6 +36,23 @@ var systemMigrations = []systemMigration{
 			"updated" TEXT NOT NULL DEFAULT ''
 		)`},
 	},
+	{
+		// The transactional outbox. AUTOINCREMENT keeps seq increasing even
+		// after pruning has deleted the newest rows: readers resume "after
+		// seq N" and must never see a number again.
+		name: "0003_events",
+		sql: []string{`CREATE TABLE "_events" (
+			"seq"            INTEGER PRIMARY KEY AUTOINCREMENT,
+			"id"             TEXT NOT NULL UNIQUE,
+			"collectionId"   TEXT NOT NULL,
+			"collectionName" TEXT NOT NULL,
+			"recordId"       TEXT NOT NULL,
+			"action"         TEXT NOT NULL,
+			"before"         TEXT,
+			"after"          TEXT,
+			"created"        TEXT NOT NULL
+		)`},
+	},
 }
 
 // nowSQL is SQLite's clock in Basalt's date layout (2006-01-02 15:04:05.000Z).

@@ -33,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("filters", func(t *testing.T) { testFilters(t, open) })
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("params", func(t *testing.T) { testParams(t, open) })
+	t.Run("outbox", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("match", func(t *testing.T) { testMatch(t, open) })
 }
 
 // field returns a field of the given type with a stable id.

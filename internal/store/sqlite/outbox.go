@@ -1,0 +1,150 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// The outbox lives in the "_events" system table (migration 0003_events).
+// SQLite has one writer, so the AUTOINCREMENT seq of an appended event is
+// higher than that of every event committed before it, and readers (WAL
+// snapshots of committed data) see events in commit order.
+
+const (
+	defaultEventBatch = 100
+	// pruneChunk bounds the rows one pruning transaction deletes, so that
+	// pruning a large backlog never holds the write lock for long.
+	pruneChunk = 2000
+)
+
+const eventColumns = `"seq", "id", "collectionId", "collectionName", "recordId", "action", "before", "after", "created"`
+
+// AppendEvent inserts e into the outbox within the transaction and sets
+// e.Seq. Invalid when e is incomplete; Conflict when e.ID is taken.
+func (t *tx) AppendEvent(ctx context.Context, e *store.Event) error {
+	if e == nil || e.ID == "" || e.CollectionID == "" || e.RecordID == "" {
+		return apperr.New(apperr.Invalid, "Incomplete event.")
+	}
+	switch e.Action {
+	case store.ActionCreate, store.ActionUpdate, store.ActionDelete:
+	default:
+		return apperr.New(apperr.Invalid, "Unknown event action "+quoteMessage(string(e.Action))+".")
+	}
+	for _, doc := range []json.RawMessage{e.Before, e.After} {
+		if doc != nil && !json.Valid(doc) {
+			return apperr.New(apperr.Invalid, "Event record data is not valid JSON.")
+		}
+	}
+	res, err := t.conn.ExecContext(ctx, `INSERT INTO "_events" ("id", "collectionId", "collectionName", "recordId", "action", "before", "after", "created")
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.CollectionID, e.CollectionName, e.RecordID, string(e.Action),
+		nullJSON(e.Before), nullJSON(e.After), schema.FormatTime(e.Time))
+	if err != nil {
+		return formatError(ctx, fmt.Errorf("appending event: %w", err))
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return formatError(ctx, fmt.Errorf("reading event seq: %w", err))
+	}
+	e.Seq = seq
+	return nil
+}
+
+// nullJSON stores an absent document as NULL.
+func nullJSON(doc json.RawMessage) any {
+	if doc == nil {
+		return nil
+	}
+	return string(doc)
+}
+
+// Events returns up to limit events after seq after, in seq order.
+func (s *Store) Events(ctx context.Context, after int64, limit int) ([]*store.Event, error) {
+	if limit <= 0 {
+		limit = defaultEventBatch
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM "_events" WHERE "seq" > ? ORDER BY "seq" LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, formatError(ctx, fmt.Errorf("reading events: %w", err))
+	}
+	defer rows.Close()
+	out := []*store.Event{}
+	for rows.Next() {
+		var (
+			e               store.Event
+			action, created string
+			before, after   sql.NullString
+		)
+		if err := rows.Scan(&e.Seq, &e.ID, &e.CollectionID, &e.CollectionName, &e.RecordID, &action, &before, &after, &created); err != nil {
+			return nil, formatError(ctx, fmt.Errorf("reading event: %w", err))
+		}
+		e.Action = store.Action(action)
+		if before.Valid {
+			e.Before = json.RawMessage(before.String)
+		}
+		if after.Valid {
+			e.After = json.RawMessage(after.String)
+		}
+		t, ok := schema.ParseTime(created)
+		if !ok {
+			return nil, internalf("event %d has an invalid time %q", e.Seq, created)
+		}
+		e.Time = t
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, formatError(ctx, fmt.Errorf("reading events: %w", err))
+	}
+	return out, nil
+}
+
+// LastEventSeq returns the highest seq ever assigned (kept by SQLite for
+// AUTOINCREMENT tables even when the rows are gone), 0 when none.
+func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE((SELECT "seq" FROM sqlite_sequence WHERE "name" = '_events'), 0)`).Scan(&seq)
+	if err != nil {
+		return 0, formatError(ctx, fmt.Errorf("reading the last event seq: %w", err))
+	}
+	return seq, nil
+}
+
+// PruneEvents deletes events with seq at most upTo that are older than
+// olderThan, in short transactions of at most pruneChunk rows.
+func (s *Store) PruneEvents(ctx context.Context, upTo int64, olderThan time.Time) (int64, error) {
+	cutoff := schema.FormatTime(olderThan)
+	var total int64
+	for {
+		var n int64
+		err := s.InTx(ctx, func(storeTx store.Tx) error {
+			t := storeTx.(*tx)
+			// Oldest first: seq order is time order up to clock steps, so the
+			// scan stops at the first chunk's end.
+			res, err := t.conn.ExecContext(ctx, `DELETE FROM "_events" WHERE "seq" IN (
+				SELECT "seq" FROM "_events" WHERE "seq" <= ? AND "created" < ? ORDER BY "seq" LIMIT ?)`,
+				upTo, cutoff, pruneChunk)
+			if err != nil {
+				return formatError(ctx, fmt.Errorf("pruning events: %w", err))
+			}
+			n, err = res.RowsAffected()
+			if err != nil {
+				return formatError(ctx, fmt.Errorf("pruning events: %w", err))
+			}
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
+}
