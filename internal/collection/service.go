@@ -309,6 +309,15 @@ func prepare(prev, next *schema.Collection) {
 		fields = append(fields, f)
 	}
 	next.Fields = fields
+	// The id field keeps its system guarantees; a bare definition (no
+	// options) gets the default ones back.
+	if id := next.Field("id"); id != nil && id.Type == schema.TypeText {
+		def := schema.IDField()
+		id.System, id.PrimaryKey, id.Required, id.Hidden = true, true, true, false
+		if id.Pattern == "" && id.AutogeneratePattern == "" && id.Min == nil && id.Max == nil {
+			id.Pattern, id.AutogeneratePattern, id.Min, id.Max = def.Pattern, def.AutogeneratePattern, def.Min, def.Max
+		}
+	}
 	// Required fields that a client omitted come back with their defaults.
 	required := []*schema.Field{schema.IDField()}
 	if next.IsAuth() {
