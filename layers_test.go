@@ -18,14 +18,15 @@ func layerOf(pkg string) string {
 		return "cmd"
 	case strings.HasPrefix(pkg, "internal/api/"):
 		return "transport"
-	case pkg == "internal/store", pkg == "internal/blob":
+	case pkg == "internal/store", pkg == "internal/blob", pkg == "internal/mail":
 		return "port"
-	case strings.HasPrefix(pkg, "internal/store/"), strings.HasPrefix(pkg, "internal/blob/"), pkg == "internal/sqlfilter":
+	case strings.HasPrefix(pkg, "internal/store/"), strings.HasPrefix(pkg, "internal/blob/"),
+		strings.HasPrefix(pkg, "internal/mail/"), pkg == "internal/sqlfilter":
 		return "adapter"
 	case pkg == "internal/schema":
 		return "domain"
 	case pkg == "internal/apperr", pkg == "internal/filter", pkg == "internal/random",
-		pkg == "internal/password", pkg == "internal/token":
+		pkg == "internal/password", pkg == "internal/token", pkg == "internal/ratelimit":
 		return "leaf"
 	}
 	return "service"
@@ -76,6 +77,7 @@ func TestLayerOf(t *testing.T) {
 		"cmd/basalt": "cmd", "internal/api/rest": "transport", "internal/store": "port",
 		"internal/store/sqlite": "adapter", "internal/record": "service", "internal/filter": "leaf",
 		"internal/schema": "domain", "internal/blob/local": "adapter",
+		"internal/mail": "port", "internal/mail/smtp": "adapter", "internal/ratelimit": "leaf",
 	}
 	for pkg, want := range tests {
 		if got := layerOf(pkg); got != want {

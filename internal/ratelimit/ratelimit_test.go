@@ -1,0 +1,113 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestAllowBurstThenRefill(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(c.now)
+	rule := Rule{Burst: 3, Per: 30 * time.Second} // one token every 10s
+	for i := range 3 {
+		if err := l.Allow("k", rule); err != nil {
+			t.Fatalf("request %d: got %v, want allowed", i+1, err)
+		}
+	}
+	err := l.Allow("k", rule)
+	var ex *Exceeded
+	if !errors.As(err, &ex) {
+		t.Fatalf("4th request: got %v, want *Exceeded", err)
+	}
+	if ex.RetryAfter != 10*time.Second || ex.RetryAfterSeconds() != 10 {
+		t.Errorf("RetryAfter = %v (%ds), want 10s", ex.RetryAfter, ex.RetryAfterSeconds())
+	}
+	c.add(4 * time.Second)
+	if err := l.Allow("k", rule); !errors.As(err, &ex) || ex.RetryAfter != 6*time.Second {
+		t.Errorf("after 4s: got %v, want retry after 6s", err)
+	}
+	c.add(6 * time.Second)
+	if err := l.Allow("k", rule); err != nil {
+		t.Errorf("after a refill: got %v, want allowed", err)
+	}
+	if err := l.Allow("other", rule); err != nil {
+		t.Errorf("another key: got %v, want allowed", err)
+	}
+}
+
+func TestZeroRuleAllowsEverything(t *testing.T) {
+	t.Parallel()
+	l := New(time.Now)
+	for range 100 {
+		if err := l.Allow("k", Rule{}); err != nil {
+			t.Fatalf("got %v", err)
+		}
+	}
+	if l.Len() != 0 {
+		t.Errorf("Len = %d, want 0 (no buckets for a zero rule)", l.Len())
+	}
+}
+
+func TestRetryAfterSecondsRoundsUp(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]int{0: 1, time.Millisecond: 1, 1500 * time.Millisecond: 2, 3 * time.Second: 3} {
+		if got := (&Exceeded{RetryAfter: d}).RetryAfterSeconds(); got != want {
+			t.Errorf("RetryAfterSeconds(%v) = %d, want %d", d, got, want)
+		}
+	}
+}
+
+func TestSweepDropsIdleBuckets(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(c.now)
+	rule := Rule{Burst: 1, Per: time.Second}
+	for i := range sweepEvery - 1 {
+		_ = l.Allow(fmt.Sprint("k", i), rule)
+	}
+	c.add(time.Minute)
+	_ = l.Allow("last", rule) // the sweepEvery-th bucket triggers a sweep
+	if got := l.Len(); got != 1 {
+		t.Errorf("Len after sweep = %d, want 1", got)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	l := New(time.Now)
+	rule := Rule{Burst: 50, Per: time.Hour}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if l.Allow("shared", rule) == nil {
+				mu.Lock()
+				allowed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if allowed != 50 {
+		t.Errorf("allowed %d of 200 concurrent requests, want exactly 50", allowed)
+	}
+}
