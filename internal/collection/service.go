@@ -30,11 +30,22 @@ func New(ctx context.Context, st store.Store, now func() time.Time) (*Service, e
 	if err := s.registry.load(ctx, st); err != nil {
 		return nil, fmt.Errorf("loading collections: %w", err)
 	}
-	if s.registry.Lookup(schema.SuperusersName) != nil {
+	var missing []*schema.Collection
+	if s.registry.Lookup(schema.SuperusersName) == nil {
+		// First start: the default users collection comes with the superusers.
+		missing = append(missing, schema.Superusers(random.Secret), schema.Users(random.Secret))
+	}
+	// Collections added by later versions are created on the next start.
+	for _, c := range []*schema.Collection{schema.MFAs(), schema.OTPs()} {
+		if s.registry.Lookup(c.ID) == nil && s.registry.Lookup(c.Name) == nil {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
 		return s, nil
 	}
 	err := st.InTx(ctx, func(tx store.Tx) error {
-		for _, c := range []*schema.Collection{schema.Superusers(random.Secret), schema.Users(random.Secret)} {
+		for _, c := range missing {
 			c.Created, c.Updated = s.stamp(), s.stamp()
 			if err := tx.CreateCollection(ctx, c); err != nil {
 				return fmt.Errorf("creating %s: %w", c.Name, err)

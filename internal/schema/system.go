@@ -1,0 +1,72 @@
+package schema
+
+import (
+	"hash/crc32"
+	"strconv"
+)
+
+// Names of the system collections that hold sign-in state.
+const (
+	OTPsName = "_otps"
+	MFAsName = "_mfas"
+)
+
+// OTPsID and MFAsID are the ids of those collections (derived as for any
+// collection, so they match PocketBase's).
+var (
+	OTPsID = DefaultCollectionID(TypeBase, OTPsName)
+	MFAsID = DefaultCollectionID(TypeBase, MFAsName)
+)
+
+// fieldID derives a field id from its type and name, as the built-in
+// fields' ids are.
+func fieldID(typ, name string) string {
+	return typ + strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(name))), 10)
+}
+
+func systemField(typ, name string, required, hidden bool) *Field {
+	return &Field{ID: fieldID(typ, name), Name: name, Type: typ, System: true, Required: required, Hidden: hidden}
+}
+
+// ownerRule lets an auth record see its own rows of _otps and _mfas.
+const ownerRule = "@request.auth.id != '' && recordRef = @request.auth.id && collectionRef = @request.auth.collectionId"
+
+// OTPs returns the definition of _otps: one row per one-time password
+// requested, holding its bcrypt hash (cost 8) and the address it was sent
+// to. Rows are created and deleted by the auth service only.
+func OTPs() *Collection {
+	c := NewCollection(TypeBase, OTPsName, nil)
+	c.ID, c.System = OTPsID, true
+	c.ListRule, c.ViewRule = Rule(ownerRule), Rule(ownerRule)
+	password := systemField(TypePassword, "password", true, true)
+	password.Cost = OTPCost
+	c.Fields = append(c.Fields,
+		systemField(TypeText, "collectionRef", true, false),
+		systemField(TypeText, "recordRef", true, false),
+		password,
+		systemField(TypeText, "sentTo", false, true),
+	)
+	c.Fields = append(c.Fields, AutodateFields(true)...)
+	c.Indexes = []string{"CREATE INDEX `idx_otps_collectionRef_recordRef` ON `_otps` (`collectionRef`, `recordRef`)"}
+	return c
+}
+
+// OTPCost is the bcrypt cost of one-time passwords: they live minutes and
+// their attempts are limited, so a low cost is enough.
+const OTPCost = 8
+
+// MFAs returns the definition of _mfas: one row per multi-factor sign-in
+// in progress, naming the method that already succeeded.
+func MFAs() *Collection {
+	c := NewCollection(TypeBase, MFAsName, nil)
+	c.ID, c.System = MFAsID, true
+	c.ListRule, c.ViewRule = Rule(ownerRule), Rule(ownerRule)
+	c.Fields = append(c.Fields,
+		systemField(TypeText, "collectionRef", true, false),
+		systemField(TypeText, "recordRef", true, false),
+		systemField(TypeText, "method", true, false),
+	)
+	c.Fields = append(c.Fields, AutodateFields(true)...)
+	c.Indexes = []string{"CREATE INDEX `idx_mfas_collectionRef_recordRef` ON `_mfas` (`collectionRef`, `recordRef`)"}
+	return c
+}
