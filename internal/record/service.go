@@ -33,6 +33,8 @@ type Service struct {
 	files Files
 	now   func() time.Time
 	newID func() string
+	// onCommit is called after every commit that added outbox events.
+	onCommit func()
 }
 
 // New returns a record service. files may be nil when file fields are not
@@ -40,6 +42,12 @@ type Service struct {
 func New(st store.Store, cols Collections, files Files, now func() time.Time, newID func() string) *Service {
 	return &Service{store: st, cols: cols, files: files, now: now, newID: newID}
 }
+
+// OnCommit sets fn to be called after every committed transaction that
+// changed records (and so added events to the outbox), for example to nudge
+// the event dispatcher. fn must return quickly and must not block. Call it
+// while wiring, before the service is used.
+func (s *Service) OnCommit(fn func()) { s.onCommit = fn }
 
 // Request describes the caller of an operation; it is what @request.*
 // resolves to. Transports build it from the incoming request.

@@ -21,13 +21,18 @@ type effects struct {
 	saved    []fileRef // stored during the transaction: removed on rollback
 	orphaned []fileRef // replaced or removed: deleted after commit
 	records  []fileRef // deleted records (name empty): their files go after commit
+	events   int       // outbox events appended
 }
 
-// inTx runs fn in a transaction and settles file effects.
+// inTx runs fn in a transaction, settles file effects and, when the commit
+// added events to the outbox, tells the commit hook.
 func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx, fx *effects) error) error {
 	fx := &effects{}
 	err := s.store.InTx(ctx, func(tx store.Tx) error { return fn(tx, fx) })
 	s.settle(ctx, fx, err == nil)
+	if err == nil && fx.events > 0 && s.onCommit != nil {
+		s.onCommit()
+	}
 	return err
 }
 
@@ -181,6 +186,9 @@ func (s *Service) create(ctx context.Context, tx store.Tx, fx *effects, req *Req
 	if err := tx.InsertRecord(ctx, r); err != nil {
 		return nil, withMessage(err, "Failed to create record.")
 	}
+	if err := s.appendEvent(ctx, tx, fx, store.ActionCreate, nil, r); err != nil {
+		return nil, err
+	}
 	if len(rule) > 0 {
 		q := s.query(c, withBody(req, in, r))
 		q.IDs, q.Filters = []string{r.ID()}, rule
@@ -268,6 +276,9 @@ func (s *Service) update(ctx context.Context, tx store.Tx, fx *effects, req *Req
 	if err := tx.UpdateRecord(ctx, r); err != nil {
 		return nil, withMessage(err, "Failed to update record.")
 	}
+	if err := s.appendEvent(ctx, tx, fx, store.ActionUpdate, prev, r); err != nil {
+		return nil, err
+	}
 	if err := s.saveFiles(ctx, fx, r, pending); err != nil {
 		return nil, err
 	}
@@ -353,6 +364,9 @@ func (s *Service) deleteRecord(ctx context.Context, tx store.Tx, fx *effects, r 
 					if err := tx.UpdateRecord(ctx, next); err != nil {
 						return err
 					}
+					if err := s.appendEvent(ctx, tx, fx, store.ActionUpdate, ref, next); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -361,6 +375,9 @@ func (s *Service) deleteRecord(ctx context.Context, tx store.Tx, fx *effects, r 
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return nil // already removed by a cascade
 		}
+		return err
+	}
+	if err := s.appendEvent(ctx, tx, fx, store.ActionDelete, r, nil); err != nil {
 		return err
 	}
 	fx.records = append(fx.records, fileRef{collectionID: r.Collection.ID, recordID: r.ID()})
