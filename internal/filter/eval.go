@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +28,10 @@ import (
 //     json_extract returns it, with Strict set;
 //   - `:length`: the item count; `:lower`: the ASCII-lower-cased value with
 //     AffinityNone;
-//   - @request.* data: Constant(...); `:isset` and `:changed`: Constant(Bool).
+//   - @request.* data: Constant(...); `:isset` and `:changed`: Constant(Bool);
+//   - a value a comparison may read but never match through (in a client's
+//     filter, the email of an auth record that keeps it private): its items
+//     Masked.
 //
 // An unknown field should be reported as an error.
 type Resolver interface {
@@ -80,20 +84,63 @@ var ErrTooComplex = errors.New("filter: too many combinations of related records
 //     filter: the filter matches if one choice of row per join makes it true.
 //     The "no item compares false" check of a plain operator is not
 //     correlated: it looks at every item.
+//   - A [Item.Masked] item never makes a comparison true, but counts in the
+//     "no item compares false" check. A function of a masked value is masked.
 //
 // Branches that cannot change the result are skipped, so an error in them
 // (an unknown field, say) may go unreported; validate rules when they are
 // saved.
 func (env Env) Eval(e Expr, r Resolver) (bool, error) {
-	ev := &evaluator{env: env, r: r, vars: map[string]int{}, cache: map[string]*side{}}
-	if ev.env.Now.IsZero() {
-		ev.env.Now = time.Now()
-	}
+	ev := env.evaluator()
+	ev.r = r
 	set, err := ev.expr(e)
 	if err != nil {
 		return false, err
 	}
 	return !set.empty(), nil
+}
+
+// Part is an operand of [Env.EvalAll]: an expression and the resolver of its
+// identifiers.
+type Part struct {
+	Expr     Expr // nil parts are skipped
+	Resolver Resolver
+}
+
+// EvalAll reports whether the record matches every part, as [Env.Eval] does
+// for the AND of the parts' expressions, except that each part's identifiers
+// are resolved by its own Resolver: a trusted rule and a client's filter may
+// read the same field differently. Items of the same join are correlated
+// across parts, as they are within one expression. Without parts (or only
+// nil ones) it reports true.
+func (env Env) EvalAll(parts ...Part) (bool, error) {
+	ev := env.evaluator()
+	acc := bindingSet{all: true}
+	for _, p := range parts {
+		if p.Expr == nil {
+			continue
+		}
+		ev.r, ev.cache = p.Resolver, map[string]*side{}
+		set, err := ev.expr(p.Expr)
+		if err != nil {
+			return false, err
+		}
+		if acc, err = joinSets(acc, set); err != nil {
+			return false, err
+		}
+		if acc.empty() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (env Env) evaluator() *evaluator {
+	ev := &evaluator{env: env, vars: map[string]int{}, cache: map[string]*side{}}
+	if ev.env.Now.IsZero() {
+		ev.env.Now = time.Now()
+	}
+	return ev
 }
 
 type evaluator struct {
@@ -280,7 +327,7 @@ func (ev *evaluator) comparison(c *Comparison) (bindingSet, error) {
 	var out bindingSet
 	for _, a := range li {
 		for _, b := range ri {
-			if compareItems(op, l, a.Scalar, r, b.Scalar) != triTrue {
+			if a.Masked || b.Masked || compareItems(op, l, a.Scalar, r, b.Scalar) != triTrue {
 				continue
 			}
 			ab, err := ev.bindingOf(a.Rows)
@@ -337,9 +384,40 @@ func (ev *evaluator) operand(o Operand) (*side, error) {
 		if err != nil {
 			return nil, err
 		}
+		masked, err := ev.maskedArgs(x)
+		if err != nil {
+			return nil, err
+		}
+		if masked {
+			v.Items = slices.Clone(v.Items)
+			if len(v.Items) == 0 {
+				v.Items = []Item{{}}
+			}
+			for i := range v.Items {
+				v.Items[i].Masked = true
+			}
+		}
 		return &side{val: v}, nil
 	}
 	return nil, fmt.Errorf("filter: unsupported operand %T", o)
+}
+
+// maskedArgs reports whether an argument of c is masked, which masks its
+// result: the SQL compiler guards a comparison with the conditions of every
+// field it reads, inside function calls too.
+func (ev *evaluator) maskedArgs(c *Call) (bool, error) {
+	for _, a := range c.args {
+		s, err := ev.operand(a)
+		if err != nil {
+			return false, err
+		}
+		for _, it := range s.val.Items {
+			if it.Masked {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // literalSide classifies a literal the way a PocketBase-compatible server

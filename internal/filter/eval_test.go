@@ -241,6 +241,81 @@ func TestEvalErrors(t *testing.T) {
 	}
 }
 
+func TestEvalMasked(t *testing.T) {
+	t.Parallel()
+	masked := func(v Value, which ...int) Value {
+		v.Items = append([]Item(nil), v.Items...)
+		for _, i := range which {
+			v.Items[i].Masked = true
+		}
+		return v
+	}
+	rec := record{
+		"email":         masked(text("a@x"), 0),
+		"shown":         text("b@x"),
+		"editors.email": masked(rows("editors", Text("a@x"), Text("b@x")), 0),
+		"editors.name":  rows("editors", Text("Ann"), Text("Bob")),
+		"others.email":  masked(rows("others", Text("a@x"), Text("a@x")), 1),
+	}
+	for filter, want := range map[string]bool{
+		"email = 'a@x'":                  false, // masked: never true...
+		"email != 'a@x'":                 false,
+		"email = ''":                     false,
+		"email ~ '@'":                    false,
+		"shown = 'b@x'":                  true,
+		"email = shown":                  false,
+		"shown != email":                 false,
+		"email = 'a@x' || shown = 'b@x'": true,
+		"editors.email ?= 'a@x'":         false,
+		"editors.email ?= 'b@x'":         true,
+		"editors.email ?~ '@x' && editors.name ?= 'Ann'": false, // correlated: Ann's email is masked
+		"editors.email ?~ '@x' && editors.name ?= 'Bob'": true,
+		"others.email = 'a@x'":                           true,  // one visible item matches and none compares false
+		"editors.email = 'b@x'":                          false, // ...but masked items still count as false
+		"strftime('%Y', email) = null":                   false, // a function of a masked value is masked
+		"strftime('%Y', shown) = null":                   true,
+	} {
+		got, err := Eval(mustParse(t, filter), rec)
+		if err != nil || got != want {
+			t.Errorf("Eval(%q) = %v, %v; want %v", filter, got, err, want)
+		}
+	}
+}
+
+func TestEvalAll(t *testing.T) {
+	t.Parallel()
+	trusted := record{"email": text("a@x"), "rel.name": rows("rel", Text("x"), Text("y"))}
+	client := record{"email": Value{Items: []Item{{Scalar: Text("a@x"), Masked: true}}}, "rel.name": trusted["rel.name"]}
+	for _, tt := range []struct {
+		rule, filter string
+		want         bool
+	}{
+		{"email = 'a@x'", "", true},
+		{"", "email = 'a@x'", false}, // the same name, read by the client's resolver
+		{"email = 'a@x'", "email = 'a@x'", false},
+		{"email = 'a@x'", "rel.name ?= 'y'", true},
+		{"rel.name ?= 'x'", "rel.name ?= 'y'", false}, // one row of rel for both parts
+		{"rel.name ?= 'x' || rel.name ?= 'y'", "rel.name ?= 'y'", true},
+		{"", "", true},
+	} {
+		var parts []Part
+		if tt.rule != "" {
+			parts = append(parts, Part{Expr: mustParse(t, tt.rule), Resolver: trusted})
+		}
+		if tt.filter != "" {
+			parts = append(parts, Part{Expr: mustParse(t, tt.filter), Resolver: client})
+		}
+		parts = append(parts, Part{}) // skipped
+		got, err := Env{}.EvalAll(parts...)
+		if err != nil || got != tt.want {
+			t.Errorf("EvalAll(%q, %q) = %v, %v; want %v", tt.rule, tt.filter, got, err, tt.want)
+		}
+	}
+	if _, err := (Env{}).EvalAll(Part{Expr: mustParse(t, "nope = 1"), Resolver: trusted}); err == nil {
+		t.Error("unknown field: no error")
+	}
+}
+
 func TestEvalTooComplex(t *testing.T) {
 	t.Parallel()
 	// Four independent joins of 30 rows each, all compared with ?=, need

@@ -183,9 +183,16 @@ const (
 // satisfies it, so `tags.name ?= 'a' && tags.color ?= 'red'` needs one tag that
 // is both. A join that yields no rows contributes one NULL row, as a LEFT JOIN
 // does; give it the index -1.
+//
+// A Masked item takes part in the "no item compares false" check of a plain
+// operator but never makes a comparison true: the SQL compiler ANDs the
+// comparison with a condition on the item's row that does not hold, as it does
+// for the email of an auth record whose emailVisibility is off when a client
+// filters by it.
 type Item struct {
 	Scalar
-	Rows []Row
+	Rows   []Row
+	Masked bool
 }
 
 // Row identifies one row of a named join.

@@ -162,13 +162,12 @@ func (s *Service) CanSee(ctx context.Context, req *Request, er *EventRecord, rul
 		if checkClientExpr(&sub, filter, "") != nil {
 			return false, nil
 		}
-		filters = append(filters, filter)
-	}
-	if len(filters) == 0 {
+	} else if len(filters) == 0 {
 		return true, nil
 	}
+	// The rule is trusted; the subscriber's filter is client input.
 	q := s.query(c, &sub)
-	q.Filters = filters
+	q.Filters, q.ClientFilter = filters, filter
 	if er.Event.Action != store.ActionDelete {
 		q.IDs = []string{er.Record.ID()}
 		n, err := s.store.CountRecords(ctx, q)

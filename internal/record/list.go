@@ -55,9 +55,6 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 	if err := checkClientExpr(req, opts.Filter, opts.Sort); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(opts.Filter) != "" {
-		filters = append(filters, opts.Filter)
-	}
 	if opts.Page < 1 {
 		opts.Page = 1
 	}
@@ -67,8 +64,10 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 	if opts.PerPage > MaxPerPage {
 		opts.PerPage = MaxPerPage
 	}
+	// The rule is trusted (it may read hidden fields); the client's filter
+	// and sort are not. The store ANDs them into one condition.
 	q := s.query(c, req)
-	q.Filters, q.Sort = filters, opts.Sort
+	q.Filters, q.ClientFilter, q.Sort = filters, opts.Filter, opts.Sort
 	q.Limit, q.Offset = opts.PerPage, (opts.Page-1)*opts.PerPage
 	res := &ListResult{Page: opts.Page, PerPage: opts.PerPage, TotalItems: -1, TotalPages: -1}
 	records, err := s.store.FindRecords(ctx, q)

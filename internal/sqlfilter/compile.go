@@ -3,6 +3,7 @@ package sqlfilter
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,10 +35,30 @@ type Query struct {
 	Args []any
 }
 
-// Compile compiles a filter (nil for none) and sort fields for src's
-// collection. Unknown fields and other schema mismatches are *Error values;
-// the caller reports them as an invalid request.
-func Compile(d Dialect, src *Source, opts Options, where filter.Expr, sort []filter.SortField) (*Query, error) {
+// Input is what Compile compiles: trusted conditions, and a client's filter
+// and sort, which are held to what the client may read.
+type Input struct {
+	// Trusted is a condition the server or an admin wrote (collection rules,
+	// internal lookups), nil for none. It may read every field.
+	Trusted filter.Expr
+	// Client is the client's filter, nil for none. Unless the Source allows
+	// hidden fields (superusers), it may not read them, and a comparison
+	// with the email of an auth record, at the end of any path from the
+	// filtered record, only matches records whose emailVisibility is true
+	// (PocketBase wraps it as `(comparison AND alias.emailVisibility =
+	// TRUE)`).
+	Client filter.Expr
+	// Sort is the client's sort. Unless the Source allows hidden fields, it
+	// may not use them (emails of auth records are sortable).
+	Sort []filter.SortField
+}
+
+// Compile compiles in for src's collection. Trusted and Client are ANDed into
+// one condition whose relation paths share joins, as the rule and the user's
+// filter of a PocketBase list request do. Unknown fields, hidden fields the
+// client may not read and other schema mismatches are *Error values; the
+// caller reports them as an invalid request.
+func Compile(d Dialect, src *Source, opts Options, in Input) (*Query, error) {
 	if src.Collection == nil {
 		return nil, errorf("missing collection")
 	}
@@ -50,16 +71,32 @@ func Compile(d Dialect, src *Source, opts Options, where filter.Expr, sort []fil
 		c.table = d.Quote(src.Collection.Name)
 	}
 	q := &Query{}
-	if where != nil {
+	if in.Trusted != nil || in.Client != nil {
 		js := c.newJoins()
-		cond, err := c.expr(where, js)
-		if err != nil {
-			return nil, err
+		var conds []string
+		for _, part := range []struct {
+			e      filter.Expr
+			client bool
+		}{{in.Trusted, false}, {in.Client, true}} {
+			if part.e == nil {
+				continue
+			}
+			c.client = part.client
+			cond, err := c.expr(part.e, js)
+			if err != nil {
+				return nil, err
+			}
+			conds = append(conds, cond)
+		}
+		cond := conds[0]
+		if len(conds) > 1 {
+			cond = "(" + strings.Join(conds, " AND ") + ")"
 		}
 		q.Where = js.wrap(cond)
 	}
+	c.client = true
 	var order []string
-	for _, f := range sort {
+	for _, f := range in.Sort {
 		s, err := c.sortField(f)
 		if err != nil {
 			return nil, err
@@ -77,8 +114,9 @@ type compiler struct {
 	env    filter.Env
 	table  string
 	args   []any
-	plans  map[string]*plan
+	plans  map[string]*plan // by identifier, "\x00"-prefixed for client input
 	nAlias int
+	client bool // compiling client input (see Input)
 }
 
 // arg binds v and returns a marker for it; finish turns the markers into the
@@ -186,6 +224,9 @@ type opnd struct {
 	likeText string
 	aff      filter.Affinity
 	strict   bool
+	// guards are conditions a comparison with the operand must meet as well
+	// (the visibility of a private email).
+	guards []string
 }
 
 func (c *compiler) comparison(cmp *filter.Comparison, js *joins) (string, error) {
@@ -199,24 +240,40 @@ func (c *compiler) comparison(cmp *filter.Comparison, js *joins) (string, error)
 	}
 	op := cmp.Op().Base()
 	cond := c.compare(op, l, l.sql, r, r.sql)
-	if cmp.Op().Any() || (!l.multi && !r.multi) {
-		return cond, nil
+	if !cmp.Op().Any() && (l.multi || r.multi) {
+		// Plain operator on a multi value: besides the correlated match
+		// above, no item (pair) may compare false, whatever the other joins
+		// hold. The two sides are joined independently: every item of one
+		// side is paired with every item of the other.
+		fresh, freshRight := c.newJoins(), c.newJoins()
+		ls, rs := l.sql, r.sql
+		if l.multi {
+			ls, _ = c.render(l.plan, fresh)
+		}
+		if r.multi {
+			rs, _ = c.render(r.plan, freshRight)
+		}
+		fresh.clauses = append(fresh.clauses, freshRight.clauses...)
+		all := "NOT EXISTS (SELECT 1 FROM " + fresh.from() + " WHERE NOT " + c.compare(op, l, ls, r, rs) + ")"
+		cond = "(" + cond + " AND " + all + ")"
 	}
-	// Plain operator on a multi value: besides the correlated match above,
-	// no item (pair) may compare false, whatever the other joins hold.
-	// The two sides are joined independently: every item of one side is
-	// paired with every item of the other.
-	fresh, freshRight := c.newJoins(), c.newJoins()
-	ls, rs := l.sql, r.sql
-	if l.multi {
-		ls = c.render(l.plan, fresh)
+	// Guards hold for the correlated rows only, as in PocketBase: the "no
+	// item compares false" check above looks at every item.
+	if guards := mergeGuards(l.guards, r.guards); len(guards) > 0 {
+		cond = "(" + cond + " AND " + strings.Join(guards, " AND ") + ")"
 	}
-	if r.multi {
-		rs = c.render(r.plan, freshRight)
+	return cond, nil
+}
+
+// mergeGuards returns the guards of a and b, each once.
+func mergeGuards(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, g := range b {
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
 	}
-	fresh.clauses = append(fresh.clauses, freshRight.clauses...)
-	all := "NOT EXISTS (SELECT 1 FROM " + fresh.from() + " WHERE NOT " + c.compare(op, l, ls, r, rs) + ")"
-	return "(" + cond + " AND " + all + ")", nil
+	return out
 }
 
 // compare renders `l op r` with the semantics of the in-memory evaluator.
@@ -309,14 +366,18 @@ func (c *compiler) constant(s filter.Scalar) *opnd {
 }
 
 func (c *compiler) planFor(id *filter.Identifier) (*plan, error) {
-	if p, ok := c.plans[id.Name()]; ok {
+	key := id.Name()
+	if c.client {
+		key = "\x00" + key
+	}
+	if p, ok := c.plans[key]; ok {
 		return p, nil
 	}
-	p, err := planOf(c.src, id)
+	p, err := planOf(c.src, id, c.client)
 	if err != nil {
 		return nil, err
 	}
-	c.plans[id.Name()] = p
+	c.plans[key] = p
 	return p, nil
 }
 
@@ -341,18 +402,32 @@ func (c *compiler) operand(o filter.Operand, js *joins) (*opnd, error) {
 		if p.isConst() {
 			return c.constant(p.constant), nil
 		}
-		return &opnd{sql: c.render(p, js), plan: p, multi: p.multi(), aff: p.affinity(), strict: p.strict()}, nil
+		value, row := c.render(p, js)
+		o := &opnd{sql: value, plan: p, multi: p.multi(), aff: p.affinity(), strict: p.strict()}
+		if p.private {
+			o.guards = []string{c.visible(p, row)}
+		}
+		return o, nil
 	case *filter.Call:
 		return c.call(x, js)
 	}
 	return nil, errorf("unsupported operand %T", o)
 }
 
-// render registers the joins of p in js and returns the SQL of its value.
-func (c *compiler) render(p *plan, js *joins) string {
+// visible is the guard of a private email read from row: the row's
+// emailVisibility is true.
+func (c *compiler) visible(p *plan, row string) string {
+	if p.visibility == nil {
+		return "(1=0)"
+	}
+	return row + "." + c.d.Quote(p.visibility.Name) + " = TRUE"
+}
+
+// render registers the joins of p in js and returns the SQL of its value and
+// the alias of the row it is read from.
+func (c *compiler) render(p *plan, js *joins) (value, row string) {
 	q := c.d.Quote
 	prev := c.table
-	var value string
 	for _, s := range p.steps {
 		switch s.kind {
 		case stepRel:
@@ -421,11 +496,14 @@ func (c *compiler) render(p *plan, js *joins) string {
 	if p.lower {
 		value = "LOWER(" + value + ")"
 	}
-	return value
+	return value, prev
 }
 
+// call compiles a function call. The guards of its arguments become its own:
+// a private email stays private inside a function.
 func (c *compiler) call(x *filter.Call, js *joins) (*opnd, error) {
 	args := make([]string, x.NumArgs())
+	var guards []string
 	for i := range x.NumArgs() {
 		a, err := c.operand(x.Arg(i), js)
 		if err != nil {
@@ -435,15 +513,16 @@ func (c *compiler) call(x *filter.Call, js *joins) (*opnd, error) {
 			return nil, errorf("argument %d of %s() must be a single value, not %s", i+1, x.Name(), x.Arg(i))
 		}
 		args[i] = a.sql
+		guards = mergeGuards(guards, a.guards)
 	}
 	switch x.Name() {
 	case "geoDistance":
 		rad := func(s string) string { return "radians(" + s + ")" }
 		lonA, latA, lonB, latB := rad(args[0]), rad(args[1]), rad(args[2]), rad(args[3])
 		sql := "(6371 * acos(cos(" + latA + ") * cos(" + latB + ") * cos(" + lonB + " - " + lonA + ") + sin(" + latA + ") * sin(" + latB + ")))"
-		return &opnd{sql: sql, strict: true}, nil
+		return &opnd{sql: sql, strict: true, guards: guards}, nil
 	case "strftime":
-		return &opnd{sql: c.d.Strftime(args)}, nil
+		return &opnd{sql: c.d.Strftime(args), guards: guards}, nil
 	}
 	return nil, errorf("unknown function %q", x.Name())
 }
@@ -467,7 +546,7 @@ func (c *compiler) sortField(f filter.SortField) (string, error) {
 		return "", errorf("cannot sort by %q", f.Field.Name())
 	}
 	js := c.newJoins()
-	value := c.render(p, js)
+	value, _ := c.render(p, js)
 	if len(js.clauses) > 0 {
 		value = "(SELECT " + value + " FROM " + js.from() + ")"
 	}

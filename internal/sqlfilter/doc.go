@@ -3,7 +3,10 @@
 // a small [Dialect] so each storage engine renders its own SQL.
 //
 // Every literal becomes a bound parameter; identifiers are checked against
-// the schema and quoted. The compiled SQL has the semantics of the in-memory
+// the schema and quoted. Trusted conditions (rules) and a client's filter and
+// sort compile into one query, the client's part held to what the client may
+// read: no hidden fields unless it is a superuser, and emails of auth records
+// only where they are visible (see [Input]). The compiled SQL has the semantics of the in-memory
 // evaluator [filter.Env.Eval] given a [MemoryResolver] over the same data: a
 // differential test holds the two together.
 //

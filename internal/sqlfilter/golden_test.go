@@ -35,47 +35,95 @@ func goldenSource() *Source {
 
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	cases := []struct{ filter, sort string }{
-		{"title = 'x'", ""},
-		{"title != ''", "-created,title"},
-		{"views > 5 && (published = true || title ~ 'a_b')", "@random"},
-		{"title ~ 'abc%'", "-@rowid"},
-		{"author.name = 'x'", "author.name,-author.team.name"},
-		{"author.id = 'u1'", ""},
-		{"editors.name ?= 'x'", ""},
-		{"editors.name = 'x'", ""},
-		{"labels:each ?= 'a' && labels:length > 1", "labels:length"},
-		{"labels ~ 'a'", ""},
-		{"comments_via_post.body ?~ 'hi'", ""},
-		{"@collection.teams:t.score > 1 && @collection.teams:t.name = 'x'", ""},
-		{"data.a.b = true && data = null", "data.a"},
-		{"@request.auth.id != '' && @request.auth.name = title", ""},
-		{"@request.body.title:isset = true && @request.body.labels:each ?= 'a'", ""},
-		{"@request.body.editors.name ?= 'x'", ""},
-		{"title = {:t} && views >= {:n}", ""},
-		{"created >= @todayStart && created <= @todayEnd", ""},
-		{"geoDistance(views, views, 1, 2) < 10 && strftime('%Y', created) = '2024'", ""},
-		{"title:lower = 'x' || editors:each != ''", ""},
+	// filter is a trusted condition (a rule), client the client's filter;
+	// the sort is client input too. Cases run on posts as a guest unless
+	// coll or super say otherwise.
+	type golden struct {
+		filter, sort, client, coll string
+		super                      bool
+	}
+	cases := []golden{
+		{filter: "title = 'x'"},
+		{filter: "title != ''", sort: "-created,title"},
+		{filter: "views > 5 && (published = true || title ~ 'a_b')", sort: "@random"},
+		{filter: "title ~ 'abc%'", sort: "-@rowid"},
+		{filter: "author.name = 'x'", sort: "author.name,-author.team.name"},
+		{filter: "author.id = 'u1'"},
+		{filter: "editors.name ?= 'x'"},
+		{filter: "editors.name = 'x'"},
+		{filter: "labels:each ?= 'a' && labels:length > 1", sort: "labels:length"},
+		{filter: "labels ~ 'a'"},
+		{filter: "comments_via_post.body ?~ 'hi'"},
+		{filter: "@collection.teams:t.score > 1 && @collection.teams:t.name = 'x'"},
+		{filter: "data.a.b = true && data = null", sort: "data.a"},
+		{filter: "@request.auth.id != '' && @request.auth.name = title"},
+		{filter: "@request.body.title:isset = true && @request.body.labels:each ?= 'a'"},
+		{filter: "@request.body.editors.name ?= 'x'"},
+		{filter: "title = {:t} && views >= {:n}"},
+		{filter: "created >= @todayStart && created <= @todayEnd"},
+		{filter: "geoDistance(views, views, 1, 2) < 10 && strftime('%Y', created) = '2024'"},
+		{filter: "title:lower = 'x' || editors:each != ''"},
+		// A rule and a client filter are one condition and share joins.
+		{filter: "author.secret = 'x'", client: "author.name = 'y' && editors.name ?= 'z'"},
+		// A client's condition on an auth record's email only matches
+		// records that show it, wherever the email is on the path.
+		{client: "author.email = 'a@x.io'", sort: "author.email"},
+		{filter: "author.email = 'a@x.io'"},
+		{client: "author.email = 'a@x.io'", super: true},
+		{client: "email = 'a@x.io' || name = 'x'", coll: "users"},
+		{client: "email:lower ~ '@x.io' && @request.auth.email != email", coll: "users"},
+		{client: "editors.email = 'a@x.io'"},
+		{client: "editors.email ?~ 'x.io' && editors.name ?= 'y'"},
+		{client: "author.email = editors.email"},
+		{client: "comments_via_post.likedBy.email ?= 'a@x.io'"},
+		{client: "strftime('%Y', author.email) = '2024'"},
+		{filter: "author.email != ''", client: "author.email:lower = 'a@x.io'"},
+		// @collection and @request paths may read every field, as in
+		// PocketBase.
+		{client: "@collection.users.email ?= 'a@x.io' && @request.auth.team.name = 'x'"},
 	}
 	var b strings.Builder
-	src := goldenSource()
 	opts := Options{Env: filter.Env{Now: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC), Params: map[string]any{"t": "x", "n": 3}}}
-	for _, tc := range cases {
-		e, err := filter.Parse(tc.filter)
+	parse := func(text string) filter.Expr {
+		t.Helper()
+		if text == "" {
+			return nil
+		}
+		e, err := filter.Parse(text)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sort []filter.SortField
+		return e
+	}
+	for _, tc := range cases {
+		src := goldenSource()
+		if tc.coll != "" {
+			src.Collection = src.Lookup(tc.coll)
+		}
+		src.AllowHidden = tc.super
+		in := Input{Trusted: parse(tc.filter), Client: parse(tc.client)}
 		if tc.sort != "" {
-			if sort, err = filter.ParseSort(tc.sort); err != nil {
+			var err error
+			if in.Sort, err = filter.ParseSort(tc.sort); err != nil {
 				t.Fatal(err)
 			}
 		}
-		q, err := Compile(SQLite{}, src, opts, e, sort)
+		q, err := Compile(SQLite{}, src, opts, in)
 		if err != nil {
-			t.Fatalf("%s: %v", tc.filter, err)
+			t.Fatalf("%+v: %v", tc, err)
 		}
-		b.WriteString("filter: " + tc.filter + "\n")
+		if tc.coll != "" {
+			b.WriteString("on:     " + tc.coll + "\n")
+		}
+		if tc.super {
+			b.WriteString("as:     superuser\n")
+		}
+		if tc.filter != "" {
+			b.WriteString("filter: " + tc.filter + "\n")
+		}
+		if tc.client != "" {
+			b.WriteString("client: " + tc.client + "\n")
+		}
 		if tc.sort != "" {
 			b.WriteString("sort:   " + tc.sort + "\n")
 		}
@@ -131,6 +179,8 @@ func TestCompileErrors(t *testing.T) {
 		{"a.b.c.d.e.f.g.h = 1", "", "unknown field"},
 		{"title = 'x'", "editors.name", "cannot sort"},
 		{"title = 'x'", "nope", "unknown field"},
+		{"title = 'x'", "author.secret", "cannot be filtered"},
+		{"comments_via_post.likedBy.secret ?= 'x'", "", "cannot be filtered"},
 	} {
 		e, err := filter.Parse(tc.filter)
 		if err != nil {
@@ -140,7 +190,7 @@ func TestCompileErrors(t *testing.T) {
 		if tc.sort != "" {
 			sort, _ = filter.ParseSort(tc.sort)
 		}
-		_, err = Compile(SQLite{}, src, Options{}, e, sort)
+		_, err = Compile(SQLite{}, src, Options{}, Input{Client: e, Sort: sort})
 		var ce *Error
 		if !errors.As(err, &ce) || !strings.Contains(ce.Msg, tc.msg) {
 			t.Errorf("Compile(%q, %q) = %v, want *Error containing %q", tc.filter, tc.sort, err, tc.msg)
@@ -148,6 +198,44 @@ func TestCompileErrors(t *testing.T) {
 	}
 	deep := "editors.groups.name = 1"
 	_ = deep
+}
+
+// TestHiddenFields checks who may read hidden fields: trusted conditions
+// (rules) always, client filters and sorts only as a superuser.
+func TestHiddenFields(t *testing.T) {
+	t.Parallel()
+	secret, err := filter.Parse("author.secret = 'x'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort, err := filter.ParseSort("-author.secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		in    Input
+		super bool
+		ok    bool
+	}{
+		{"rule", Input{Trusted: secret}, false, true},
+		{"client filter", Input{Client: secret}, false, false},
+		{"client sort", Input{Sort: sort}, false, false},
+		{"rule with a client sort", Input{Trusted: secret, Sort: sort}, false, false},
+		{"superuser's client filter", Input{Client: secret}, true, true},
+		{"superuser's client sort", Input{Sort: sort}, true, true},
+	} {
+		src := goldenSource()
+		src.AllowHidden = tc.super
+		_, err := Compile(SQLite{}, src, Options{}, tc.in)
+		var ce *Error
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: %v, want no error", tc.name, err)
+		case !tc.ok && (!errors.As(err, &ce) || !strings.Contains(ce.Msg, "cannot be filtered")):
+			t.Errorf("%s: %v, want a hidden-field *Error", tc.name, err)
+		}
+	}
 }
 
 func FuzzCompile(f *testing.F) {
@@ -161,7 +249,7 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, err := Compile(SQLite{}, src, Options{Env: filter.Env{Params: map[string]any{"p1": "x"}}}, e, nil)
+		q, err := Compile(SQLite{}, src, Options{Env: filter.Env{Params: map[string]any{"p1": "x"}}}, Input{Client: e})
 		if err != nil {
 			var ce *Error
 			if !errors.As(err, &ce) {

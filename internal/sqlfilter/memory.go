@@ -25,6 +25,11 @@ type MemoryResolver struct {
 	Source *Source
 	Data   Data
 	Record *schema.Record
+	// Client marks the evaluated expression as client input, held to what
+	// the client may read as Input.Client is; otherwise it is trusted, as
+	// Input.Trusted is. A private email's items are [filter.Item.Masked]
+	// where the record does not show it.
+	Client bool
 }
 
 var _ filter.Resolver = (*MemoryResolver)(nil)
@@ -39,7 +44,7 @@ type frame struct {
 
 // Resolve implements filter.Resolver.
 func (m *MemoryResolver) Resolve(id *filter.Identifier) (filter.Value, error) {
-	p, err := planOf(m.Source, id)
+	p, err := planOf(m.Source, id, m.Client)
 	if err != nil {
 		return filter.Value{}, err
 	}
@@ -60,9 +65,19 @@ func (m *MemoryResolver) Resolve(id *filter.Identifier) (filter.Value, error) {
 		if p.lower && !sc.IsNull() {
 			sc = filter.Text(asciiLower(filter.SQLText(sc)))
 		}
-		v.Items = append(v.Items, filter.Item{Scalar: sc, Rows: f.rows})
+		v.Items = append(v.Items, filter.Item{Scalar: sc, Rows: f.rows, Masked: p.private && !shown(p, f.rec)})
 	}
 	return v, nil
+}
+
+// shown reports whether rec's visibility field is true, as the SQL guard of a
+// private email tests it; the NULL row of a LEFT JOIN shows nothing.
+func shown(p *plan, rec *schema.Record) bool {
+	if rec == nil || p.visibility == nil {
+		return false
+	}
+	v := StoredScalar(p.visibility, rec.Data[p.visibility.Name])
+	return v.Kind() == filter.KindInt && v.Int() == 1
 }
 
 func (m *MemoryResolver) find(c *schema.Collection, id string) *schema.Record {

@@ -16,8 +16,14 @@ import (
 // maxRelationDepth bounds the relations one identifier may traverse.
 const maxRelationDepth = 6
 
+// The system fields of auth collections that make an email private.
+const (
+	emailField           = "email"
+	emailVisibilityField = "emailVisibility"
+)
+
 // Source is what identifiers are resolved against: the collection, the other
-// collections, the request data and whether hidden fields may be used.
+// collections, the request data and what the client may read.
 type Source struct {
 	// Collection is the collection being filtered.
 	Collection *schema.Collection
@@ -27,8 +33,11 @@ type Source struct {
 	// Request is what @request.* resolves to; nil means no request (every
 	// @request field is NULL).
 	Request *store.Request
-	// AllowHidden allows hidden fields of the collection and its relations
-	// (superusers); @request.* and @collection.* may always use them.
+	// AllowHidden lets client input (a client's filter and sort, see
+	// [Input]) use hidden fields of the collection and its relations, and
+	// match the email of auth records that keep it private: superusers may.
+	// Trusted conditions (rules), @request.* and @collection.* paths may
+	// always do both.
 	AllowHidden bool
 }
 
@@ -79,6 +88,12 @@ type plan struct {
 	jsonPath string        // valJSON: $.a[0].b
 	lower    bool
 	constant filter.Scalar // valConst
+	// private is set for the email of an auth collection read by client
+	// input without AllowHidden: a comparison only matches rows whose
+	// visibility field (emailVisibility; nil if the collection lacks it,
+	// and then no row) is true.
+	private    bool
+	visibility *schema.Field
 }
 
 func (p *plan) multi() bool {
@@ -131,8 +146,10 @@ func isList(f *schema.Field) bool {
 	return f.Type == schema.TypeSelect || f.Type == schema.TypeRelation || f.Type == schema.TypeFile
 }
 
-// planOf resolves an identifier against the source.
-func planOf(src *Source, id *filter.Identifier) (*plan, error) {
+// planOf resolves an identifier against the source. client marks client
+// input, which reads hidden fields and private emails only with
+// src.AllowHidden.
+func planOf(src *Source, id *filter.Identifier, client bool) (*plan, error) {
 	path := id.Path()
 	p := &plan{name: id.Name()}
 	switch path[0] {
@@ -150,7 +167,7 @@ func planOf(src *Source, id *filter.Identifier) (*plan, error) {
 		p.steps = append(p.steps, step{kind: stepCollection, key: key, coll: c, multi: true})
 		return planPath(src, id, p, c, key, path[2:], true)
 	}
-	return planPath(src, id, p, src.Collection, "", path, src.AllowHidden)
+	return planPath(src, id, p, src.Collection, "", path, !client || src.AllowHidden)
 }
 
 func (src *Source) lookup(nameOrID string) *schema.Collection {
@@ -171,7 +188,8 @@ func joinKey(prefix, seg string) string {
 	return prefix + "." + seg
 }
 
-// planPath walks segs from collection c.
+// planPath walks segs from collection c. hidden allows hidden fields and
+// private emails on the way.
 func planPath(src *Source, id *filter.Identifier, p *plan, c *schema.Collection, key string, segs []string, hidden bool) (*plan, error) {
 	rels := 0
 	for i, seg := range segs {
@@ -272,6 +290,11 @@ func planLast(id *filter.Identifier, p *plan, c *schema.Collection, key, name st
 			return nil, errorf("unsupported modifier on json field %q", id.Name())
 		}
 		p.kind, p.jsonPath = valJSON, "$"
+	}
+	// As in PocketBase, an auth record's email is filterable by anyone, but
+	// a client's condition on it only matches records that show it.
+	if !hidden && c.IsAuth() && f.Name == emailField {
+		p.private, p.visibility = true, c.Field(emailVisibilityField)
 	}
 	return p, nil
 }

@@ -20,8 +20,9 @@ import (
 // Error contract (every method): apperr NotFound when a looked-up row or
 // table does not exist, apperr Conflict for a unique/primary-key violation
 // (with Data naming the field when known), apperr Invalid when a filter or
-// sort cannot be compiled against the schema, and an Internal error for
-// everything else (the driver error kept as Cause).
+// sort cannot be compiled against the schema or reads a field its author may
+// not (see Query), and an Internal error for everything else (the driver
+// error kept as Cause).
 type Store interface {
 	Reader
 	Outbox
@@ -43,11 +44,12 @@ type Reader interface {
 	// Param returns a stored settings value; NotFound when absent.
 	Param(ctx context.Context, key string) ([]byte, error)
 	// MatchRecord reports whether r, a record of q.Collection that need not
-	// be stored (a deleted record, say), satisfies every filter of q,
-	// evaluated in memory with the same meaning FindRecords gives them in
-	// the database. Relation paths, back-relations and @collection
+	// be stored (a deleted record, say), satisfies q's filters and client
+	// filter, evaluated in memory with the same meaning FindRecords gives
+	// them in the database. Relation paths, back-relations and @collection
 	// references read the stored records. q.IDs, Sort, Limit and Offset are
-	// ignored. Invalid when a filter does not parse or fit the schema.
+	// ignored. Invalid when a filter does not parse or fit the schema, or
+	// (client filter) reads a hidden field the caller may not.
 	MatchRecord(ctx context.Context, q *Query, r *schema.Record) (bool, error)
 }
 
@@ -127,20 +129,34 @@ type Event struct {
 }
 
 // Query selects records of one collection.
+//
+// Its conditions come from two authors. Filters are trusted: collection
+// rules and the services' own lookups, which may read every field, hidden
+// ones included. ClientFilter and Sort are client input: they may read hidden
+// fields only when Request is a superuser's, and otherwise a ClientFilter
+// condition on the email of an auth record (the filtered one or one reached
+// through a relation) only matches records whose emailVisibility is true.
+// All conditions are ANDed into one expression, so a rule and the client's
+// filter that follow the same relation look at the same related record.
 type Query struct {
 	Collection *schema.Collection
 	// Schema resolves other collections by name or id, for relation paths,
 	// back-relations and @collection references.
 	Schema Lookup
-	// Filters are filter-language expressions, all of which must hold.
+	// Filters are trusted filter-language expressions, all of which must
+	// hold.
 	Filters []string
-	// Params fill {:name} placeholders in Filters.
+	// ClientFilter is the client's filter expression ("" for none), which
+	// must hold as well.
+	ClientFilter string
+	// Params fill {:name} placeholders in Filters and ClientFilter.
 	Params map[string]any
 	// Request is what @request.* resolves to; nil resolves every field to "".
 	Request *Request
 	// IDs, when non-nil, restricts the result to these record ids.
 	IDs []string
-	// Sort is a sort expression such as "-created,title" ("" = storage order).
+	// Sort is the client's sort expression such as "-created,title" (""
+	// = storage order).
 	Sort   string
 	Limit  int // 0 = no limit
 	Offset int

@@ -16,12 +16,14 @@ import (
 // that needs more is refused rather than evaluated on a partial view.
 const maxMatchRows = 10000
 
-// MatchRecord reports whether rec satisfies every filter of q, evaluated in
-// memory by sqlfilter's resolver, which reads values the way the compiled SQL
-// of FindRecords does. Records reached through relations are read from the
-// store, each collection at most once per call. Invalid when a filter does
-// not parse or fit the schema, or reads more than maxMatchRows records of
-// one collection.
+// MatchRecord reports whether rec satisfies every filter of q and its client
+// filter, evaluated in memory by sqlfilter's resolver, which reads values the
+// way the compiled SQL of FindRecords does (the client filter held to what
+// the client may read, and sharing relation joins with the filters). Records
+// reached through relations are read from the store, each collection at most
+// once per call. Invalid when a filter does not parse, does not fit the
+// schema or reads a field it may not, or reads more than maxMatchRows records
+// of one collection.
 func (r reader) MatchRecord(ctx context.Context, q *store.Query, rec *schema.Record) (bool, error) {
 	if q == nil || q.Collection == nil || rec == nil {
 		return false, apperr.New(apperr.Invalid, "Missing query or record.")
@@ -37,7 +39,14 @@ func (r reader) MatchRecord(ctx context.Context, q *store.Query, rec *schema.Rec
 		}
 		exprs = append(exprs, e)
 	}
-	if len(exprs) == 0 {
+	var client filter.Expr
+	if strings.TrimSpace(q.ClientFilter) != "" {
+		var err error
+		if client, err = r.filters.Parse(q.ClientFilter); err != nil {
+			return false, invalidFilter("filter", err)
+		}
+	}
+	if len(exprs) == 0 && client == nil {
 		return true, nil
 	}
 	lookup := q.Schema
@@ -45,17 +54,16 @@ func (r reader) MatchRecord(ctx context.Context, q *store.Query, rec *schema.Rec
 		lookup = func(string) *schema.Collection { return nil }
 	}
 	data := &matchData{ctx: ctx, r: r, loaded: map[string][]*schema.Record{}}
-	res := &sqlfilter.MemoryResolver{
-		Source: &sqlfilter.Source{
-			Collection:  q.Collection,
-			Lookup:      lookup,
-			Request:     q.Request,
-			AllowHidden: isSuperuser(q.Request),
-		},
-		Data:   data,
-		Record: rec,
+	src := &sqlfilter.Source{
+		Collection:  q.Collection,
+		Lookup:      lookup,
+		Request:     q.Request,
+		AllowHidden: isSuperuser(q.Request),
 	}
-	ok, err := filter.Env{Params: q.Params}.Eval(filter.JoinAll(filter.And, exprs...), res)
+	ok, err := filter.Env{Params: q.Params}.EvalAll(
+		filter.Part{Expr: filter.JoinAll(filter.And, exprs...), Resolver: &sqlfilter.MemoryResolver{Source: src, Data: data, Record: rec}},
+		filter.Part{Expr: client, Resolver: &sqlfilter.MemoryResolver{Source: src, Data: data, Record: rec, Client: true}},
+	)
 	if data.err != nil {
 		return false, data.err
 	}

@@ -30,8 +30,10 @@ const filterCacheSize = 1024
 
 // compile validates q and turns its filters, ids and (when withSort is set;
 // counts ignore it) sort into SQL. Filters and sort go through the shared
-// filter language and its SQL compiler (sqlfilter); a filter or sort that
-// does not parse or does not fit the schema is Invalid.
+// filter language and its SQL compiler (sqlfilter): q.Filters as trusted
+// conditions, q.ClientFilter and q.Sort as client input that reads hidden
+// fields and private emails only for a superuser. A filter or sort that does
+// not parse, does not fit the schema or reads a field it may not is Invalid.
 func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 	if q == nil {
 		return nil, apperr.New(apperr.Invalid, "Missing query.")
@@ -46,7 +48,8 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 		return sq, nil
 	}
 
-	var exprs []filter.Expr
+	var in sqlfilter.Input
+	var trusted []filter.Expr
 	for _, src := range q.Filters {
 		if strings.TrimSpace(src) == "" {
 			continue
@@ -55,11 +58,16 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 		if err != nil {
 			return nil, invalidFilter("filter", err)
 		}
-		exprs = append(exprs, e)
+		trusted = append(trusted, e)
 	}
-	var sort []filter.SortField
+	in.Trusted = filter.JoinAll(filter.And, trusted...)
+	if strings.TrimSpace(q.ClientFilter) != "" {
+		if in.Client, err = r.filters.Parse(q.ClientFilter); err != nil {
+			return nil, invalidFilter("filter", err)
+		}
+	}
 	if withSort && strings.TrimSpace(q.Sort) != "" {
-		if sort, err = filter.ParseSort(q.Sort); err != nil {
+		if in.Sort, err = filter.ParseSort(q.Sort); err != nil {
 			return nil, invalidFilter("sort", err)
 		}
 	}
@@ -74,7 +82,7 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 		AllowHidden: isSuperuser(q.Request),
 	}
 	opts := sqlfilter.Options{Table: quote(tbl.name), Env: filter.Env{Params: q.Params}}
-	cq, err := sqlfilter.Compile(sqlfilter.SQLite{}, src, opts, filter.JoinAll(filter.And, exprs...), sort)
+	cq, err := sqlfilter.Compile(sqlfilter.SQLite{}, src, opts, in)
 	if err != nil {
 		return nil, invalidFilter("filter or sort", err)
 	}
@@ -95,7 +103,7 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 		sq.where = append(sq.where, quote(tbl.name)+`."id" IN (SELECT "value" FROM json_each(`+sq.arg(string(ids))+`))`)
 	}
 	if withSort {
-		sq.order = withTiebreak(tbl, cq.OrderBy, sort)
+		sq.order = withTiebreak(tbl, cq.OrderBy, in.Sort)
 	}
 	return sq, nil
 }
@@ -126,8 +134,8 @@ func withTiebreak(tbl *table, order string, sort []filter.SortField) string {
 	return order + ", " + rowid
 }
 
-// isSuperuser reports whether the request is made by a superuser, who may
-// filter and sort by hidden fields.
+// isSuperuser reports whether the request is made by a superuser, whose
+// filter and sort may read hidden fields and private emails.
 func isSuperuser(req *store.Request) bool {
 	return req != nil && req.Auth != nil && req.Auth.Collection != nil &&
 		req.Auth.Collection.ID == schema.SuperusersID

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("records", func(t *testing.T) { testRecords(t, open) })
 	t.Run("queries", func(t *testing.T) { testQueries(t, open) })
 	t.Run("filters", func(t *testing.T) { testFilters(t, open) })
+	t.Run("private emails", func(t *testing.T) { testPrivateEmails(t, open) })
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("params", func(t *testing.T) { testParams(t, open) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open) })
