@@ -44,26 +44,22 @@ func (s *server) viewRecord(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) createRecord(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Records.Collection(r.PathValue("collection"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	in, err := s.readBody(r, maxBodyFor(c))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	req := s.request(r)
-	it, err := s.Records.Create(r.Context(), req, c.ID, in, r.URL.Query().Get("expand"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.respond(w, r, http.StatusOK, record.Export(it, req))
+	s.writeRecord(w, r, func(req *record.Request, collection string, in record.Input, expand string) (*record.Item, error) {
+		return s.Records.Create(r.Context(), req, collection, in, expand)
+	})
 }
 
 func (s *server) updateRecord(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.writeRecord(w, r, func(req *record.Request, collection string, in record.Input, expand string) (*record.Item, error) {
+		return s.Records.Update(r.Context(), req, collection, id, in, expand)
+	})
+}
+
+// writeRecord decodes a create or update body (sized for the collection's
+// file fields), runs op and answers with the record as the caller sees it.
+func (s *server) writeRecord(w http.ResponseWriter, r *http.Request,
+	op func(req *record.Request, collection string, in record.Input, expand string) (*record.Item, error)) {
 	c, err := s.Records.Collection(r.PathValue("collection"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -75,7 +71,7 @@ func (s *server) updateRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := s.request(r)
-	it, err := s.Records.Update(r.Context(), req, c.ID, r.PathValue("id"), in, r.URL.Query().Get("expand"))
+	it, err := op(req, c.ID, in, r.URL.Query().Get("expand"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
