@@ -48,14 +48,19 @@ func splitKey(key string) (string, modifier) {
 
 // changes turns input into per-field changes in application order: plain
 // sets first, then prepends, appends and removals. Keys that name no field
-// are ignored; system-managed fields cannot be set.
-func changes(c *schema.Collection, in Input) ([]change, apperr.FieldErrors) {
+// are ignored; system-managed fields cannot be set, and hidden fields (other
+// than passwords) only by superusers, so a client cannot grant itself a
+// hidden role or flag that rules rely on.
+func changes(c *schema.Collection, in Input, superuser bool) ([]change, apperr.FieldErrors) {
 	fe := apperr.FieldErrors{}
 	var out []change
 	add := func(key string, value any, files []Upload) {
 		name, mod := splitKey(key)
 		f := c.Field(name)
 		if f == nil || f.Type == schema.TypeAutodate || (f.Name == "tokenKey" && c.IsAuth()) {
+			return
+		}
+		if f.Hidden && f.Type != schema.TypePassword && !superuser {
 			return
 		}
 		if mod != modSet && !f.IsMulti() && f.Type != schema.TypeNumber && !(f.Type == schema.TypeFile && mod == modSubtract) {

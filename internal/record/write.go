@@ -150,7 +150,7 @@ func (s *Service) create(ctx context.Context, tx store.Tx, fx *effects, req *Req
 		return nil, err
 	}
 	r := schema.NewRecord(c)
-	chs, fe := changes(c, in)
+	chs, fe := changes(c, in, IsSuperuser(req))
 	for _, ch := range chs {
 		fieldProblem(fe, ch.field.Name, apply(r, ch))
 	}
@@ -223,7 +223,7 @@ func (s *Service) update(ctx context.Context, tx store.Tx, fx *effects, req *Req
 		return nil, err
 	}
 	r := prev.Clone()
-	chs, fe := changes(c, in)
+	chs, fe := changes(c, in, IsSuperuser(req))
 	for _, ch := range chs {
 		if ch.field.Name == "id" {
 			if v, _ := ch.field.Normalize(ch.value); v != prev.ID() {
@@ -251,6 +251,11 @@ func (s *Service) update(ctx context.Context, tx store.Tx, fx *effects, req *Req
 			if r.Bool("verified") != prev.Bool("verified") {
 				fe.Add("verified", "validation_values_mismatch", "Only superusers can change the verified state.")
 			}
+		}
+		if r.String("email") != prev.String("email") {
+			// A new address ends the record's sessions and voids the tokens
+			// (verification, reset, email change) issued for the old one.
+			r.Data["tokenKey"] = random.Secret()
 		}
 		if _, ok := in.Data["password"]; ok {
 			if !manager {

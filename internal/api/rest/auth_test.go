@@ -209,9 +209,6 @@ func TestAuthSignUpAndVisibility(t *testing.T) {
 			wantJSON: `{"items":[{"email":"priv@example.com"},{"email":"pub@example.com"}]}`},
 		{name: "email is not filterable as an oracle by guests", method: "GET",
 			url: "/api/collections/members/records?filter=" + q("email = 'priv@example.com'"), wantStatus: 200,
-			before: func(t *testing.T, e *env) {
-				knownBug(t, "a guest's filter on email matches records whose email is not visible (email oracle)")
-			},
 			after: func(t *testing.T, e *env, res *response) {
 				// PocketBase lets the filter run only where the email is visible; a
 				// match on a hidden email would disclose it.

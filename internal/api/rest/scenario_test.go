@@ -656,12 +656,3 @@ func TestHarnessMatchJSON(t *testing.T) {
 		}
 	}
 }
-
-// knownBug skips a test that shows a server bug not fixed yet, unless
-// BASALT_KNOWN_BUGS=1; the reason says what is wrong.
-func knownBug(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("BASALT_KNOWN_BUGS") != "1" {
-		t.Skip("known bug (run with BASALT_KNOWN_BUGS=1): " + reason)
-	}
-}
