@@ -22,6 +22,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/blob/local"
 	"github.com/basalt-dev/basalt/internal/collection"
 	"github.com/basalt-dev/basalt/internal/file"
+	"github.com/basalt-dev/basalt/internal/mail"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/settings"
@@ -113,6 +114,7 @@ type app struct {
 	auth        *auth.Service
 	settings    *settings.Service
 	files       *file.Service
+	mail        *mail.Queue
 }
 
 func open(ctx context.Context, dir string, logger *slog.Logger) (*app, error) {
@@ -141,9 +143,12 @@ func open(ctx context.Context, dir string, logger *slog.Logger) (*app, error) {
 	}
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
 	records := record.New(st, cols, fileStore{files}, now, random.ID)
+	mails := newMailQueue(set, logger)
+	authSvc := auth.New(st, cols, records, now, auth.WithLogger(logger),
+		auth.WithMail(mails, func() settings.Meta { return set.Get().Meta }))
 	return &app{
 		logger: logger, store: st, collections: cols, records: records,
-		auth: auth.New(st, cols, records, now), settings: set, files: files,
+		auth: authSvc, settings: set, files: files, mail: mails,
 	}, nil
 }
 
@@ -188,6 +193,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
+	// Mail accepted by requests is still delivered; past the deadline it is
+	// logged as dropped, which does not make the shutdown fail.
+	if err := a.closeBackground(shutdownCtx); err != nil {
+		logger.Warn("shutting down: background work cut short", "err", err)
+	}
 	return nil
 }
 
@@ -205,6 +215,7 @@ func superuser(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer a.store.Close()
+	defer a.closeBackground(context.WithoutCancel(ctx))
 	switch {
 	case pos[0] == "upsert" && len(pos) == 3:
 		if err := a.auth.UpsertSuperuser(ctx, pos[1], pos[2]); err != nil {

@@ -1,21 +1,27 @@
-// Package auth is the authentication service: it signs in auth records with
-// a password, issues and refreshes their tokens, and resolves the token of
-// an incoming request to its record. Access rules stay in the record service.
+// Package auth is the authentication service: it signs in auth records
+// (password, one-time password, multi-factor), issues, refreshes and
+// impersonates their tokens, runs the email flows (verification, password
+// reset, email change) and resolves the token of an incoming request to its
+// record. Access rules stay in the record service.
 //
-// auth imports the domain model, the storage port, leaf packages and the
-// record service; never adapters or transports.
+// auth imports the domain model, the storage and mail ports, leaf packages
+// and the record and settings services; never adapters or transports.
 package auth
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/password"
 	"github.com/basalt-dev/basalt/internal/random"
+	"github.com/basalt-dev/basalt/internal/ratelimit"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store"
 	"github.com/basalt-dev/basalt/internal/token"
 )
@@ -29,15 +35,37 @@ type Service struct {
 	// dummyHash is checked for unknown identities so that both paths of a
 	// sign-in take the same time.
 	dummyHash string
+
+	logger   *slog.Logger
+	mailer   Mailer
+	app      func() settings.Meta
+	limiter  *ratelimit.Limiter
+	throttle Throttle
+
+	// Background work started by requests (see later).
+	bgMu     sync.Mutex
+	bgClosed bool
+	bg       sync.WaitGroup
+	bgSlots  chan struct{}
 }
 
-// New returns the auth service.
-func New(st store.Store, cols record.Collections, records *record.Service, now func() time.Time) *Service {
+// New returns the auth service. Without WithMail, mails are only logged.
+func New(st store.Store, cols record.Collections, records *record.Service, now func() time.Time, opts ...Option) *Service {
 	dummy, err := password.Hash(random.Secret(), password.DefaultCost)
 	if err != nil {
 		panic("auth: bcrypt failed: " + err.Error()) // only on a broken crypto source
 	}
-	return &Service{store: st, cols: cols, records: records, now: now, dummyHash: dummy}
+	s := &Service{store: st, cols: cols, records: records, now: now, dummyHash: dummy,
+		logger: slog.New(slog.DiscardHandler), throttle: DefaultThrottle,
+		app: func() settings.Meta { return settings.Defaults().Meta }, bgSlots: make(chan struct{}, maxBackground)}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.mailer == nil {
+		s.mailer = logMailer{s.logger}
+	}
+	s.limiter = ratelimit.New(now)
+	return s
 }
 
 // internal returns the request identity used for lookups that bypass rules.
@@ -103,56 +131,96 @@ func (s *Service) Token(r *schema.Record, refreshable bool) (string, error) {
 	return token.Sign(claims, signingKey(r, c.AuthToken), s.now(), time.Duration(c.AuthToken.Duration)*time.Second)
 }
 
+// PasswordLogin is the input of WithPassword.
+type PasswordLogin struct {
+	Identity, Password string
+	// IdentityField restricts the lookup to one identity field ("" = any).
+	IdentityField string
+	// MFAID continues a multi-factor sign-in started with another method.
+	MFAID string
+}
+
+// Login is the outcome of a sign-in step: a token for Record, or, when the
+// collection requires a second factor, only MFAID, the session the client
+// completes by signing in again with a different method.
+type Login struct {
+	Token  string
+	Record *schema.Record
+	MFAID  string
+}
+
 // WithPassword signs in to an auth collection with an identity (any of the
-// collection's identity fields, or identityField when given) and password.
-func (s *Service) WithPassword(ctx context.Context, req *record.Request, collection, identity, pass, identityField string) (string, *schema.Record, error) {
-	c := s.cols.Lookup(collection)
-	if c == nil || !c.IsAuth() {
-		return "", nil, apperr.New(apperr.NotFound, "Missing or invalid auth collection context.")
+// collection's identity fields, or in.IdentityField when given) and password.
+func (s *Service) WithPassword(ctx context.Context, req *record.Request, collection string, in PasswordLogin) (*Login, error) {
+	c, err := s.authCollection(collection)
+	if err != nil {
+		return nil, err
 	}
 	if !c.PasswordAuth.Enabled {
-		return "", nil, apperr.New(apperr.Forbidden, "The collection is not configured to allow password authentication.")
+		return nil, apperr.New(apperr.Forbidden, "The collection is not configured to allow password authentication.")
 	}
 	fe := apperr.FieldErrors{}
-	if identity == "" {
+	if in.Identity == "" {
 		fe.Add("identity", "validation_required", "Cannot be blank.")
 	}
-	if pass == "" {
+	if in.Password == "" {
 		fe.Add("password", "validation_required", "Cannot be blank.")
 	}
-	if len(identity) > 255 {
+	if len(in.Identity) > 255 {
 		fe.Add("identity", "validation_length_out_of_range", "The length must be between 1 and 255.")
 	}
 	fields := c.PasswordAuth.IdentityFields
-	if identityField != "" {
-		if !contains(fields, identityField) {
+	if in.IdentityField != "" {
+		if !contains(fields, in.IdentityField) {
 			fe.Add("identityField", "validation_in_invalid", "Must be a valid value.")
 		}
-		fields = []string{identityField}
+		fields = []string{in.IdentityField}
 	}
-	if err := fe.Err("An error occurred while validating the submitted data."); err != nil {
-		return "", nil, err
+	if err := fe.Err(msgValidation); err != nil {
+		return nil, err
 	}
 	failed := apperr.New(apperr.Invalid, "Failed to authenticate.")
-	r, err := s.findByIdentity(ctx, c, fields, identity)
+	r, err := s.findByIdentity(ctx, c, fields, in.Identity)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	hash := s.dummyHash
 	if r != nil {
 		hash = r.String("password")
 	}
-	if !password.Check(hash, pass) || r == nil {
-		return "", nil, failed
+	if !password.Check(hash, in.Password) || r == nil {
+		return nil, failed
 	}
+	return s.finish(ctx, req, r, methodPassword, in.MFAID)
+}
+
+// finish completes a sign-in of r with method: the authRule, then MFA, then
+// a refreshable token.
+func (s *Service) finish(ctx context.Context, req *record.Request, r *schema.Record, method, mfaID string) (*Login, error) {
 	if err := s.checkAuthRule(ctx, req, r); err != nil {
-		return "", nil, err
+		return nil, err
+	}
+	pending, err := s.checkMFA(ctx, req, r, method, mfaID)
+	if err != nil {
+		return nil, err
+	}
+	if pending != "" {
+		return &Login{Record: r, MFAID: pending}, nil
 	}
 	tok, err := s.Token(r, true)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	return tok, r, nil
+	return &Login{Token: tok, Record: r}, nil
+}
+
+// authCollection returns the auth collection named or identified by nameOrID.
+func (s *Service) authCollection(nameOrID string) (*schema.Collection, error) {
+	c := s.cols.Lookup(nameOrID)
+	if c == nil || !c.IsAuth() {
+		return nil, apperr.New(apperr.NotFound, "Missing or invalid auth collection context.")
+	}
+	return c, nil
 }
 
 func (s *Service) findByIdentity(ctx context.Context, c *schema.Collection, fields []string, identity string) (*schema.Record, error) {

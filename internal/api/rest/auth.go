@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
 )
@@ -23,15 +24,42 @@ func (s *server) authWithPassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	str := func(k string) string { v, _ := data[k].(string); return v }
 	req := s.request(r)
 	req.Context = "password"
-	tok, rec, err := s.Auth.WithPassword(r.Context(), req, r.PathValue("collection"), str("identity"), str("password"), str("identityField"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	login, err := s.Auth.WithPassword(r.Context(), req, r.PathValue("collection"), auth.PasswordLogin{
+		Identity: str(data, "identity"), Password: str(data, "password"),
+		IdentityField: str(data, "identityField"), MFAID: mfaID(r, data),
+	})
+	s.loginResponse(w, r, login, err)
+}
+
+// mfaID reads the MFA session id a second sign-in step carries, from the
+// query (where the SDK puts it) or the body.
+func mfaID(r *http.Request, data map[string]any) string {
+	if id := r.URL.Query().Get("mfaId"); id != "" {
+		return id
 	}
-	s.authResponse(w, r, tok, rec)
+	return str(data, "mfaId")
+}
+
+// str returns the string value of a decoded body key ("" when absent or
+// not a string).
+func str(data map[string]any, key string) string {
+	v, _ := data[key].(string)
+	return v
+}
+
+// loginResponse answers a sign-in step: an error, 401 {"mfaId"} when a
+// second factor is required, or the auth response.
+func (s *server) loginResponse(w http.ResponseWriter, r *http.Request, login *auth.Login, err error) {
+	switch {
+	case err != nil:
+		s.fail(w, r, err)
+	case login.MFAID != "":
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"mfaId": login.MFAID})
+	default:
+		s.authResponse(w, r, login.Token, login.Record)
+	}
 }
 
 func (s *server) authRefresh(w http.ResponseWriter, r *http.Request) {

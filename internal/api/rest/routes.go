@@ -28,6 +28,15 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/collections/{collection}/auth-methods", s.authMethods)
 	mux.HandleFunc("POST /api/collections/{collection}/auth-with-password", s.authWithPassword)
 	mux.HandleFunc("POST /api/collections/{collection}/auth-refresh", s.authRefresh)
+	mux.HandleFunc("POST /api/collections/{collection}/request-verification", s.requestVerification)
+	mux.HandleFunc("POST /api/collections/{collection}/confirm-verification", s.confirmVerification)
+	mux.HandleFunc("POST /api/collections/{collection}/request-password-reset", s.requestPasswordReset)
+	mux.HandleFunc("POST /api/collections/{collection}/confirm-password-reset", s.confirmPasswordReset)
+	mux.HandleFunc("POST /api/collections/{collection}/request-email-change", s.requestEmailChange)
+	mux.HandleFunc("POST /api/collections/{collection}/confirm-email-change", s.confirmEmailChange)
+	mux.HandleFunc("POST /api/collections/{collection}/request-otp", s.requestOTP)
+	mux.HandleFunc("POST /api/collections/{collection}/auth-with-otp", s.authWithOTP)
+	mux.HandleFunc("POST /api/collections/{collection}/impersonate/{id}", s.requireSuperuser(s.impersonate))
 
 	mux.HandleFunc("POST /api/batch", s.batch)
 
@@ -37,6 +46,7 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /api/settings", s.requireSuperuser(s.getSettings))
 	mux.HandleFunc("PATCH /api/settings", s.requireSuperuser(s.updateSettings))
+	mux.HandleFunc("POST /api/settings/test/email", s.requireSuperuser(s.testEmail))
 
 	mux.HandleFunc("/api/", s.notFound)
 }

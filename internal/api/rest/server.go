@@ -2,16 +2,19 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/ratelimit"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/settings"
@@ -130,6 +133,10 @@ func (s *server) recover(next http.Handler) http.Handler {
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var limited *ratelimit.Exceeded
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
+	}
 	writeError(w, r, err, s.Logger)
 }
 
