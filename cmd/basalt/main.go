@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 type options struct {
 	http string
 	dir  string
+	// eventRetention is how long delivered change events stay in the outbox.
+	eventRetention time.Duration
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -83,6 +85,11 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	o := &options{}
 	fs.StringVar(&o.http, "http", envOr(getenv, "BASALT_HTTP", "127.0.0.1:8090"), "address to listen on")
 	fs.StringVar(&o.dir, "dir", envOr(getenv, "BASALT_DIR", "./basalt_data"), "data directory")
+	retention, err := time.ParseDuration(envOr(getenv, "BASALT_EVENT_RETENTION", "24h"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("BASALT_EVENT_RETENTION: %w", err)
+	}
+	fs.DurationVar(&o.eventRetention, "event-retention", retention, "how long delivered change events are kept")
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
 	var positional []string
 	for {
@@ -163,10 +170,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.store.Close()
+	broker, stopEvents, err := startEvents(ctx, a, o.eventRetention)
+	if err != nil {
+		return err
+	}
+	defer stopEvents()
 
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: a.collections, Records: a.records,
-		Auth: a.auth, Settings: a.settings, Files: a.files,
+		Auth: a.auth, Settings: a.settings, Files: a.files, Realtime: broker,
 	})
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {
@@ -179,6 +191,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Realtime streams never go idle: end them so that Shutdown can finish.
+	srv.RegisterOnShutdown(broker.Close)
 	fmt.Fprintf(stdout, "Basalt %s serving http://%s (REST API under /api/, data in %s)\n", version, ln.Addr(), o.dir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -40,6 +40,9 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("POST /api/batch", s.batch)
 
+	mux.HandleFunc("GET /api/realtime", s.realtimeConnect)
+	mux.HandleFunc("POST /api/realtime", s.realtimeSubscribe)
+
 	mux.HandleFunc("POST /api/files/token", s.fileToken)
 	mux.HandleFunc("GET /api/files/{collection}/{record}/{filename}", s.serveFile)
 	mux.HandleFunc("HEAD /api/files/{collection}/{record}/{filename}", s.serveFile)

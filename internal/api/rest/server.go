@@ -41,6 +41,8 @@ type Deps struct {
 	Auth        *auth.Service
 	Settings    *settings.Service
 	Files       FileServer
+	// Realtime serves /api/realtime; nil answers 404 there.
+	Realtime Realtime
 }
 
 type server struct {

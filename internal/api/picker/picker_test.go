@@ -1,4 +1,4 @@
-package rest
+package picker
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/apperr"
 )
 
-func TestPickFields(t *testing.T) {
+func TestPick(t *testing.T) {
 	t.Parallel()
 	record := `{"id":"r1","title":"Hello","n":9007199254740993,"tags":["a","b"],"body":"<p>Hello <b>big</b> world</p>",
 		"expand":{"author":{"id":"u1","name":"Ann","email":"a@x"},"tags":[{"id":"t1","name":"go"},{"id":"t2","name":"db"}]}}`
@@ -57,15 +57,15 @@ func TestPickFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := jsonText(t, in)
-			got, err := pickFields(in, tt.fields)
+			got, err := Pick(in, tt.fields)
 			if err != nil {
-				t.Fatalf("pickFields(%q): %v", tt.fields, err)
+				t.Fatalf("Pick(%q): %v", tt.fields, err)
 			}
 			if g := jsonText(t, got); g != jsonText(t, mustJSON(t, tt.want)) {
-				t.Fatalf("pickFields(%q) = %s\nwant %s", tt.fields, g, tt.want)
+				t.Fatalf("Pick(%q) = %s\nwant %s", tt.fields, g, tt.want)
 			}
 			if after := jsonText(t, in); after != before {
-				t.Fatalf("pickFields modified its input: %s", after)
+				t.Fatalf("Pick modified its input: %s", after)
 			}
 		})
 	}
@@ -82,13 +82,13 @@ func mustJSON(t *testing.T, s string) any {
 	return v
 }
 
-func TestPickFieldsTypedValues(t *testing.T) {
+func TestPickTypedValues(t *testing.T) {
 	t.Parallel()
 	type author struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
-	got, err := pickFields(map[string]any{"id": "x", "author": author{"u1", "Ann"}, "n": 3}, "author.name,n")
+	got, err := Pick(map[string]any{"id": "x", "author": author{"u1", "Ann"}, "n": 3}, "author.name,n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,16 +97,16 @@ func TestPickFieldsTypedValues(t *testing.T) {
 	}
 }
 
-func TestPickFieldsInvalid(t *testing.T) {
+func TestPickInvalid(t *testing.T) {
 	t.Parallel()
 	for _, fields := range []string{
 		"a:excerpt(", "a:excerpt(1", "a)", "a:excerpt", "a:excerpt()", "a:excerpt(0)", "a:excerpt(-1)",
 		"a:excerpt(abc)", "a:excerpt(1.5)", "a:excerpt(1,true,3)", "a:unknown(1)", "a:", "a:(1)", "'a", `"a`,
 		"a:excerpt(1)x", strings.Repeat("a,", maxPickedFields+1),
 	} {
-		_, err := pickFields(map[string]any{"a": "x"}, fields)
+		_, err := Pick(map[string]any{"a": "x"}, fields)
 		if e := apperr.As(err); e == nil || e.Code != apperr.Invalid {
-			t.Errorf("pickFields(%.40q) error = %v, want invalid", fields, err)
+			t.Errorf("Pick(%.40q) error = %v, want invalid", fields, err)
 		}
 	}
 }
@@ -160,10 +160,10 @@ func FuzzPickFields(f *testing.F) {
 		if err := json.Unmarshal([]byte(input), &in); err != nil {
 			return
 		}
-		got, err := pickFields(in, fields)
+		got, err := Pick(in, fields)
 		if err != nil {
 			if apperr.CodeOf(err) != apperr.Invalid {
-				t.Fatalf("pickFields(%q) error %v, want invalid", fields, err)
+				t.Fatalf("Pick(%q) error %v, want invalid", fields, err)
 			}
 			return
 		}
@@ -192,4 +192,13 @@ func FuzzPlainText(f *testing.F) {
 			t.Fatalf("excerpt of %q is %d characters, over %d", s, utf8.RuneCountInString(excerpt), limit)
 		}
 	})
+}
+
+func jsonText(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,0 +1,288 @@
+// Package realtime is Basalt's realtime transport: PocketBase's SSE
+// protocol (GET and POST /api/realtime) over a broker that receives
+// committed record changes from the event dispatcher and delivers each to
+// the clients whose subscriptions match and whose access rules allow it.
+//
+// Access checks, expansion and export go through the record service, so a
+// realtime client sees exactly what the REST API would show it. The broker
+// keeps connected clients in memory; the outbox behind the dispatcher is
+// what makes delivery follow commits.
+//
+// realtime imports services, the store port and leaf packages; never a
+// storage engine or another adapter.
+package realtime
+
+import (
+	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/random"
+	"github.com/basalt-dev/basalt/internal/record"
+	"github.com/basalt-dev/basalt/internal/schema"
+)
+
+// Options tune a Broker; zero values take the defaults.
+type Options struct {
+	// IdleTimeout closes a connection that was sent nothing for this long.
+	// Default 5 min, as PocketBase.
+	IdleTimeout time.Duration
+	// MaxLifetime closes every connection after this long (clients
+	// reconnect and subscribe again). Default 30 min, as PocketBase.
+	MaxLifetime time.Duration
+	// SendBuffer is how many messages may wait for a client's connection;
+	// a client that falls further behind is disconnected. Default 256.
+	SendBuffer int
+	// Workers bounds the goroutines that check and prepare one event for
+	// the clients in parallel. Default 2 × GOMAXPROCS.
+	Workers int
+	// Logger receives delivery problems; default discards.
+	Logger *slog.Logger
+	// NewClientID returns a fresh client id; default 40 random letters and
+	// digits.
+	NewClientID func() string
+}
+
+// Defaults of Options.
+const (
+	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxLifetime = 30 * time.Minute
+	DefaultSendBuffer  = 256
+)
+
+// Limits of a subscribe request, as PocketBase's.
+const (
+	maxClientIDLen      = 255
+	maxSubscriptions    = 1000
+	maxSubscriptionSize = 2500
+)
+
+func (o Options) withDefaults() Options {
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxLifetime <= 0 {
+		o.MaxLifetime = DefaultMaxLifetime
+	}
+	if o.SendBuffer <= 0 {
+		o.SendBuffer = DefaultSendBuffer
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.NewClientID == nil {
+		o.NewClientID = func() string { return random.String(random.Alnum, 40) }
+	}
+	return o
+}
+
+// Broker holds the connected realtime clients and delivers record events to
+// them. It is an event.Consumer.
+type Broker struct {
+	records *record.Service
+	opts    Options
+
+	mu      sync.RWMutex
+	clients map[string]*client
+	closed  bool
+}
+
+// New returns a broker that checks access and prepares records with records.
+func New(records *record.Service, opts Options) *Broker {
+	return &Broker{records: records, opts: opts.withDefaults(), clients: map[string]*client{}}
+}
+
+// message is one SSE message for a client.
+type message struct {
+	name string
+	data []byte
+}
+
+// client is one connected realtime client.
+type client struct {
+	id string
+	ip string
+	// send queues the client's messages; the connection drains it.
+	send chan message
+	// gone is closed when the broker drops the client (too slow, or the
+	// broker is closing); the connection then ends.
+	gone     chan struct{}
+	goneOnce sync.Once
+
+	mu   sync.Mutex
+	auth *schema.Record
+	subs []*subscription
+}
+
+func (c *client) drop() { c.goneOnce.Do(func() { close(c.gone) }) }
+
+// register adds a new client connected from ip; nil once the broker is closed.
+func (b *Broker) register(ip string) *client {
+	c := &client{
+		id:   b.opts.NewClientID(),
+		ip:   ip,
+		send: make(chan message, b.opts.SendBuffer),
+		gone: make(chan struct{}),
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.clients[c.id] = c
+	return c
+}
+
+// unregister removes c (its connection has ended).
+func (b *Broker) unregister(c *client) {
+	b.mu.Lock()
+	if b.clients[c.id] == c {
+		delete(b.clients, c.id)
+	}
+	b.mu.Unlock()
+	c.drop()
+}
+
+// push queues m for c without blocking: a client whose queue is full is
+// disconnected (it reconnects and subscribes again), so one slow reader
+// never holds up delivery to the others.
+func (b *Broker) push(c *client, m message) {
+	select {
+	case <-c.gone:
+		return
+	default:
+	}
+	select {
+	case c.send <- m:
+	default:
+		b.opts.Logger.Warn("realtime client too slow; disconnecting", "clientId", c.id, "buffer", cap(c.send))
+		b.unregister(c)
+	}
+}
+
+// Clients returns how many clients are connected.
+func (b *Broker) Clients() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.clients)
+}
+
+// Close disconnects every client and refuses new ones, for server shutdown:
+// the streams end so that the HTTP server can finish.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	b.closed = true
+	clients := b.clients
+	b.clients = map[string]*client{}
+	b.mu.Unlock()
+	for _, c := range clients {
+		c.drop()
+	}
+}
+
+// Subscribe replaces the subscriptions of the client with the given id by
+// topics, on behalf of a request from ip authenticated as auth (nil for a
+// guest). Errors: Invalid with per-field problems for a malformed request,
+// NotFound for an unknown client, Invalid when ip is not the address the
+// client connected from, and Forbidden when the client was authenticated as
+// someone else before (a guest may become authenticated, never the reverse
+// or another identity).
+func (b *Broker) Subscribe(clientID, ip string, auth *schema.Record, topics []string) error {
+	fe := apperr.FieldErrors{}
+	switch {
+	case clientID == "":
+		fe.Add("clientId", "validation_required", "Cannot be blank.")
+	case len(clientID) > maxClientIDLen:
+		fe.Add("clientId", "validation_length_out_of_range", "The length must be between 1 and 255.")
+	}
+	if len(topics) > maxSubscriptions {
+		fe.Add("subscriptions", "validation_length_too_long", "The length must be no more than 1000.")
+	}
+	if err := fe.Err("Something went wrong while processing your request."); err != nil {
+		return err
+	}
+	subs := make([]*subscription, 0, len(topics))
+	seen := make(map[string]bool, len(topics))
+	for i, t := range topics {
+		if len(t) > maxSubscriptionSize {
+			return apperr.Fields("Something went wrong while processing your request.", map[string]apperr.Field{
+				"subscriptions": {Code: "validation_length_too_long", Message: "Item " + strconv.Itoa(i) + ": the length must be no more than 2500."}})
+		}
+		if t == "" || seen[t] || hasLineBreak(t) {
+			continue // empty and duplicate topics are ignored; a line break cannot name an SSE event
+		}
+		seen[t] = true
+		subs = append(subs, parseTopic(t))
+	}
+
+	b.mu.RLock()
+	c := b.clients[clientID]
+	b.mu.RUnlock()
+	if c == nil {
+		return apperr.New(apperr.NotFound, "Missing or invalid client id.")
+	}
+	if c.ip != "" && c.ip != ip {
+		return apperr.New(apperr.Invalid, "Invalid realtime client.")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.auth != nil && !sameAuth(c.auth, auth) {
+		return apperr.New(apperr.Forbidden, "The current and the previous request authorization don't match.")
+	}
+	c.auth = auth
+	c.subs = subs
+	return nil
+}
+
+// Publish sends data as an event named topic to the client with the given id
+// when it is subscribed to exactly that topic (used for OAuth2Topic). It
+// reports whether the message was queued.
+func (b *Broker) Publish(clientID, topic string, data []byte) bool {
+	b.mu.RLock()
+	c := b.clients[clientID]
+	b.mu.RUnlock()
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	subscribed := false
+	for _, s := range c.subs {
+		if s.raw == topic {
+			subscribed = true
+			break
+		}
+	}
+	c.mu.Unlock()
+	if !subscribed {
+		return false
+	}
+	b.push(c, message{name: topic, data: data})
+	select {
+	case <-c.gone:
+		return false
+	default:
+		return true
+	}
+}
+
+func sameAuth(a, b *schema.Record) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.ID() == b.ID() && a.Collection.ID == b.Collection.ID
+}
+
+func hasLineBreak(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' || s[i] == '\r' {
+			return true
+		}
+	}
+	return false
+}
