@@ -1,0 +1,94 @@
+package realtime
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestConnect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	s := f.connect()
+	if ct := s.header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("Content-Type: %q", ct)
+	}
+	if cc := s.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control: %q", cc)
+	}
+	if len(s.id) != 40 {
+		t.Errorf("client id %q: want 40 characters", s.id)
+	}
+	other := f.connect()
+	if other.id == s.id {
+		t.Errorf("two clients share the id %s", s.id)
+	}
+	if n := f.broker.Clients(); n != 2 {
+		t.Errorf("Clients: got %d, want 2", n)
+	}
+}
+
+func TestConnectionLifetimes(t *testing.T) {
+	t.Parallel()
+	t.Run("idle", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, Options{IdleTimeout: 150 * time.Millisecond})
+		s := f.connect()
+		f.mustSubscribe(s, "ann", "posts/*")
+		time.Sleep(80 * time.Millisecond)
+		f.createPost("ann", "keeps it alive")
+		f.deliver()
+		s.next()
+		time.Sleep(100 * time.Millisecond) // 180 ms since connecting, 100 since the message
+		select {
+		case <-s.closed:
+			t.Fatal("a message did not reset the idle timer")
+		default:
+		}
+		s.waitClosed(2 * time.Second)
+		if f.broker.Clients() != 0 {
+			t.Errorf("Clients after idle close: %d", f.broker.Clients())
+		}
+	})
+	t.Run("max lifetime", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, Options{MaxLifetime: 200 * time.Millisecond})
+		s := f.connect()
+		f.mustSubscribe(s, "ann", "posts/*")
+		start := time.Now()
+		for time.Since(start) < 150*time.Millisecond {
+			f.createPost("ann", "busy")
+			f.deliver()
+			s.next()
+		}
+		s.waitClosed(2 * time.Second)
+	})
+	t.Run("broker close", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, Options{})
+		s := f.connect()
+		f.broker.Close()
+		s.waitClosed(2 * time.Second)
+		resp, err := http.Get(f.srv.URL + "/realtime")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("connect after close: %d", resp.StatusCode)
+		}
+	})
+	t.Run("client goes away", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, Options{})
+		s := f.connect()
+		s.resp.Body.Close()
+		deadline := time.Now().Add(2 * time.Second)
+		for f.broker.Clients() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("client still registered after its connection closed")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+}
