@@ -3,6 +3,7 @@ module github.com/basalt-dev/basalt
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	golang.org/x/crypto v0.58.0
 	modernc.org/sqlite v1.60.1

@@ -7,6 +7,7 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/api/realtime"
 	"github.com/basalt-dev/basalt/internal/event"
+	"github.com/basalt-dev/basalt/internal/schema"
 )
 
 // startEvents wires change delivery: the record service nudges the outbox
@@ -15,7 +16,13 @@ import (
 // and waits for the dispatcher.
 func startEvents(ctx context.Context, a *app, retention time.Duration) (broker *realtime.Broker, stop func(), err error) {
 	d := event.New(a.store, event.Options{Retention: retention, Logger: a.logger})
-	broker = realtime.New(a.records, realtime.Options{Logger: a.logger})
+	broker = realtime.New(a.records, realtime.Options{
+		Logger: a.logger,
+		Authenticate: func(ctx context.Context, token string) (*schema.Record, error) {
+			rec, _, err := a.auth.Authenticate(ctx, token)
+			return rec, err
+		},
+	})
 	d.Subscribe(broker)
 	a.records.OnCommit(d.Notify)
 

@@ -13,6 +13,7 @@
 package realtime
 
 import (
+	"context"
 	"log/slog"
 	"runtime"
 	"strconv"
@@ -44,6 +45,13 @@ type Options struct {
 	// NewClientID returns a fresh client id; default 40 random letters and
 	// digits.
 	NewClientID func() string
+	// PingInterval is how often WebSocket connections are pinged; one that
+	// does not answer in time is closed. Default 25 s.
+	PingInterval time.Duration
+	// Authenticate resolves the auth token a WebSocket subscribe message
+	// may carry (browsers cannot set headers on the upgrade request). It
+	// returns a non-Internal error for an invalid token. nil refuses tokens.
+	Authenticate func(ctx context.Context, token string) (*schema.Record, error)
 }
 
 // Defaults of Options.
@@ -75,6 +83,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
 	}
 	if o.NewClientID == nil {
 		o.NewClientID = func() string { return random.String(random.Alnum, 40) }
@@ -111,16 +122,32 @@ type client struct {
 	// send queues the client's messages; the connection drains it.
 	send chan message
 	// gone is closed when the broker drops the client (too slow, or the
-	// broker is closing); the connection then ends.
+	// broker is closing); the connection then ends. reason says why.
 	gone     chan struct{}
 	goneOnce sync.Once
+	reason   dropReason
 
 	mu   sync.Mutex
 	auth *schema.Record
 	subs []*subscription
 }
 
-func (c *client) drop() { c.goneOnce.Do(func() { close(c.gone) }) }
+// dropReason says why the broker dropped a client.
+type dropReason int
+
+const (
+	dropEnded    dropReason = iota // the connection ended
+	dropSlow                       // the client fell too far behind
+	dropShutdown                   // the broker is closing
+)
+
+// drop ends the client's connection; the first reason given is kept.
+func (c *client) drop(reason dropReason) {
+	c.goneOnce.Do(func() {
+		c.reason = reason
+		close(c.gone)
+	})
+}
 
 // register adds a new client connected from ip; nil once the broker is closed.
 func (b *Broker) register(ip string) *client {
@@ -139,14 +166,14 @@ func (b *Broker) register(ip string) *client {
 	return c
 }
 
-// unregister removes c (its connection has ended).
-func (b *Broker) unregister(c *client) {
+// unregister removes c and ends its connection for reason.
+func (b *Broker) unregister(c *client, reason dropReason) {
 	b.mu.Lock()
 	if b.clients[c.id] == c {
 		delete(b.clients, c.id)
 	}
 	b.mu.Unlock()
-	c.drop()
+	c.drop(reason)
 }
 
 // push queues m for c without blocking: a client whose queue is full is
@@ -162,7 +189,7 @@ func (b *Broker) push(c *client, m message) {
 	case c.send <- m:
 	default:
 		b.opts.Logger.Warn("realtime client too slow; disconnecting", "clientId", c.id, "buffer", cap(c.send))
-		b.unregister(c)
+		b.unregister(c, dropSlow)
 	}
 }
 
@@ -182,7 +209,7 @@ func (b *Broker) Close() {
 	b.clients = map[string]*client{}
 	b.mu.Unlock()
 	for _, c := range clients {
-		c.drop()
+		c.drop(dropShutdown)
 	}
 }
 

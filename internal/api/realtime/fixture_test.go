@@ -77,6 +77,14 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		})
 	}
 	f.users["su"] = su().Auth
+	if opts.Authenticate == nil {
+		opts.Authenticate = func(_ context.Context, token string) (*schema.Record, error) {
+			if u, ok := strings.CutPrefix(token, "token-"); ok && f.users[u] != nil {
+				return f.users[u], nil
+			}
+			return nil, apperr.New(apperr.Unauthenticated, "Invalid token.")
+		}
+	}
 	f.broker = New(f.records, opts)
 	f.seq, _ = st.LastEventSeq(ctx)
 
@@ -103,6 +111,9 @@ func newFixture(t *testing.T, opts Options) *fixture {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		f.broker.ServeWS(w, r, testIP, f.users[r.Header.Get("X-Test-Auth")])
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {

@@ -23,7 +23,7 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
 		return
 	}
-	defer b.unregister(c)
+	defer b.unregister(c, dropEnded)
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

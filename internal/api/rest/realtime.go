@@ -17,6 +17,9 @@ type Realtime interface {
 	// Subscribe replaces a client's subscriptions on behalf of a request
 	// from ip authenticated as auth (nil for guests).
 	Subscribe(clientID, ip string, auth *schema.Record, topics []string) error
+	// ServeWS upgrades to Basalt's realtime WebSocket protocol; auth is the
+	// upgrade request's identity (nil for guests).
+	ServeWS(w http.ResponseWriter, r *http.Request, ip string, auth *schema.Record)
 }
 
 func (s *server) realtimeConnect(w http.ResponseWriter, r *http.Request) {
@@ -25,6 +28,18 @@ func (s *server) realtimeConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Realtime.Connect(w, r, s.realIP(r))
+}
+
+func (s *server) realtimeWS(w http.ResponseWriter, r *http.Request) {
+	if s.Realtime == nil {
+		s.notFound(w, r)
+		return
+	}
+	var auth *schema.Record
+	if id := identityOf(r); id != nil {
+		auth = id.record
+	}
+	s.Realtime.ServeWS(w, r, s.realIP(r), auth)
 }
 
 // realtimeSubscribe handles POST /api/realtime {clientId, subscriptions}:

@@ -60,6 +60,13 @@ func (f *fakeRealtime) fail(err error) {
 	f.err = err
 }
 
+func (f *fakeRealtime) ServeWS(w http.ResponseWriter, r *http.Request, ip string, auth *schema.Record) {
+	f.mu.Lock()
+	f.last = call{ip: ip, auth: auth}
+	f.mu.Unlock()
+	w.WriteHeader(http.StatusTeapot) // stands for the upgrade
+}
+
 func (f *fakeRealtime) Subscribe(clientID, ip string, auth *schema.Record, topics []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -158,6 +165,17 @@ func TestRealtimeEndpoints(t *testing.T) {
 		}
 	}
 
+	req, _ := http.NewRequest(http.MethodGet, url+"/api/ws", nil)
+	req.Header.Set("Authorization", token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := rt.snap(); res.StatusCode != http.StatusTeapot || got.auth == nil || got.auth.ID() != user.ID() || got.ip != "127.0.0.1" {
+		t.Errorf("GET /api/ws: %d %+v", res.StatusCode, got)
+	}
+
 	rt.fail(apperr.New(apperr.NotFound, "Missing or invalid client id."))
 	status, out := post("application/json", `{"clientId":"zz","subscriptions":[]}`, "")
 	if status != 404 || out["message"] != "Missing or invalid client id." {
@@ -172,15 +190,16 @@ func TestRealtimeEndpoints(t *testing.T) {
 func TestRealtimeDisabled(t *testing.T) {
 	t.Parallel()
 	url, _, _ := realtimeServer(t, nil)
-	for _, method := range []string{http.MethodGet, http.MethodPost} {
-		req, _ := http.NewRequest(method, url+"/api/realtime", strings.NewReader(`{}`))
+	for _, route := range []string{"GET /api/realtime", "POST /api/realtime", "GET /api/ws"} {
+		method, path, _ := strings.Cut(route, " ")
+		req, _ := http.NewRequest(method, url+path, strings.NewReader(`{}`))
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
 		if res.StatusCode != 404 {
-			t.Errorf("%s without a broker: %d", method, res.StatusCode)
+			t.Errorf("%s without a broker: %d", route, res.StatusCode)
 		}
 	}
 }

@@ -42,6 +42,7 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /api/realtime", s.realtimeConnect)
 	mux.HandleFunc("POST /api/realtime", s.realtimeSubscribe)
+	mux.HandleFunc("GET /api/ws", s.realtimeWS)
 
 	mux.HandleFunc("POST /api/files/token", s.fileToken)
 	mux.HandleFunc("GET /api/files/{collection}/{record}/{filename}", s.serveFile)
