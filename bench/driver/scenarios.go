@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+)
+
+// scenario is one measured workload against a Basalt instance.
+type scenario struct {
+	name string
+	// load builds the wrk run against in; nil when custom measures it.
+	load func(in *instance) load
+	// custom measures scenarios that wrk cannot drive alone.
+	custom func(ctx context.Context, b *bench, in *instance) (*result, error)
+}
+
+const recordsPath = "/api/collections/posts/records"
+
+// filteredQuery is the filtered and sorted list: views is not indexed, so
+// SQLite scans the table and sorts the matches.
+var filteredQuery = url.Values{
+	"perPage": {"30"},
+	"filter":  {"views>500 && published=true"},
+	"sort":    {"-views"},
+}.Encode()
+
+// scenarios in the order they run. Reads come first, so that they all see
+// the seeded table; create grows it, login is last.
+var scenarios = []scenario{
+	{name: "view", load: func(in *instance) load {
+		return load{url: in.base + recordsPath + "/x", script: "view.lua", args: []string{in.idsFile, recordsPath + "/"}}
+	}},
+	{name: "list", load: func(in *instance) load {
+		return load{url: in.base + recordsPath + "?perPage=30", script: "get.lua"}
+	}},
+	{name: "list-skiptotal", load: func(in *instance) load {
+		return load{url: in.base + recordsPath + "?perPage=30&skipTotal=1", script: "get.lua"}
+	}},
+	{name: "list-filtered", load: func(in *instance) load {
+		return load{url: in.base + recordsPath + "?" + filteredQuery, script: "get.lua"}
+	}},
+	{name: "create", load: func(in *instance) load {
+		return load{url: in.base + recordsPath, script: "create.lua"}
+	}},
+	{name: "login", load: func(in *instance) load {
+		return load{url: in.base + "/api/collections/users/auth-with-password", script: "login.lua",
+			args: []string{userEmail, userPass}}
+	}},
+	{name: "realtime", custom: realtimeFanout},
+}
+
+// errNotMeasured marks a scenario that is listed but not implemented yet.
+var errNotMeasured = errors.New("not measured yet")
+
+// realtimeFanout is the hook for the realtime fan-out scenario; it is not
+// measured until realtime delivery lands. The plan: open BENCH_SUBSCRIBERS
+// SSE connections to /api/realtime, subscribe each to posts/*, then run the
+// create load (wrk, create.lua) for the scenario's duration while counting
+// the events every subscriber receives. Report created records/s, delivered
+// events/s, the p50/p99 delay from the create's response to each delivery,
+// and server CPU per 1,000 deliveries.
+func realtimeFanout(ctx context.Context, b *bench, in *instance) (*result, error) {
+	return nil, fmt.Errorf("%w: realtime is being built; hook: bench/driver/scenarios.go realtimeFanout", errNotMeasured)
+}
+
+func knownScenario(name string) bool {
+	for _, s := range scenarios {
+		if s.name == name {
+			return true
+		}
+	}
+	return name == "bare"
+}
+
+func scenarioNames() []string {
+	names := []string{"bare"}
+	for _, s := range scenarios {
+		names = append(names, s.name)
+	}
+	return names
+}

@@ -1,0 +1,2 @@
+-- A fixed GET (the URL's path and query come from the command line).
+-- Nothing to do per request: wrk sends the same pre-built request.
