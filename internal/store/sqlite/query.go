@@ -38,7 +38,7 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 	if q == nil {
 		return nil, apperr.New(apperr.Invalid, "Missing query.")
 	}
-	tbl, err := tableOf(q.Collection)
+	tbl, err := r.tables.tableOf(q.Collection)
 	if err != nil {
 		return nil, err
 	}
@@ -71,20 +71,24 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 			return nil, invalidFilter("sort", err)
 		}
 	}
-	lookup := q.Schema
-	if lookup == nil {
-		lookup = func(string) *schema.Collection { return nil }
-	}
-	src := &sqlfilter.Source{
-		Collection:  q.Collection,
-		Lookup:      lookup,
-		Request:     q.Request,
-		AllowHidden: isSuperuser(q.Request),
-	}
-	opts := sqlfilter.Options{Table: quote(tbl.name), Env: filter.Env{Params: q.Params}}
-	cq, err := sqlfilter.Compile(sqlfilter.SQLite{}, src, opts, in)
-	if err != nil {
-		return nil, invalidFilter("filter or sort", err)
+	// Without a condition or a sort there is nothing to compile (a record
+	// by id, a plain page).
+	cq := &sqlfilter.Query{}
+	if in.Trusted != nil || in.Client != nil || len(in.Sort) > 0 {
+		lookup := q.Schema
+		if lookup == nil {
+			lookup = func(string) *schema.Collection { return nil }
+		}
+		src := &sqlfilter.Source{
+			Collection:  q.Collection,
+			Lookup:      lookup,
+			Request:     q.Request,
+			AllowHidden: isSuperuser(q.Request),
+		}
+		opts := sqlfilter.Options{Table: tbl.quoted, Env: filter.Env{Params: q.Params}}
+		if cq, err = sqlfilter.Compile(sqlfilter.SQLite{}, src, opts, in); err != nil {
+			return nil, invalidFilter("filter or sort", err)
+		}
 	}
 	if cq.Where != "" {
 		sq.where = append(sq.where, cq.Where)
@@ -92,7 +96,7 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 	sq.args = cq.Args
 
 	if len(q.IDs) == 1 {
-		sq.where = append(sq.where, quote(tbl.name)+`."id" = `+sq.arg(q.IDs[0]))
+		sq.where = append(sq.where, tbl.quoted+`."id" = `+sq.arg(q.IDs[0]))
 	} else if q.IDs != nil {
 		// One JSON parameter instead of one per id: no limit on the list
 		// length and one statement text for every length.
@@ -100,7 +104,7 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 		if err != nil {
 			return nil, internalf("encoding ids: %w", err)
 		}
-		sq.where = append(sq.where, quote(tbl.name)+`."id" IN (SELECT "value" FROM json_each(`+sq.arg(string(ids))+`))`)
+		sq.where = append(sq.where, tbl.quoted+`."id" IN (SELECT "value" FROM json_each(`+sq.arg(string(ids))+`))`)
 	}
 	if withSort {
 		sq.order = withTiebreak(tbl, cq.OrderBy, in.Sort)
@@ -118,7 +122,7 @@ func (sq *selectQuery) arg(v any) string {
 // by row id, in the direction of the last sort key; pages of a sorted list
 // then never overlap. No sort means storage (row id) order.
 func withTiebreak(tbl *table, order string, sort []filter.SortField) string {
-	rowid := quote(tbl.name) + "._rowid_"
+	rowid := tbl.quoted + "._rowid_"
 	if len(sort) == 0 {
 		return rowid
 	}
@@ -170,13 +174,18 @@ func (r reader) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Reco
 	if sq.none {
 		return []*schema.Record{}, nil
 	}
-	query := "SELECT " + sq.tbl.selectList() + " FROM " + quote(sq.tbl.name) + sq.whereSQL() + " ORDER BY " + sq.order
+	query := "SELECT " + sq.tbl.list + " FROM " + sq.tbl.quoted + sq.whereSQL() + " ORDER BY " + sq.order
 	limit, offset := max(q.Limit, 0), max(q.Offset, 0)
 	if limit > 0 || offset > 0 {
 		if limit == 0 {
 			limit = -1 // SQLite's "no limit"
 		}
-		query += " LIMIT " + sq.arg(limit) + " OFFSET " + sq.arg(offset)
+		// The limit is SQL text, not a parameter: SQLite marks a statement
+		// with a bound LIMIT for a full re-prepare on every run (it plans
+		// with the value), which would cost more than the cached statement
+		// saves. Limits take few distinct values (page sizes); the offset
+		// stays a parameter.
+		query += " LIMIT " + strconv.Itoa(limit) + " OFFSET " + sq.arg(offset)
 	}
 	rows, err := r.q.QueryContext(ctx, query, sq.args...)
 	if err != nil {
@@ -221,7 +230,7 @@ func (r reader) CountRecords(ctx context.Context, q *store.Query) (int64, error)
 		return 0, nil
 	}
 	var n int64
-	err = r.q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quote(sq.tbl.name)+sq.whereSQL(), sq.args...).Scan(&n)
+	err = r.q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+sq.tbl.quoted+sq.whereSQL(), sq.args...).Scan(&n)
 	if err != nil {
 		return 0, formatError(ctx, fmt.Errorf("counting %s: %w", sq.tbl.name, err))
 	}

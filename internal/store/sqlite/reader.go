@@ -25,6 +25,8 @@ type reader struct {
 	// filters caches parsed filter expressions; shared by the store and its
 	// transactions.
 	filters *filter.Cache
+	// tables caches collection layouts for queries; shared like filters.
+	tables *tableCache
 }
 
 // Collections returns every stored collection, oldest first.

@@ -100,7 +100,7 @@ func open(ctx context.Context, path string, logger *slog.Logger, opts options) (
 
 	s := &Store{write: write, read: read, logger: logger, opts: opts}
 	s.stmts = newStmtCache(read)
-	s.reader = reader{q: cachedQuerier{DB: read, cache: s.stmts}, filters: filter.NewCache(filterCacheSize)}
+	s.reader = reader{q: cachedQuerier{DB: read, cache: s.stmts}, filters: filter.NewCache(filterCacheSize), tables: newTableCache()}
 	// The writer connects first: it switches the file to WAL mode, which the
 	// query-only readers could not do.
 	if err := s.migrate(ctx); err != nil {
@@ -171,7 +171,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 		}
 	}()
 
-	if err := fn(&tx{reader: reader{q: conn, filters: s.filters}, conn: conn}); err != nil {
+	if err := fn(&tx{reader: reader{q: conn, filters: s.filters, tables: s.tables}, conn: conn}); err != nil {
 		done = true
 		s.rollback(conn)
 		return err

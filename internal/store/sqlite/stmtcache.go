@@ -12,8 +12,9 @@ const stmtCacheSize = 256
 // stmtCache keeps prepared statements of the read pool by SQL text, so hot
 // queries (a record by id, a list page) skip SQLite's parse and plan step.
 // database/sql prepares a cached statement again on each pool connection it
-// runs on, and again after a schema change. When the cache is full it is
-// emptied: simple, and hot statements come back at once.
+// runs on, and again after a schema change. When the cache is full, one
+// statement picked at random makes room: hot statements mostly stay, and a
+// stream of one-off queries (distinct filters) cannot flush them all at once.
 type stmtCache struct {
 	db    *sql.DB
 	mu    sync.Mutex
@@ -43,11 +44,13 @@ func (c *stmtCache) prepared(ctx context.Context, query string) (*sql.Stmt, erro
 		return cached, nil
 	}
 	if len(c.stmts) >= stmtCacheSize {
-		// Statements still in use stay valid until their rows are closed:
-		// database/sql defers the close.
+		// Map iteration starts at a random entry. A statement still in use
+		// stays valid until its rows are closed: database/sql defers the
+		// close.
 		for q, old := range c.stmts {
 			old.Close()
 			delete(c.stmts, q)
+			break
 		}
 	}
 	c.stmts[query] = st

@@ -37,6 +37,9 @@ type column struct {
 type table struct {
 	name string
 	cols []column
+	// quoted is the quoted table name and list the quoted column list,
+	// computed once by tableOf.
+	quoted, list string
 }
 
 // kindOf returns f's column kind.
@@ -104,6 +107,8 @@ func tableOf(c *schema.Collection) (*table, error) {
 	if !hasID {
 		return nil, apperr.New(apperr.Invalid, "Collection "+quoteMessage(c.Name)+` has no "id" field.`)
 	}
+	t.quoted = quote(t.name)
+	t.list = t.selectList()
 	return t, nil
 }
 
@@ -149,6 +154,9 @@ func (t *table) createSQL(name string) string {
 
 // selectList returns the quoted column list in field order.
 func (t *table) selectList() string {
+	if t.list != "" {
+		return t.list
+	}
 	var b strings.Builder
 	for i, c := range t.cols {
 		if i > 0 {
