@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/basalt-dev/basalt/internal/api/rest"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/blob/local"
@@ -153,6 +155,19 @@ func newEnv(t *testing.T) *env {
 		}
 	})
 
+	// bcrypt at its minimum cost keeps the suite fast under -race; the cost
+	// is a field option, so this is ordinary configuration.
+	for _, name := range []string{"_superusers", "users"} {
+		c := cols.Lookup(name).Clone()
+		c.Field("password").Cost = bcrypt.MinCost
+		body, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cols.Update(ctx, name, body); err != nil {
+			t.Fatalf("lowering the bcrypt cost of %s: %v", name, err)
+		}
+	}
 	if err := authSvc.UpsertSuperuser(ctx, suEmail, suPassword); err != nil {
 		t.Fatalf("UpsertSuperuser: %v", err)
 	}
