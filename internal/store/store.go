@@ -43,6 +43,7 @@ type Reader interface {
 	CountRecords(ctx context.Context, q *Query) (int64, error)
 	// Param returns a stored settings value; NotFound when absent.
 	Param(ctx context.Context, key string) ([]byte, error)
+	WebhookReader
 	// MatchRecord reports whether r, a record of q.Collection that need not
 	// be stored (a deleted record, say), satisfies q's filters and client
 	// filter, evaluated in memory with the same meaning FindRecords gives
@@ -80,6 +81,18 @@ type Tx interface {
 	// assigns e.Seq. Invalid when e lacks an ID, collection, record id or
 	// a known action; Conflict when an event with e.ID exists.
 	AppendEvent(ctx context.Context, e *Event) error
+	// SaveWebhook inserts w or replaces the webhook with w's id. Invalid
+	// when w lacks an id or URL.
+	SaveWebhook(ctx context.Context, w *Webhook) error
+	// DeleteWebhook deletes the webhook with id and its deliveries
+	// (NotFound if none).
+	DeleteWebhook(ctx context.Context, id string) error
+	// InsertDelivery adds d. Conflict when a delivery with d's id, or of
+	// d's event to d's webhook, exists.
+	InsertDelivery(ctx context.Context, d *Delivery) error
+	// UpdateDelivery writes status, attempts, next attempt time and the
+	// attempts log of the delivery with d's id (NotFound if none).
+	UpdateDelivery(ctx context.Context, d *Delivery) error
 }
 
 // Outbox is the read and maintenance side of the transactional outbox, the

@@ -53,6 +53,30 @@ var systemMigrations = []systemMigration{
 			"created"        TEXT NOT NULL
 		)`},
 	},
+	{
+		// Webhook definitions and their deliveries. A delivery keeps a copy
+		// of its event, so that retries and replays outlive outbox pruning.
+		name: "0004_webhooks",
+		sql: []string{`CREATE TABLE "_webhooks" (
+			"id"      TEXT PRIMARY KEY NOT NULL,
+			"data"    TEXT NOT NULL,
+			"created" TEXT NOT NULL,
+			"updated" TEXT NOT NULL
+		)`, `CREATE TABLE "_webhookDeliveries" (
+			"id"          TEXT PRIMARY KEY NOT NULL,
+			"webhookId"   TEXT NOT NULL,
+			"eventId"     TEXT NOT NULL,
+			"event"       TEXT NOT NULL,
+			"status"      TEXT NOT NULL,
+			"nextAttempt" TEXT NOT NULL,
+			"attempts"    TEXT NOT NULL,
+			"created"     TEXT NOT NULL,
+			"updated"     TEXT NOT NULL,
+			UNIQUE ("webhookId", "eventId")
+		)`,
+			`CREATE INDEX "_webhookDeliveries_due" ON "_webhookDeliveries" ("status", "nextAttempt")`,
+			`CREATE INDEX "_webhookDeliveries_webhook" ON "_webhookDeliveries" ("webhookId", "created")`},
+	},
 }
 
 // nowSQL is SQLite's clock in Basalt's date layout (2006-01-02 15:04:05.000Z).

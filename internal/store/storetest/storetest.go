@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("params", func(t *testing.T) { testParams(t, open) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("match", func(t *testing.T) { testMatch(t, open) })
+	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, open) })
 }
 
 // field returns a field of the given type with a stable id.
