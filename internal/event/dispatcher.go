@@ -99,6 +99,7 @@ type Dispatcher struct {
 
 	mu        sync.Mutex
 	consumers []Consumer
+	holds     []func(ctx context.Context) (int64, error)
 	// delivered is the seq of the last event handed to the consumers.
 	delivered int64
 }
@@ -114,6 +115,15 @@ func (d *Dispatcher) Subscribe(c Consumer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.consumers = append(d.consumers, c)
+}
+
+// Hold registers the position of a durable consumer, one that reads the
+// outbox itself from a stored cursor (webhooks): pruning never deletes an
+// event after the seq pos returns, and skips a round when pos fails.
+func (d *Dispatcher) Hold(pos func(ctx context.Context) (int64, error)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.holds = append(d.holds, pos)
 }
 
 // Notify tells the dispatcher that new events may have been committed. It
@@ -208,7 +218,19 @@ func (d *Dispatcher) consume(ctx context.Context, c Consumer, ev *store.Event) {
 
 // prune deletes delivered events older than the retention.
 func (d *Dispatcher) prune(ctx context.Context) {
-	upTo := d.Delivered()
+	d.mu.Lock()
+	upTo, holds := d.delivered, d.holds
+	d.mu.Unlock()
+	for _, pos := range holds {
+		p, err := pos(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.opts.Logger.Error("reading a consumer position before pruning", "err", err)
+			}
+			return
+		}
+		upTo = min(upTo, p)
+	}
 	n, err := d.outbox.PruneEvents(ctx, upTo, d.opts.Now().Add(-d.opts.Retention))
 	if err != nil {
 		if ctx.Err() == nil {

@@ -343,3 +343,40 @@ func TestRunFailsWithoutAStartingPoint(t *testing.T) {
 		t.Fatal("Run on a closed store returned nil")
 	}
 }
+
+func TestPruningNeverPassesAHold(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := event.New(st, event.Options{
+		Poll: time.Hour, Retention: time.Hour, PruneEvery: 5 * time.Millisecond,
+		Now: func() time.Time { return base.Add(10 * time.Hour) },
+	})
+	var hold atomic.Int64
+	d.Hold(func(context.Context) (int64, error) { return hold.Load(), nil })
+	r := newRecorder()
+	d.Subscribe(r)
+	run(t, d)
+	started(t, d, st)
+	commit(t, st, base, false, "a")
+	commit(t, st, base, false, "b")
+	d.Notify()
+	r.wait(t, 2)
+	time.Sleep(30 * time.Millisecond)
+	evs, _ := st.Events(context.Background(), 0, 10)
+	if len(evs) != 2 {
+		t.Fatalf("events with the hold at 0: got %d, want 2", len(evs))
+	}
+	hold.Store(evs[0].Seq)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		evs, _ = st.Events(context.Background(), 0, 10)
+		if len(evs) == 1 && evs[0].RecordID == "b" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events with the hold at the first: got %d, want only b", len(evs))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
