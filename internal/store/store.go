@@ -90,7 +90,7 @@ type Tx interface {
 	// InsertDelivery adds d. Conflict when a delivery with d's id, or of
 	// d's event to d's webhook, exists.
 	InsertDelivery(ctx context.Context, d *Delivery) error
-	// UpdateDelivery writes status, attempts, next attempt time and the
+	// UpdateDelivery writes status, attempt count, next attempt time and the
 	// attempts log of the delivery with d's id (NotFound if none).
 	UpdateDelivery(ctx context.Context, d *Delivery) error
 }

@@ -63,12 +63,15 @@ type Delivery struct {
 	EventID   string
 	// Event is the event as it was when the delivery was created (the
 	// outbox prunes its copy), JSON-encoded by the webhook service.
-	Event       json.RawMessage
-	Status      DeliveryStatus
-	NextAttempt time.Time
-	Attempts    []Attempt
-	Created     time.Time
-	Updated     time.Time
+	Event  json.RawMessage
+	Status DeliveryStatus
+	// AttemptCount counts the attempts since the delivery was created or
+	// last replayed; Attempts keeps the log of all of them.
+	AttemptCount int
+	NextAttempt  time.Time
+	Attempts     []Attempt
+	Created      time.Time
+	Updated      time.Time
 }
 
 // Attempt is one try at a delivery.

@@ -68,6 +68,7 @@ var systemMigrations = []systemMigration{
 			"eventId"     TEXT NOT NULL,
 			"event"       TEXT NOT NULL,
 			"status"      TEXT NOT NULL,
+			"attemptCount" INTEGER NOT NULL DEFAULT 0,
 			"nextAttempt" TEXT NOT NULL,
 			"attempts"    TEXT NOT NULL,
 			"created"     TEXT NOT NULL,

@@ -26,7 +26,7 @@ type webhookDoc struct {
 	Enabled        bool           `json:"enabled"`
 }
 
-const deliveryColumns = `"id", "webhookId", "eventId", "event", "status", "nextAttempt", "attempts", "created", "updated"`
+const deliveryColumns = `"id", "webhookId", "eventId", "event", "status", "attemptCount", "nextAttempt", "attempts", "created", "updated"`
 
 // Webhooks returns every webhook, oldest first.
 func (r reader) Webhooks(ctx context.Context) ([]*store.Webhook, error) {
@@ -131,8 +131,8 @@ func (t *tx) InsertDelivery(ctx context.Context, d *store.Delivery) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.conn.ExecContext(ctx, `INSERT INTO "_webhookDeliveries" (`+deliveryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.WebhookID, d.EventID, string(d.Event), string(d.Status), schema.FormatTime(d.NextAttempt),
+	_, err = t.conn.ExecContext(ctx, `INSERT INTO "_webhookDeliveries" (`+deliveryColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.WebhookID, d.EventID, string(d.Event), string(d.Status), d.AttemptCount, schema.FormatTime(d.NextAttempt),
 		attempts, schema.FormatTime(d.Created), schema.FormatTime(d.Updated))
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("inserting delivery: %w", err))
@@ -146,8 +146,8 @@ func (t *tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.conn.ExecContext(ctx, `UPDATE "_webhookDeliveries" SET "status" = ?, "nextAttempt" = ?, "attempts" = ?, "updated" = ? WHERE "id" = ?`,
-		string(d.Status), schema.FormatTime(d.NextAttempt), attempts, schema.FormatTime(d.Updated), d.ID)
+	res, err := t.conn.ExecContext(ctx, `UPDATE "_webhookDeliveries" SET "status" = ?, "attemptCount" = ?, "nextAttempt" = ?, "attempts" = ?, "updated" = ? WHERE "id" = ?`,
+		string(d.Status), d.AttemptCount, schema.FormatTime(d.NextAttempt), attempts, schema.FormatTime(d.Updated), d.ID)
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("updating delivery: %w", err))
 	}
@@ -218,7 +218,7 @@ func (r reader) deliveries(ctx context.Context, query string, args ...any) ([]*s
 			d                                      store.Delivery
 			event, status, next, attempts, cr, upd string
 		)
-		if err := rows.Scan(&d.ID, &d.WebhookID, &d.EventID, &event, &status, &next, &attempts, &cr, &upd); err != nil {
+		if err := rows.Scan(&d.ID, &d.WebhookID, &d.EventID, &event, &status, &d.AttemptCount, &next, &attempts, &cr, &upd); err != nil {
 			return nil, formatError(ctx, fmt.Errorf("reading delivery: %w", err))
 		}
 		d.Event = json.RawMessage(event)

@@ -76,14 +76,14 @@ func testWebhooks(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("DueDeliveries = %v, %v; want d1, d2", deliveryIDs(due), err)
 		}
 		d := due[0]
-		d.Status, d.NextAttempt, d.Updated = store.DeliveryDead, t0.Add(time.Minute), t0.Add(time.Minute)
+		d.Status, d.AttemptCount, d.NextAttempt, d.Updated = store.DeliveryDead, 1, t0.Add(time.Minute), t0.Add(time.Minute)
 		d.Attempts = append(d.Attempts, store.Attempt{Time: t0, Status: 500, LatencyMS: 12, Response: "oops", Error: "status 500"})
 		inTx(t, s, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) })
 		got, err := s.Delivery(ctx, "d1")
 		if err != nil {
 			t.Fatalf("Delivery: %v", err)
 		}
-		if got.Status != store.DeliveryDead || len(got.Attempts) != 1 || !reflect.DeepEqual(got.Attempts[0], d.Attempts[0]) || string(got.Event) != `{"id":"e1"}` {
+		if got.Status != store.DeliveryDead || got.AttemptCount != 1 || len(got.Attempts) != 1 || !reflect.DeepEqual(got.Attempts[0], d.Attempts[0]) || string(got.Event) != `{"id":"e1"}` {
 			t.Errorf("Delivery = %+v, want the update", got)
 		}
 		due, _ = s.DueDeliveries(ctx, t0.Add(2*time.Hour), 10)
