@@ -1,0 +1,183 @@
+package webhook
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// The fan-out turns outbox events into deliveries. It does not rely on the
+// live dispatcher for what to deliver: it reads the outbox itself from a
+// cursor stored with the deliveries it creates, in the same transaction, so
+// that events committed while Basalt was down are delivered after a restart
+// and none is fanned out twice. The dispatcher only nudges it (Consume) and
+// holds pruning back to the cursor (Position).
+
+// cursorKey is the _params key of the last event seq fanned out.
+const cursorKey = "webhooks.cursor"
+
+const fanOutBatch = 256
+
+// Consume is the dispatcher's nudge that events were committed.
+func (s *Service) Consume(context.Context, *store.Event) { nudge(s.fanNudge) }
+
+func nudge(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Position returns the last event seq fanned out: the outbox must keep the
+// events after it.
+func (s *Service) Position(ctx context.Context) (int64, error) {
+	b, err := s.store.Param(ctx, cursorKey)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(string(b), 10, 64)
+}
+
+// initCursor stores the cursor at the end of the outbox the first time the
+// service runs: events from before webhooks existed are not delivered.
+func (s *Service) initCursor(ctx context.Context) error {
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.Param(ctx, cursorKey); apperr.CodeOf(err) != apperr.NotFound {
+			return err
+		}
+		last, err := s.store.LastEventSeq(ctx)
+		if err != nil {
+			return err
+		}
+		return tx.SetParam(ctx, cursorKey, []byte(strconv.FormatInt(last, 10)))
+	})
+}
+
+// fanOut creates the deliveries of every event after the cursor.
+func (s *Service) fanOut(ctx context.Context) error {
+	for ctx.Err() == nil {
+		after, err := s.Position(ctx)
+		if err != nil {
+			return err
+		}
+		evs, err := s.store.Events(ctx, after, fanOutBatch)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		hooks, err := s.store.Webhooks(ctx)
+		if err != nil {
+			return err
+		}
+		var ds []*store.Delivery
+		for _, ev := range evs {
+			ds = append(ds, s.deliveriesOf(ctx, ev, hooks)...)
+		}
+		last := evs[len(evs)-1].Seq
+		err = s.store.InTx(ctx, func(tx store.Tx) error {
+			for _, d := range ds {
+				if err := tx.InsertDelivery(ctx, d); err != nil && apperr.CodeOf(err) != apperr.Conflict {
+					return err
+				}
+			}
+			return tx.SetParam(ctx, cursorKey, []byte(strconv.FormatInt(last, 10)))
+		})
+		if err != nil {
+			return err
+		}
+		if len(ds) > 0 {
+			nudge(s.workNudge)
+		}
+		if len(evs) < fanOutBatch {
+			return nil
+		}
+	}
+	return nil
+}
+
+// deliveriesOf returns the deliveries ev owes to hooks.
+func (s *Service) deliveriesOf(ctx context.Context, ev *store.Event, hooks []*store.Webhook) []*store.Delivery {
+	var (
+		out  []*store.Delivery
+		body []byte
+	)
+	now := s.opts.Now().UTC()
+	for _, w := range hooks {
+		if !w.Enabled || !wants(w, ev) {
+			continue
+		}
+		er, err := s.records.DecodeEvent(ev)
+		if err != nil {
+			// The collection is gone: there is no schema to export the record with.
+			s.opts.Logger.Warn("webhook event skipped", "event", ev.ID, "err", err)
+			return nil
+		}
+		if w.Filter != "" {
+			q := &store.Query{Collection: er.Record.Collection, Schema: s.cols.Lookup, Filters: []string{w.Filter}}
+			ok, err := s.store.MatchRecord(ctx, q, er.Record)
+			if err != nil {
+				s.opts.Logger.Warn("webhook filter failed", "webhook", w.ID, "event", ev.ID, "err", err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		if body == nil {
+			if body, err = s.payload(ev, er); err != nil {
+				s.opts.Logger.Error("webhook event skipped", "event", ev.ID, "err", err)
+				return nil
+			}
+		}
+		out = append(out, &store.Delivery{
+			ID: s.newID(), WebhookID: w.ID, EventID: ev.ID, Event: body,
+			Status: store.DeliveryPending, NextAttempt: now, Attempts: []store.Attempt{},
+			Created: now, Updated: now,
+		})
+	}
+	return out
+}
+
+// wants reports whether w subscribes to ev's collection and action.
+func wants(w *store.Webhook, ev *store.Event) bool {
+	if len(w.Actions) > 0 {
+		found := false
+		for _, a := range w.Actions {
+			found = found || a == ev.Action
+		}
+		if !found {
+			return false
+		}
+	}
+	if len(w.Collections) == 0 {
+		return true
+	}
+	for _, c := range w.Collections {
+		if c == ev.CollectionID || strings.EqualFold(c, ev.CollectionName) {
+			return true
+		}
+	}
+	return false
+}
+
+// runFanOut fans out until ctx is done.
+func (s *Service) runFanOut(ctx context.Context) {
+	t := time.NewTicker(s.opts.Poll)
+	defer t.Stop()
+	for {
+		if err := s.fanOut(ctx); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Error("webhook fan-out", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.fanNudge:
+		case <-t.C:
+		}
+	}
+}
