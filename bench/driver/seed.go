@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -113,7 +114,6 @@ func (in *instance) call(ctx context.Context, method, path string, body, out any
 // postsCollection is the benchmark's collection: public list, view and
 // create rules; no index on views, so the filtered list scans.
 var postsCollection = map[string]any{
-	"name": "posts",
 	"type": "base",
 	"fields": []map[string]any{
 		{"name": "title", "type": "text", "max": 200},
@@ -126,9 +126,13 @@ var postsCollection = map[string]any{
 	"listRule": "", "viewRule": "", "createRule": "",
 }
 
-// seed signs in as the superuser, creates the posts collection, a users
-// record for the login scenario and n posts (through /api/batch, which it
-// enables), and writes the posts ids to a file.
+// createCollection is the twin of posts that the create scenario writes to,
+// so that every round's reads see the same seeded posts.
+const createCollection = "posts_created"
+
+// seed signs in as the superuser, creates the posts collection and its twin
+// for creates, a users record for the login scenario and n posts (through
+// /api/batch, which it enables), and writes the posts ids to a file.
 func (in *instance) seed(ctx context.Context, n int) error {
 	var auth struct {
 		Token string `json:"token"`
@@ -145,8 +149,12 @@ func (in *instance) seed(ctx context.Context, n int) error {
 	if err := in.call(ctx, http.MethodPatch, "/api/settings", settings, nil); err != nil {
 		return err
 	}
-	if err := in.call(ctx, http.MethodPost, "/api/collections", postsCollection, nil); err != nil {
-		return err
+	for _, name := range []string{"posts", createCollection} {
+		def := maps.Clone(postsCollection)
+		def["name"] = name
+		if err := in.call(ctx, http.MethodPost, "/api/collections", def, nil); err != nil {
+			return err
+		}
 	}
 	user := map[string]any{"email": userEmail, "password": userPass, "passwordConfirm": userPass, "verified": true}
 	if err := in.call(ctx, http.MethodPost, "/api/collections/users/records", user, nil); err != nil {

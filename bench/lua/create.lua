@@ -1,4 +1,4 @@
--- POST a new posts record (public create rule, no auth). One fixed body:
+-- POST a new record to the twin of posts (public create rule, no auth). One fixed body:
 -- ids come from the server, and nothing in the body has to be unique.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
