@@ -27,6 +27,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
+	"github.com/basalt-dev/basalt/internal/token"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -47,6 +48,11 @@ Usage:
   basalt serve [--http 127.0.0.1:8090] [--dir ./basalt_data]
   basalt superuser upsert EMAIL PASSWORD [--dir ./basalt_data]
   basalt superuser delete EMAIL [--dir ./basalt_data]
+  basalt token-keys rotate [--dir ./basalt_data] [--token-alg ES256|EdDSA]
+
+Token signing: --token-alg (or BASALT_TOKEN_ALG) is HS256 (PocketBase's
+per-record secrets, the default), ES256 or EdDSA (asymmetric keys stored in
+the database, public keys at /.well-known/jwks.json).
   basalt --version
 `
 
@@ -67,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "superuser":
 		return superuser(ctx, args[1:], getenv, stdout, stderr)
+	case "token-keys":
+		return tokenKeys(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
@@ -77,6 +85,8 @@ type options struct {
 	dir  string
 	// eventRetention is how long delivered change events stay in the outbox.
 	eventRetention time.Duration
+	// tokenAlg signs tokens: HS256 (default), ES256 or EdDSA.
+	tokenAlg string
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -90,6 +100,7 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		return nil, nil, fmt.Errorf("BASALT_EVENT_RETENTION: %w", err)
 	}
 	fs.DurationVar(&o.eventRetention, "event-retention", retention, "how long delivered change events are kept")
+	fs.StringVar(&o.tokenAlg, "token-alg", envOr(getenv, "BASALT_TOKEN_ALG", token.AlgHS256), "token signing algorithm: HS256, ES256 or EdDSA")
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
 	var positional []string
 	for {
@@ -101,6 +112,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		}
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if o.tokenAlg != token.AlgHS256 && !token.ValidAlg(o.tokenAlg) {
+		return nil, nil, fmt.Errorf("--token-alg: want HS256, ES256 or EdDSA, got %q", o.tokenAlg)
 	}
 	return o, positional, nil
 }
@@ -124,7 +138,7 @@ type app struct {
 	mail        *mail.Queue
 }
 
-func open(ctx context.Context, dir string, logger *slog.Logger) (*app, error) {
+func open(ctx context.Context, dir string, logger *slog.Logger, authOpts ...auth.Option) (*app, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -151,8 +165,8 @@ func open(ctx context.Context, dir string, logger *slog.Logger) (*app, error) {
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
 	records := record.New(st, cols, fileStore{files}, now, random.ID)
 	mails := newMailQueue(set, logger)
-	authSvc := auth.New(st, cols, records, now, auth.WithLogger(logger),
-		auth.WithMail(mails, func() settings.Meta { return set.Get().Meta }))
+	authSvc := auth.New(st, cols, records, now, append([]auth.Option{auth.WithLogger(logger),
+		auth.WithMail(mails, func() settings.Meta { return set.Get().Meta })}, authOpts...)...)
 	return &app{
 		logger: logger, store: st, collections: cols, records: records,
 		auth: authSvc, settings: set, files: files, mail: mails,
@@ -165,7 +179,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := open(ctx, o.dir, logger)
+	a, err := open(ctx, o.dir, logger, auth.WithSigning(o.tokenAlg))
 	if err != nil {
 		return err
 	}
@@ -244,5 +258,33 @@ func superuser(ctx context.Context, args []string, getenv func(string) string, s
 	default:
 		return errors.New("usage: basalt superuser upsert EMAIL PASSWORD | delete EMAIL")
 	}
+	return nil
+}
+
+// tokenKeys manages the asymmetric token signing keys.
+func tokenKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "usage: basalt token-keys rotate [--token-alg ES256|EdDSA]"
+	o, pos, err := parseFlags("token-keys", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] != "rotate" {
+		return errors.New(use)
+	}
+	if o.tokenAlg == token.AlgHS256 {
+		return errors.New("token-keys: set --token-alg (or BASALT_TOKEN_ALG) to ES256 or EdDSA; HS256 tokens use per-collection secrets")
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := open(ctx, o.dir, logger, auth.WithSigning(o.tokenAlg))
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	defer a.closeBackground(context.WithoutCancel(ctx))
+	k, err := a.auth.RotateKeys(ctx)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "New active %s signing key %s; older keys verify until their tokens expire.\n", k.Alg, k.ID)
 	return nil
 }

@@ -41,6 +41,8 @@ type Service struct {
 	app      func() settings.Meta
 	limiter  *ratelimit.Limiter
 	throttle Throttle
+	// keys holds the asymmetric signing keys (WithSigning).
+	keys keyRing
 
 	// Background work started by requests (see later).
 	bgMu     sync.Mutex
@@ -101,7 +103,7 @@ func (s *Service) Authenticate(ctx context.Context, header string) (*schema.Reco
 		}
 		return nil, nil, err
 	}
-	verified, err := token.Verify(raw, signingKey(r, c.AuthToken), s.now())
+	verified, err := s.verifyToken(ctx, raw, r, c.AuthToken)
 	if err != nil || verified.Type != token.TypeAuth {
 		return nil, nil, invalid
 	}
@@ -128,7 +130,7 @@ func (s *Service) byID(ctx context.Context, c *schema.Collection, id string) (*s
 func (s *Service) Token(r *schema.Record, refreshable bool) (string, error) {
 	c := r.Collection
 	claims := token.Claims{ID: r.ID(), Type: token.TypeAuth, CollectionID: c.ID, Refreshable: refreshable}
-	return token.Sign(claims, signingKey(r, c.AuthToken), s.now(), time.Duration(c.AuthToken.Duration)*time.Second)
+	return s.signToken(context.Background(), r, c.AuthToken, claims, time.Duration(c.AuthToken.Duration)*time.Second)
 }
 
 // PasswordLogin is the input of WithPassword.
@@ -367,7 +369,7 @@ func contains(list []string, s string) bool {
 func (s *Service) FileToken(r *schema.Record) (string, error) {
 	c := r.Collection
 	claims := token.Claims{ID: r.ID(), Type: token.TypeFile, CollectionID: c.ID}
-	return token.Sign(claims, signingKey(r, c.FileToken), s.now(), time.Duration(c.FileToken.Duration)*time.Second)
+	return s.signToken(context.Background(), r, c.FileToken, claims, time.Duration(c.FileToken.Duration)*time.Second)
 }
 
 // FileTokenRecord verifies a file token and returns the record it was
@@ -389,7 +391,7 @@ func (s *Service) FileTokenRecord(ctx context.Context, raw string) (*schema.Reco
 		}
 		return nil, err
 	}
-	if v, err := token.Verify(raw, signingKey(r, c.FileToken), s.now()); err != nil || v.Type != token.TypeFile {
+	if v, err := s.verifyToken(ctx, raw, r, c.FileToken); err != nil || v.Type != token.TypeFile {
 		return nil, invalid
 	}
 	return r, nil

@@ -39,7 +39,7 @@ func (s *Service) RequestVerification(ctx context.Context, ip, collection, email
 		if r.Bool("verified") {
 			return nil
 		}
-		tok, err := s.sign(r, token.Claims{Type: token.TypeVerification, Email: r.String("email")})
+		tok, err := s.sign(ctx, r, token.Claims{Type: token.TypeVerification, Email: r.String("email")})
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, ip, collection, emai
 		return err
 	}
 	s.later("password reset mail", func(ctx context.Context) error {
-		tok, err := s.sign(r, token.Claims{Type: token.TypePasswordReset, Email: r.String("email")})
+		tok, err := s.sign(ctx, r, token.Claims{Type: token.TypePasswordReset, Email: r.String("email")})
 		if err != nil {
 			return err
 		}
@@ -218,7 +218,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, req *record.Request, i
 		return err
 	}
 	s.later("email change mail", func(ctx context.Context) error {
-		tok, err := s.sign(r, token.Claims{Type: token.TypeEmailChange, Email: r.String("email"), NewEmail: newEmail})
+		tok, err := s.sign(ctx, r, token.Claims{Type: token.TypeEmailChange, Email: r.String("email"), NewEmail: newEmail})
 		if err != nil {
 			return err
 		}

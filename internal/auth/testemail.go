@@ -72,7 +72,7 @@ func (s *Service) SendTestEmail(ctx context.Context, collection, template, email
 	}
 	if typ != "" {
 		claims.Type = typ
-		tok, err := s.sign(r, claims)
+		tok, err := s.sign(ctx, r, claims)
 		if err != nil {
 			return err
 		}

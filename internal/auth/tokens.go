@@ -36,10 +36,10 @@ func tokenConfig(c *schema.Collection, typ string) (schema.TokenConfig, bool) {
 
 // sign returns a token of claims.Type for r, signed with r's tokenKey and
 // the collection's secret of that type, valid for that type's duration.
-func (s *Service) sign(r *schema.Record, claims token.Claims) (string, error) {
+func (s *Service) sign(ctx context.Context, r *schema.Record, claims token.Claims) (string, error) {
 	cfg, _ := tokenConfig(r.Collection, claims.Type)
 	claims.ID, claims.CollectionID = r.ID(), r.Collection.ID
-	return token.Sign(claims, signingKey(r, cfg), s.now(), time.Duration(cfg.Duration)*time.Second)
+	return s.signToken(ctx, r, cfg, claims, time.Duration(cfg.Duration)*time.Second)
 }
 
 // errBadToken is any token that does not verify: malformed, forged, expired,
@@ -65,7 +65,7 @@ func (s *Service) recordByToken(ctx context.Context, raw, typ string) (*schema.R
 		return nil, nil, err
 	}
 	cfg, _ := tokenConfig(c, typ)
-	verified, err := token.Verify(raw, signingKey(r, cfg), s.now())
+	verified, err := s.verifyToken(ctx, raw, r, cfg)
 	if err != nil || verified.Type != typ {
 		return nil, nil, errBadToken
 	}
@@ -97,7 +97,7 @@ func (s *Service) Impersonate(ctx context.Context, req *record.Request, collecti
 		ttl = time.Duration(c.AuthToken.Duration) * time.Second
 	}
 	claims := token.Claims{ID: r.ID(), Type: token.TypeAuth, CollectionID: c.ID}
-	tok, err := token.Sign(claims, signingKey(r, c.AuthToken), s.now(), ttl)
+	tok, err := s.signToken(ctx, r, c.AuthToken, claims, ttl)
 	if err != nil {
 		return "", nil, err
 	}

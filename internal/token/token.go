@@ -1,6 +1,8 @@
-// Package token signs and verifies Basalt's HS256 JWTs with the claims the
-// PocketBase SDK reads (id, type, collectionId, refreshable, exp). It is a
-// leaf package: it imports no Basalt package.
+// Package token signs and verifies Basalt's JWTs with the claims the
+// PocketBase SDK reads (id, type, collectionId, refreshable, exp): HS256
+// with per-record secrets as PocketBase does, or, opt-in, ES256 or EdDSA
+// with asymmetric keys named by kid (see keys.go). It is a leaf package: it
+// imports no Basalt package.
 package token
 
 import (
@@ -28,6 +30,11 @@ type Claims struct {
 	Refreshable  bool   `json:"refreshable,omitempty"`
 	Email        string `json:"email,omitempty"`
 	NewEmail     string `json:"newEmail,omitempty"`
+	// KeyHash ties an asymmetrically signed token to the record's current
+	// tokenKey and the collection's secret (see the auth service), so that
+	// rotating either still invalidates it. HS256 tokens do not need it:
+	// those secrets are their signing key.
+	KeyHash string `json:"tkh,omitempty"`
 	jwt.RegisteredClaims
 }
 

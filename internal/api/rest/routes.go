@@ -52,6 +52,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /api/settings", s.requireSuperuser(s.updateSettings))
 	mux.HandleFunc("POST /api/settings/test/email", s.requireSuperuser(s.testEmail))
 
+	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
+
 	mux.HandleFunc("/api/", s.notFound)
 }
 
