@@ -8,13 +8,15 @@ import (
 	"github.com/basalt-dev/basalt/internal/api/realtime"
 	"github.com/basalt-dev/basalt/internal/event"
 	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/webhook"
 )
 
 // startEvents wires change delivery: the record service nudges the outbox
-// dispatcher after each commit, and the dispatcher feeds the realtime broker.
-// It returns once the dispatcher has its starting point; stop ends delivery
-// and waits for the dispatcher.
-func startEvents(ctx context.Context, a *app, retention time.Duration) (broker *realtime.Broker, stop func(), err error) {
+// dispatcher after each commit, and the dispatcher feeds the realtime broker
+// and nudges the webhook service, which reads the outbox from its own stored
+// cursor (and holds pruning back to it). It returns once the dispatcher has
+// its starting point; stop ends delivery and waits for both.
+func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts webhook.Options) (broker *realtime.Broker, hooks *webhook.Service, stop func(), err error) {
 	d := event.New(a.store, event.Options{Retention: retention, Logger: a.logger})
 	broker = realtime.New(a.records, realtime.Options{
 		Logger: a.logger,
@@ -24,6 +26,10 @@ func startEvents(ctx context.Context, a *app, retention time.Duration) (broker *
 		},
 	})
 	d.Subscribe(broker)
+	hookOpts.Logger = a.logger
+	hooks = webhook.New(a.store, a.collections, a.records, hookOpts)
+	d.Subscribe(hooks)
+	d.Hold(hooks.Position)
 	a.records.OnCommit(d.Notify)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -33,10 +39,15 @@ func startEvents(ctx context.Context, a *app, retention time.Duration) (broker *
 	case <-d.Started():
 	case err := <-done:
 		cancel()
-		return nil, nil, fmt.Errorf("starting the event dispatcher: %w", err)
+		return nil, nil, nil, fmt.Errorf("starting the event dispatcher: %w", err)
 	}
-	return broker, func() {
+	hooksDone := make(chan error, 1)
+	go func() { hooksDone <- hooks.Run(ctx) }()
+	return broker, hooks, func() {
 		cancel()
 		<-done
+		if err := <-hooksDone; err != nil {
+			a.logger.Error("webhooks stopped", "err", err)
+		}
 	}, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
 	"github.com/basalt-dev/basalt/internal/token"
+	"github.com/basalt-dev/basalt/internal/webhook"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -85,6 +86,11 @@ type options struct {
 	dir  string
 	// eventRetention is how long delivered change events stay in the outbox.
 	eventRetention time.Duration
+	// webhookAllowPrivate lists CIDRs of private, loopback or link-local
+	// networks that webhooks may reach (comma-separated; none by default).
+	webhookAllowPrivate string
+	// webhookMaxAttempts is how many attempts a webhook delivery gets.
+	webhookMaxAttempts int
 	// tokenAlg signs tokens: HS256 (default), ES256 or EdDSA.
 	tokenAlg string
 }
@@ -100,6 +106,8 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		return nil, nil, fmt.Errorf("BASALT_EVENT_RETENTION: %w", err)
 	}
 	fs.DurationVar(&o.eventRetention, "event-retention", retention, "how long delivered change events are kept")
+	fs.StringVar(&o.webhookAllowPrivate, "webhook-allow-private", getenv("BASALT_WEBHOOK_ALLOW_PRIVATE"), "CIDRs of private networks webhooks may reach, comma-separated")
+	fs.IntVar(&o.webhookMaxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts of a webhook delivery before it is dead")
 	fs.StringVar(&o.tokenAlg, "token-alg", envOr(getenv, "BASALT_TOKEN_ALG", token.AlgHS256), "token signing algorithm: HS256, ES256 or EdDSA")
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
 	var positional []string
@@ -184,7 +192,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.store.Close()
-	broker, stopEvents, err := startEvents(ctx, a, o.eventRetention)
+	hookOpts, err := webhookOptions(o)
+	if err != nil {
+		return err
+	}
+	broker, hooks, stopEvents, err := startEvents(ctx, a, o.eventRetention, hookOpts)
 	if err != nil {
 		return err
 	}
@@ -193,6 +205,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: a.collections, Records: a.records,
 		Auth: a.auth, Settings: a.settings, Files: a.files, Realtime: broker,
+		Webhooks: hooks,
 	})
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {

@@ -54,6 +54,14 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 
+	mux.HandleFunc("GET /api/webhooks", s.requireSuperuser(s.noWebhooks(s.listWebhooks)))
+	mux.HandleFunc("POST /api/webhooks", s.requireSuperuser(s.noWebhooks(s.createWebhook)))
+	mux.HandleFunc("GET /api/webhooks/{id}", s.requireSuperuser(s.noWebhooks(s.viewWebhook)))
+	mux.HandleFunc("PATCH /api/webhooks/{id}", s.requireSuperuser(s.noWebhooks(s.updateWebhook)))
+	mux.HandleFunc("DELETE /api/webhooks/{id}", s.requireSuperuser(s.noWebhooks(s.deleteWebhook)))
+	mux.HandleFunc("GET /api/webhooks/{id}/deliveries", s.requireSuperuser(s.noWebhooks(s.listDeliveries)))
+	mux.HandleFunc("POST /api/webhooks/{id}/deliveries/{deliveryId}/replay", s.requireSuperuser(s.noWebhooks(s.replayDelivery)))
+
 	mux.HandleFunc("/api/", s.notFound)
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
+	"github.com/basalt-dev/basalt/internal/webhook"
 )
 
 // Credentials of the accounts every test environment starts with.
@@ -142,8 +143,11 @@ func newEnv(t *testing.T) *env {
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
 	records := record.New(st, cols, fileStore{files}, time.Now, random.ID)
 	authSvc := auth.New(st, cols, records, time.Now)
+	// The webhook service is not run: API tests only manage definitions.
+	hooks := webhook.New(st, cols, records, webhook.Options{Logger: logger})
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: cols, Records: records, Auth: authSvc, Settings: sets, Files: files,
+		Webhooks: hooks,
 	})
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)

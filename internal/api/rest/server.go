@@ -19,6 +19,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/token"
+	"github.com/basalt-dev/basalt/internal/webhook"
 )
 
 // DefaultMaxBody bounds request bodies without file uploads.
@@ -43,6 +44,8 @@ type Deps struct {
 	Files       FileServer
 	// Realtime serves /api/realtime; nil answers 404 there.
 	Realtime Realtime
+	// Webhooks serves /api/webhooks; nil answers 404 there.
+	Webhooks *webhook.Service
 }
 
 type server struct {
