@@ -17,8 +17,10 @@ type WebhookReader interface {
 	Deliveries(ctx context.Context, webhookID string, limit, offset int) ([]*Delivery, int64, error)
 	// Delivery returns the delivery with id; NotFound when absent.
 	Delivery(ctx context.Context, id string) (*Delivery, error)
-	// DueDeliveries returns up to limit pending deliveries whose next
-	// attempt is at or before now, the earliest first.
+	// DueDeliveries returns, for up to limit webhooks, the earliest (by
+	// next attempt, then creation) of their pending or failed deliveries
+	// whose next attempt is at or before now, the earliest first. One per
+	// webhook: deliveries of one webhook are sent one at a time, in order.
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*Delivery, error)
 }
 

@@ -18,6 +18,9 @@ import (
 // maxAttemptLog bounds the attempts kept in a delivery's log.
 const maxAttemptLog = 50
 
+// dueBatch bounds the webhooks whose next delivery one round reads.
+const dueBatch = 256
+
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // Run fans out events and posts due deliveries until ctx is done. It
@@ -41,7 +44,7 @@ func (s *Service) runWorkers(ctx context.Context) {
 	t := time.NewTicker(s.opts.Poll)
 	defer t.Stop()
 	for {
-		due, err := s.store.DueDeliveries(ctx, s.opts.Now(), 4*s.opts.Workers)
+		due, err := s.store.DueDeliveries(ctx, s.opts.Now(), dueBatch)
 		if err != nil && ctx.Err() == nil {
 			s.opts.Logger.Error("reading due webhook deliveries", "err", err)
 		}

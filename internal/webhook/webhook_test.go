@@ -529,3 +529,34 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("timeout took %v", time.Since(start))
 	}
 }
+
+func TestSlowReceiverDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	release := make(chan struct{})
+	var slowHits sync.WaitGroup
+	slowHits.Add(1)
+	var once sync.Once
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(slowHits.Done)
+		<-release
+	}))
+	t.Cleanup(func() { close(release); slow.Close() })
+	s, _ := f.service(Options{Workers: 4})
+	f.hook(s, Input{URL: ptr(slow.URL)})
+	// A backlog for the stuck receiver, older than anything the other gets.
+	for range 40 {
+		f.createPost("backlog")
+	}
+	slowHits.Wait()
+	waitFor(t, func() bool { // the backlog is fanned out
+		pos, _ := s.Position(context.Background())
+		last, _ := f.st.LastEventSeq(context.Background())
+		return pos == last
+	})
+	f.hook(s, Input{})
+	f.createPost("fresh")
+	if e := decodeCE(t, f.recv.wait(1)[0]); e.Data.Record["title"] != "fresh" {
+		t.Errorf("title = %v, want fresh", e.Data.Record["title"])
+	}
+}

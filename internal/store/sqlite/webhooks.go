@@ -196,13 +196,16 @@ func (r reader) Delivery(ctx context.Context, id string) (*store.Delivery, error
 	return list[0], nil
 }
 
-// DueDeliveries returns pending or failed deliveries due by now.
+// DueDeliveries returns the earliest due delivery of each webhook that has
+// one, so that a webhook's backlog never hides another webhook's.
 func (r reader) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*store.Delivery, error) {
 	if limit <= 0 {
 		limit = defaultEventBatch
 	}
-	return r.deliveries(ctx, `SELECT `+deliveryColumns+` FROM "_webhookDeliveries"
-		WHERE "status" IN ('pending', 'failed') AND "nextAttempt" <= ? ORDER BY "nextAttempt", rowid LIMIT ?`,
+	return r.deliveries(ctx, `SELECT `+deliveryColumns+` FROM (
+			SELECT *, rowid AS "rid", ROW_NUMBER() OVER (PARTITION BY "webhookId" ORDER BY "nextAttempt", rowid) AS "rank"
+			FROM "_webhookDeliveries" WHERE "status" IN ('pending', 'failed') AND "nextAttempt" <= ?)
+		WHERE "rank" = 1 ORDER BY "nextAttempt", "rid" LIMIT ?`,
 		schema.FormatTime(now), limit)
 }
 
