@@ -140,6 +140,8 @@ type PasswordLogin struct {
 	IdentityField string
 	// MFAID continues a multi-factor sign-in started with another method.
 	MFAID string
+	// IP is the client's address, for the sign-in origin.
+	IP string
 }
 
 // Login is the outcome of a sign-in step: a token for Record, or, when the
@@ -193,12 +195,13 @@ func (s *Service) WithPassword(ctx context.Context, req *record.Request, collect
 	if !password.Check(hash, in.Password) || r == nil {
 		return nil, failed
 	}
-	return s.finish(ctx, req, r, methodPassword, in.MFAID)
+	return s.finish(ctx, req, in.IP, r, methodPassword, in.MFAID)
 }
 
-// finish completes a sign-in of r with method: the authRule, then MFA, then
-// a refreshable token.
-func (s *Service) finish(ctx context.Context, req *record.Request, r *schema.Record, method, mfaID string) (*Login, error) {
+// finish completes a sign-in of r with method from ip: the authRule, then
+// MFA, then a refreshable token and the sign-in origin (with the new
+// device alert).
+func (s *Service) finish(ctx context.Context, req *record.Request, ip string, r *schema.Record, method, mfaID string) (*Login, error) {
 	if err := s.checkAuthRule(ctx, req, r); err != nil {
 		return nil, err
 	}
@@ -213,6 +216,7 @@ func (s *Service) finish(ctx context.Context, req *record.Request, r *schema.Rec
 	if err != nil {
 		return nil, err
 	}
+	s.recordOrigin(ctx, req, ip, r)
 	return &Login{Token: tok, Record: r}, nil
 }
 

@@ -159,5 +159,5 @@ func (s *Service) WithOTP(ctx context.Context, req *record.Request, collection s
 			r = it.Record
 		}
 	}
-	return s.finish(ctx, req, r, methodOTP, in.MFAID)
+	return s.finish(ctx, req, in.IP, r, methodOTP, in.MFAID)
 }

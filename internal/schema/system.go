@@ -7,15 +7,17 @@ import (
 
 // Names of the system collections that hold sign-in state.
 const (
-	OTPsName = "_otps"
-	MFAsName = "_mfas"
+	OTPsName        = "_otps"
+	MFAsName        = "_mfas"
+	AuthOriginsName = "_authOrigins"
 )
 
-// OTPsID and MFAsID are the ids of those collections (derived as for any
-// collection, so they match PocketBase's).
+// OTPsID, MFAsID and AuthOriginsID are the ids of those collections
+// (derived as for any collection, so they match PocketBase's).
 var (
-	OTPsID = DefaultCollectionID(TypeBase, OTPsName)
-	MFAsID = DefaultCollectionID(TypeBase, MFAsName)
+	OTPsID        = DefaultCollectionID(TypeBase, OTPsName)
+	MFAsID        = DefaultCollectionID(TypeBase, MFAsName)
+	AuthOriginsID = DefaultCollectionID(TypeBase, AuthOriginsName)
 )
 
 // fieldID derives a field id from its type and name, as the built-in
@@ -48,6 +50,24 @@ func OTPs() *Collection {
 	)
 	c.Fields = append(c.Fields, AutodateFields(true)...)
 	c.Indexes = []string{"CREATE INDEX `idx_otps_collectionRef_recordRef` ON `_otps` (`collectionRef`, `recordRef`)"}
+	return c
+}
+
+// AuthOrigins returns the definition of _authOrigins: one row per device
+// (a fingerprint of client IP and user agent) an auth record signed in
+// from. Owners list, view and delete their rows; only the auth service and
+// superusers write them.
+func AuthOrigins() *Collection {
+	c := NewCollection(TypeBase, AuthOriginsName, nil)
+	c.ID, c.System = AuthOriginsID, true
+	c.ListRule, c.ViewRule, c.DeleteRule = Rule(ownerRule), Rule(ownerRule), Rule(ownerRule)
+	c.Fields = append(c.Fields,
+		systemField(TypeText, "collectionRef", true, false),
+		systemField(TypeText, "recordRef", true, false),
+		systemField(TypeText, "fingerprint", true, false),
+	)
+	c.Fields = append(c.Fields, AutodateFields(true)...)
+	c.Indexes = []string{"CREATE UNIQUE INDEX `idx_authOrigins_unique_pairs` ON `_authOrigins` (`collectionRef`, `recordRef`, `fingerprint`)"}
 	return c
 }
 

@@ -28,7 +28,7 @@ func (s *server) authWithPassword(w http.ResponseWriter, r *http.Request) {
 	req.Context = "password"
 	login, err := s.Auth.WithPassword(r.Context(), req, r.PathValue("collection"), auth.PasswordLogin{
 		Identity: str(data, "identity"), Password: str(data, "password"),
-		IdentityField: str(data, "identityField"), MFAID: mfaID(r, data),
+		IdentityField: str(data, "identityField"), MFAID: mfaID(r, data), IP: s.ip(r),
 	})
 	s.loginResponse(w, r, login, err)
 }
