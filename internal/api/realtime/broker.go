@@ -120,7 +120,7 @@ type client struct {
 	id string
 	ip string
 	// send queues the client's messages; the connection drains it.
-	send chan message
+	send chan *message
 	// gone is closed when the broker drops the client (too slow, or the
 	// broker is closing); the connection then ends. reason says why.
 	gone     chan struct{}
@@ -154,7 +154,7 @@ func (b *Broker) register(ip string) *client {
 	c := &client{
 		id:   b.opts.NewClientID(),
 		ip:   ip,
-		send: make(chan message, b.opts.SendBuffer),
+		send: make(chan *message, b.opts.SendBuffer),
 		gone: make(chan struct{}),
 	}
 	b.mu.Lock()
@@ -179,7 +179,7 @@ func (b *Broker) unregister(c *client, reason dropReason) {
 // push queues m for c without blocking: a client whose queue is full is
 // disconnected (it reconnects and subscribes again), so one slow reader
 // never holds up delivery to the others.
-func (b *Broker) push(c *client, m message) {
+func (b *Broker) push(c *client, m *message) {
 	select {
 	case <-c.gone:
 		return
@@ -289,7 +289,7 @@ func (b *Broker) Publish(clientID, topic string, data []byte) bool {
 	if !subscribed {
 		return false
 	}
-	b.push(c, message{name: topic, data: data})
+	b.push(c, &message{name: topic, data: data})
 	select {
 	case <-c.gone:
 		return false

@@ -75,7 +75,7 @@ func (b *Broker) Consume(ctx context.Context, ev *store.Event) {
 			for t := range work {
 				for _, s := range t.subs {
 					if data := prepared(t, s); data != nil {
-						b.push(t.c, message{name: s.raw, data: data})
+						b.push(t.c, &message{name: s.raw, data: data})
 					}
 				}
 			}

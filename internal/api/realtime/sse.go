@@ -33,7 +33,9 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 	w.WriteHeader(http.StatusOK)
 
 	var buf bytes.Buffer
-	write := func(m message) error {
+	// write buffers one message; the caller flushes, so a backlog goes out
+	// in one write instead of one system call per message.
+	write := func(m *message) error {
 		buf.Reset()
 		buf.WriteString("id:")
 		buf.WriteString(c.id)
@@ -42,12 +44,13 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 		buf.WriteString("\ndata:")
 		buf.Write(m.data)
 		buf.WriteString("\n\n")
-		if _, err := w.Write(buf.Bytes()); err != nil {
-			return err
-		}
-		return rc.Flush()
+		_, err := w.Write(buf.Bytes())
+		return err
 	}
-	if err := write(message{name: "PB_CONNECT", data: []byte(`{"clientId":"` + c.id + `"}`)}); err != nil {
+	if err := write(&message{name: "PB_CONNECT", data: []byte(`{"clientId":"` + c.id + `"}`)}); err != nil {
+		return
+	}
+	if err := rc.Flush(); err != nil {
 		return
 	}
 
@@ -69,7 +72,32 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 			if err := write(m); err != nil {
 				return
 			}
+			if err := writeQueued(c, write); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
 			idle.Reset(b.opts.IdleTimeout)
 		}
 	}
+}
+
+// maxBatch bounds how many queued messages go out in one flush.
+const maxBatch = 64
+
+// writeQueued writes the messages already waiting for c, up to maxBatch,
+// without blocking.
+func writeQueued(c *client, write func(*message) error) error {
+	for i := 0; i < maxBatch; i++ {
+		select {
+		case m := <-c.send:
+			if err := write(m); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+	return nil
 }

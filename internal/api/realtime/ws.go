@@ -147,7 +147,7 @@ func (b *Broker) ServeWS(w http.ResponseWriter, r *http.Request, ip string, auth
 }
 
 // wsEvent wraps an SSE message for the WebSocket protocol.
-func wsEvent(m message) []byte {
+func wsEvent(m *message) []byte {
 	topic, _ := json.Marshal(m.name)
 	out := make([]byte, 0, len(m.data)+len(topic)+32)
 	out = append(out, `{"type":"event","topic":`...)
