@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -422,6 +423,25 @@ func checkRules(ctx context.Context, tx store.Tx, c *schema.Collection, lookup s
 			continue
 		}
 		q := &store.Query{Collection: c, Schema: lookup, Filters: []string{*rule}, Limit: 1,
+			Request: &store.Request{Method: "GET", Context: "default"}}
+		if _, err := tx.CountRecords(ctx, q); err != nil {
+			if e := apperr.As(err); e != nil && e.Code == apperr.Invalid {
+				fe.Add(key, "validation_invalid_rule", "Invalid rule: "+e.Message)
+				continue
+			}
+			return err
+		}
+	}
+	for i, f := range c.Fields {
+		if f.VisibleRule == "" {
+			continue
+		}
+		key := "fields." + strconv.Itoa(i) + ".visibleRule"
+		if err := requestOnly(f.VisibleRule); err != nil {
+			fe.Add(key, "validation_invalid_rule", "Invalid rule: "+err.Error())
+			continue
+		}
+		q := &store.Query{Collection: c, Schema: lookup, Filters: []string{f.VisibleRule}, Limit: 1,
 			Request: &store.Request{Method: "GET", Context: "default"}}
 		if _, err := tx.CountRecords(ctx, q); err != nil {
 			if e := apperr.As(err); e != nil && e.Code == apperr.Invalid {

@@ -24,6 +24,9 @@ func Export(it *Item, req *Request) map[string]any {
 		if f.Hidden && !super {
 			continue
 		}
+		if f.VisibleRule != "" && !fieldVisible(req, c, f) {
+			continue
+		}
 		v := r.Data[f.Name]
 		if raw, ok := v.(json.RawMessage); ok && raw == nil {
 			v = nil

@@ -55,6 +55,9 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 	if err := checkClientExpr(req, opts.Filter, opts.Sort); err != nil {
 		return nil, err
 	}
+	if err := checkVisibleFields(req, c, opts.Filter, opts.Sort); err != nil {
+		return nil, err
+	}
 	if opts.Page < 1 {
 		opts.Page = 1
 	}

@@ -82,6 +82,11 @@ type Field struct {
 	CascadeDelete bool   // relation
 
 	Cost int // password (bcrypt cost)
+
+	// VisibleRule, when not "", is a filter expression over @request.*
+	// only: the field is sent to clients whose request satisfies it (and
+	// to superusers). A Basalt extension, encoded only when set.
+	VisibleRule string
 }
 
 // IsMulti reports whether the field holds a list of values.
@@ -121,6 +126,9 @@ func (f *Field) MarshalJSON() ([]byte, error) {
 	if f.Type != TypeAutodate {
 		m["required"] = f.Required
 		m["help"] = f.Help
+	}
+	if f.VisibleRule != "" {
+		m["visibleRule"] = f.VisibleRule
 	}
 	switch f.Type {
 	case TypeText:
@@ -186,7 +194,7 @@ func (f *Field) UnmarshalJSON(data []byte) error {
 	}{
 		{"id", &out.ID}, {"name", &out.Name}, {"type", &out.Type}, {"system", &out.System},
 		{"hidden", &out.Hidden}, {"presentable", &out.Presentable}, {"required", &out.Required},
-		{"help", &out.Help},
+		{"help", &out.Help}, {"visibleRule", &out.VisibleRule},
 	}
 	for _, c := range common {
 		if err := get(c.key, c.dst); err != nil {

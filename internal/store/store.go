@@ -192,4 +192,8 @@ type Request struct {
 	Query    map[string]string
 	// Headers have lowercased snake_case keys.
 	Headers map[string]string
+	// Visible, when set, reports whether a field of c with a visibleRule
+	// may be shown to this caller (see record.Service.Visibility, which
+	// sets it). Without it, such fields are shown to superusers only.
+	Visible func(c *schema.Collection, f *schema.Field) bool
 }

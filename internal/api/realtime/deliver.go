@@ -127,6 +127,7 @@ func (b *Broker) render(ctx context.Context, er *record.EventRecord, auth *schem
 	if !ok {
 		return nil
 	}
+	b.records.Visibility(ctx, req)
 	item := &record.Item{Record: er.Record}
 	if expand := s.query["expand"]; expand != "" {
 		if it, err := b.records.Expand(ctx, req, er.Record, expand); err == nil {

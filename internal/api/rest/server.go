@@ -97,6 +97,8 @@ func (s *server) request(r *http.Request) *record.Request {
 	if id := identityOf(r); id != nil {
 		req.Auth = id.record
 	}
+	// Fields with a visibleRule are decided once per response.
+	s.Records.Visibility(r.Context(), req)
 	return req
 }
 
