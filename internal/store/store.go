@@ -93,6 +93,9 @@ type Tx interface {
 	// UpdateDelivery writes status, attempt count, next attempt time and the
 	// attempts log of the delivery with d's id (NotFound if none).
 	UpdateDelivery(ctx context.Context, d *Delivery) error
+	// PruneDeliveries deletes up to limit succeeded or dead deliveries last
+	// updated before olderThan and returns how many it deleted.
+	PruneDeliveries(ctx context.Context, olderThan time.Time, limit int) (int64, error)
 }
 
 // Outbox is the read and maintenance side of the transactional outbox, the

@@ -18,6 +18,9 @@ import (
 // maxAttemptLog bounds the attempts kept in a delivery's log.
 const maxAttemptLog = 50
 
+// pruneChunk bounds the deliveries one pruning transaction deletes.
+const pruneChunk = 1000
+
 // dueBatch bounds the webhooks whose next delivery one round reads.
 const dueBatch = 256
 
@@ -32,8 +35,40 @@ func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.runFanOut(ctx) })
 	wg.Go(func() { s.runWorkers(ctx) })
+	wg.Go(func() { s.runPrune(ctx) })
 	wg.Wait()
 	return nil
+}
+
+// runPrune deletes finished deliveries past the retention, in short
+// transactions, until ctx is done.
+func (s *Service) runPrune(ctx context.Context) {
+	t := time.NewTicker(s.opts.PruneEvery)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			var n int64
+			err := s.store.InTx(ctx, func(tx store.Tx) error {
+				var err error
+				n, err = tx.PruneDeliveries(ctx, s.opts.Now().Add(-s.opts.DeliveryRetention), pruneChunk)
+				return err
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					s.opts.Logger.Error("pruning webhook deliveries", "err", err)
+				}
+				break
+			}
+			if n < pruneChunk {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // runWorkers claims due deliveries and posts them, at most Workers at once.

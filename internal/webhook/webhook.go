@@ -42,6 +42,9 @@ type Options struct {
 	Poll time.Duration
 	// RotationOverlap is how long a replaced secret keeps signing.
 	RotationOverlap time.Duration
+	// DeliveryRetention is how long succeeded and dead deliveries stay
+	// listable, PruneEvery how often older ones are deleted.
+	DeliveryRetention, PruneEvery time.Duration
 	// AllowPrivate lists the private, loopback and link-local networks that
 	// webhooks may reach anyway (none by default).
 	AllowPrivate []netip.Prefix
@@ -59,6 +62,8 @@ const (
 	DefaultBackoffMax      = time.Hour
 	DefaultPoll            = time.Second
 	DefaultRotationOverlap = 24 * time.Hour
+	DefaultRetention       = 7 * 24 * time.Hour
+	DefaultPruneEvery      = 10 * time.Minute
 )
 
 func (o Options) withDefaults() Options {
@@ -82,6 +87,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RotationOverlap <= 0 {
 		o.RotationOverlap = DefaultRotationOverlap
+	}
+	if o.DeliveryRetention <= 0 {
+		o.DeliveryRetention = DefaultRetention
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = DefaultPruneEvery
 	}
 	if o.Now == nil {
 		o.Now = time.Now

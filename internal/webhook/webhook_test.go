@@ -560,3 +560,33 @@ func TestSlowReceiverDoesNotHoldUpOthers(t *testing.T) {
 		t.Errorf("title = %v, want fresh", e.Data.Record["title"])
 	}
 }
+
+func TestPrunesFinishedDeliveries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var mu sync.Mutex
+	offset := time.Duration(0)
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return time.Now().Add(offset)
+	}
+	s, _ := f.service(Options{Now: now, DeliveryRetention: time.Hour, PruneEvery: 5 * time.Millisecond})
+	w := f.hook(s, Input{})
+	f.createPost("x")
+	waitFor(t, func() bool {
+		ds, _, _ := s.Deliveries(context.Background(), w.ID, 0, 0)
+		return len(ds) == 1 && ds[0].Status == store.DeliverySucceeded
+	})
+	time.Sleep(20 * time.Millisecond)
+	if _, total, _ := s.Deliveries(context.Background(), w.ID, 0, 0); total != 1 {
+		t.Fatalf("pruned within the retention")
+	}
+	mu.Lock()
+	offset = 2 * time.Hour
+	mu.Unlock()
+	waitFor(t, func() bool {
+		_, total, _ := s.Deliveries(context.Background(), w.ID, 0, 0)
+		return total == 0
+	})
+}

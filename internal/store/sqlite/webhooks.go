@@ -159,6 +159,24 @@ func (t *tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
 	return nil
 }
 
+// PruneDeliveries deletes finished deliveries last updated before olderThan.
+func (t *tx) PruneDeliveries(ctx context.Context, olderThan time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		limit = pruneChunk
+	}
+	res, err := t.conn.ExecContext(ctx, `DELETE FROM "_webhookDeliveries" WHERE rowid IN (
+		SELECT rowid FROM "_webhookDeliveries" WHERE "status" IN ('succeeded', 'dead') AND "updated" < ? LIMIT ?)`,
+		schema.FormatTime(olderThan), limit)
+	if err != nil {
+		return 0, formatError(ctx, fmt.Errorf("pruning deliveries: %w", err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, formatError(ctx, fmt.Errorf("pruning deliveries: %w", err))
+	}
+	return n, nil
+}
+
 func attemptsJSON(list []store.Attempt) (string, error) {
 	if list == nil {
 		list = []store.Attempt{}

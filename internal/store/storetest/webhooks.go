@@ -97,6 +97,19 @@ func testWebhooks(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil || total != 3 || len(page) != 2 || page[0].ID != "d3" {
 			t.Errorf("Deliveries = %v, %d, %v; want [d3 d2] of 3", deliveryIDs(page), total, err)
 		}
+		// d1 is dead (updated t0+1m); d2, d3 and o1 are pending.
+		var pruned int64
+		inTx(t, s, func(tx store.Tx) error {
+			var err error
+			pruned, err = tx.PruneDeliveries(ctx, t0.Add(2*time.Minute), 10)
+			return err
+		})
+		if _, err := s.Delivery(ctx, "d1"); pruned != 1 || apperr.CodeOf(err) != apperr.NotFound {
+			t.Errorf("PruneDeliveries = %d, d1: %v; want the dead delivery gone", pruned, err)
+		}
+		if _, total, _ := s.Deliveries(ctx, "wh", 0, 0); total != 2 {
+			t.Errorf("deliveries after pruning = %d, want the 2 pending ones", total)
+		}
 		err = s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, mk("nope", "e9", t0)) })
 		if apperr.CodeOf(err) != apperr.NotFound {
 			t.Errorf("UpdateDelivery missing: got %v, want not_found", err)
