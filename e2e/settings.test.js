@@ -121,8 +121,7 @@ test('an unknown route under /api is a JSON 404', async () => {
   assert.deepEqual(body, { data: {}, message: "The requested resource wasn't found.", status: 404 });
 });
 
-// todo: reported, not blocking: Basalt words this message differently today.
-test('the 401 message for superuser-only routes is PocketBase\'s', { todo: 'Basalt says "…valid superuser authorization token."' }, async () => {
+test('the 401 message for superuser-only routes is PocketBase\'s', async () => {
   const err = await expectStatus(newClient(srv.url).settings.getAll(), 401);
   assert.equal(err.response.message, 'The request requires valid record authorization token.');
 });

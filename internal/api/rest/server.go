@@ -152,7 +152,7 @@ func (s *server) requireSuperuser(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := identityOf(r)
 		if id == nil {
-			s.fail(w, r, apperr.New(apperr.Unauthenticated, "The request requires valid superuser authorization token."))
+			s.fail(w, r, apperr.New(apperr.Unauthenticated, "The request requires valid record authorization token."))
 			return
 		}
 		if id.record.Collection.ID != schema.SuperusersID {
