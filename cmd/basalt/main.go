@@ -171,7 +171,7 @@ func open(ctx context.Context, dir string, logger *slog.Logger, authOpts ...auth
 		return nil, err
 	}
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
-	records := record.New(st, cols, fileStore{files}, now, random.ID)
+	records := record.New(st, cols, files.ForRecords(), now, random.ID)
 	mails := newMailQueue(set, logger)
 	authSvc := auth.New(st, cols, records, now, append([]auth.Option{auth.WithLogger(logger),
 		auth.WithMail(mails, func() settings.Meta { return set.Get().Meta })}, authOpts...)...)

@@ -90,7 +90,7 @@ func newMailEnv(t *testing.T, opts ...auth.Option) *mailEnv {
 	}
 	t.Cleanup(func() { blobs.Close() })
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
-	records := record.New(st, cols, fileStore{files}, time.Now, random.ID)
+	records := record.New(st, cols, files.ForRecords(), time.Now, random.ID)
 
 	srv := mailtest.Start(t, mailtest.Options{})
 	_, err = sets.Update(ctx, []byte(fmt.Sprintf(`{"meta":{"appName":"Basalt Test","appURL":"http://app.test",

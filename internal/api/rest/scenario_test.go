@@ -28,7 +28,6 @@ import (
 	"github.com/basalt-dev/basalt/internal/file"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
-	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
 	"github.com/basalt-dev/basalt/internal/webhook"
@@ -60,45 +59,6 @@ type env struct {
 	vars map[string]string
 	// logs collects the server log, shown when a test fails.
 	logs *bytes.Buffer
-}
-
-// fileStore adapts the file service to record.Files, as cmd/basalt does.
-type fileStore struct{ files *file.Service }
-
-func toUploads(list []record.Upload) []file.Upload {
-	out := make([]file.Upload, len(list))
-	for i, u := range list {
-		out[i] = file.Upload{Name: u.Filename(), Size: u.Size(), Open: u.Open}
-	}
-	return out
-}
-
-func (f fileStore) Prepare(field *schema.Field, uploads []record.Upload) ([]string, error) {
-	if err := file.Validate(field, toUploads(uploads)); err != nil {
-		return nil, err
-	}
-	names := make([]string, len(uploads))
-	for i, u := range uploads {
-		names[i] = f.files.Name(u.Filename())
-	}
-	return names, nil
-}
-
-func (f fileStore) Save(ctx context.Context, collectionID, recordID string, names []string, uploads []record.Upload) error {
-	for i, u := range toUploads(uploads) {
-		if err := f.files.Save(ctx, collectionID, recordID, names[i], u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (f fileStore) Delete(ctx context.Context, collectionID, recordID string, names ...string) error {
-	return f.files.Delete(ctx, collectionID, recordID, names...)
-}
-
-func (f fileStore) DeleteRecord(ctx context.Context, collectionID, recordID string) error {
-	return f.files.DeleteRecord(ctx, collectionID, recordID)
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
@@ -141,7 +101,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { blobs.Close() })
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
-	records := record.New(st, cols, fileStore{files}, time.Now, random.ID)
+	records := record.New(st, cols, files.ForRecords(), time.Now, random.ID)
 	authSvc := auth.New(st, cols, records, time.Now)
 	// The webhook service is not run: API tests only manage definitions.
 	hooks := webhook.New(st, cols, records, webhook.Options{Logger: logger})

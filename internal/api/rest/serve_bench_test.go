@@ -54,7 +54,7 @@ func benchServer(b *testing.B, n int) (http.Handler, []string) {
 	}
 	b.Cleanup(func() { blobs.Close() })
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
-	records := record.New(st, cols, fileStore{files}, time.Now, random.ID)
+	records := record.New(st, cols, files.ForRecords(), time.Now, random.ID)
 	authSvc := auth.New(st, cols, records, time.Now)
 	h := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: cols, Records: records, Auth: authSvc, Settings: sets, Files: files,
