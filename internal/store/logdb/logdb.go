@@ -1,0 +1,296 @@
+// Package logdb is the SQLite log database (PocketBase's auxiliary.db and
+// its _logs table): request and application log entries, kept apart from
+// the data database so that writing logs never contends with record writes.
+// Filters and sorts compile through sqlfilter against a synthetic schema of
+// the log table.
+//
+// logdb is an adapter: it implements store.LogStore and imports the storage
+// port, the domain model, sqlfilter and leaf packages; never services or
+// transports.
+package logdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/filter"
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/sqlfilter"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+const table = `"_logs"`
+
+var _ store.LogStore = (*DB)(nil)
+
+// DB is an open log database.
+type DB struct {
+	db      *sql.DB
+	filters *filter.Cache
+	coll    *schema.Collection
+}
+
+// Open opens (creating if needed) the log database at path.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "temp_store(MEMORY)", "journal_size_limit(100000000)"} {
+		q.Add("_pragma", p)
+	}
+	u := url.URL{Scheme: "file", Opaque: strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path), RawQuery: q.Encode()}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("opening log database: %w", err)
+	}
+	// Writes come from one batch writer; a few readers serve the API.
+	db.SetMaxOpenConns(4)
+	d := &DB{db: db, filters: filter.NewCache(256), coll: logCollection()}
+	for _, stmt := range []string{
+		`CREATE TABLE IF NOT EXISTS "_logs" (
+			"id"      TEXT PRIMARY KEY NOT NULL,
+			"level"   INTEGER NOT NULL DEFAULT 0,
+			"message" TEXT NOT NULL DEFAULT '',
+			"data"    JSON NOT NULL DEFAULT '{}',
+			"created" TEXT NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS "idx_logs_level" ON "_logs" ("level")`,
+		`CREATE INDEX IF NOT EXISTS "idx_logs_message" ON "_logs" ("message")`,
+		`CREATE INDEX IF NOT EXISTS "idx_logs_created" ON "_logs" ("created")`,
+		`CREATE INDEX IF NOT EXISTS "idx_logs_created_hour" ON "_logs" (strftime('%Y-%m-%d %H:00:00', "created"))`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("creating the log table: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// logCollection describes the log table to the filter compiler.
+func logCollection() *schema.Collection {
+	return &schema.Collection{ID: "_logs", Name: "_logs", Type: "base", System: true, Fields: []*schema.Field{
+		{ID: "id", Name: "id", Type: schema.TypeText, System: true, PrimaryKey: true},
+		{ID: "created", Name: "created", Type: schema.TypeDate, System: true},
+		{ID: "level", Name: "level", Type: schema.TypeNumber, System: true, OnlyInt: true},
+		{ID: "message", Name: "message", Type: schema.TypeText, System: true},
+		{ID: "data", Name: "data", Type: schema.TypeJSON, System: true},
+	}}
+}
+
+// InsertLogs appends logs in one transaction.
+func (d *DB) InsertLogs(ctx context.Context, logs []*store.Log) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("starting a log batch", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO "_logs" ("id", "level", "message", "data", "created") VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return internal("preparing a log insert", err)
+	}
+	defer stmt.Close()
+	for _, l := range logs {
+		data := []byte("{}")
+		if len(l.Data) > 0 {
+			if data, err = json.Marshal(l.Data); err != nil {
+				return internal("encoding log data", err)
+			}
+		}
+		if _, err := stmt.ExecContext(ctx, l.ID, l.Level, l.Message, string(data), schema.FormatTime(l.Created)); err != nil {
+			return internal("inserting a log", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return internal("committing a log batch", err)
+	}
+	return nil
+}
+
+// compile turns a client's filter and sort into SQL over the log table.
+func (d *DB) compile(filterSrc, sortSrc string) (*sqlfilter.Query, error) {
+	var in sqlfilter.Input
+	var err error
+	if strings.TrimSpace(filterSrc) != "" {
+		if in.Client, err = d.filters.Parse(filterSrc); err != nil {
+			return nil, invalid("filter", err)
+		}
+	}
+	if strings.TrimSpace(sortSrc) != "" {
+		if in.Sort, err = filter.ParseSort(sortSrc); err != nil {
+			return nil, invalid("sort", err)
+		}
+	}
+	if in.Client == nil && len(in.Sort) == 0 {
+		return &sqlfilter.Query{}, nil
+	}
+	src := &sqlfilter.Source{
+		Collection:  d.coll,
+		Lookup:      func(string) *schema.Collection { return nil },
+		AllowHidden: true, // only superusers read logs
+	}
+	q, err := sqlfilter.Compile(sqlfilter.SQLite{}, src, sqlfilter.Options{Table: table}, in)
+	if err != nil {
+		return nil, invalid("filter or sort", err)
+	}
+	return q, nil
+}
+
+// Logs returns a page of logs, newest first by default.
+func (d *DB) Logs(ctx context.Context, q store.LogQuery) ([]*store.Log, int64, error) {
+	cq, err := d.compile(q.Filter, q.Sort)
+	if err != nil {
+		return nil, 0, err
+	}
+	where := ""
+	if cq.Where != "" {
+		where = " WHERE " + cq.Where
+	}
+	order := table + `."created" DESC, ` + table + `._rowid_ DESC`
+	if cq.OrderBy != "" {
+		order = cq.OrderBy + ", " + table + "._rowid_ DESC"
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 30
+	}
+	args := cq.Args
+	n := len(args)
+	query := `SELECT "id", "level", "message", "data", "created" FROM ` + table + where + " ORDER BY " + order +
+		" LIMIT ?" + strconv.Itoa(n+1) + " OFFSET ?" + strconv.Itoa(n+2)
+	rows, err := d.db.QueryContext(ctx, query, append(append([]any{}, args...), limit, max(q.Offset, 0))...)
+	if err != nil {
+		return nil, 0, internal("listing logs", err)
+	}
+	defer rows.Close()
+	var list []*store.Log
+	for rows.Next() {
+		l, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		list = append(list, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, internal("listing logs", err)
+	}
+	total := int64(-1)
+	if !q.SkipTotal {
+		if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+where, args...).Scan(&total); err != nil {
+			return nil, 0, internal("counting logs", err)
+		}
+	}
+	return list, total, nil
+}
+
+// Log returns the entry with id.
+func (d *DB) Log(ctx context.Context, id string) (*store.Log, error) {
+	row := d.db.QueryRowContext(ctx, `SELECT "id", "level", "message", "data", "created" FROM `+table+` WHERE "id" = ?`, id)
+	l, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apperr.New(apperr.NotFound, "")
+	}
+	return l, err
+}
+
+// LogStats counts the entries matching filterSrc per hour.
+func (d *DB) LogStats(ctx context.Context, filterSrc string) ([]store.LogStat, error) {
+	cq, err := d.compile(filterSrc, "")
+	if err != nil {
+		return nil, err
+	}
+	where := ""
+	if cq.Where != "" {
+		where = " WHERE " + cq.Where
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT strftime('%Y-%m-%d %H:00:00', "created") AS "date", COUNT(*) FROM `+table+where+
+		` GROUP BY "date" ORDER BY "date"`, cq.Args...)
+	if err != nil {
+		return nil, internal("counting logs per hour", err)
+	}
+	defer rows.Close()
+	stats := []store.LogStat{}
+	for rows.Next() {
+		var date sql.NullString
+		var s store.LogStat
+		if err := rows.Scan(&date, &s.Total); err != nil {
+			return nil, internal("reading log stats", err)
+		}
+		t, err := time.Parse(time.DateTime, date.String)
+		if err != nil {
+			continue // an unparsable created value: not counted
+		}
+		s.Date = t
+		stats = append(stats, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading log stats", err)
+	}
+	return stats, nil
+}
+
+// PruneLogs deletes the entries created before cutoff.
+func (d *DB) PruneLogs(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE "created" < ?`, schema.FormatTime(cutoff))
+	if err != nil {
+		return 0, internal("pruning logs", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// DeleteLogs deletes every entry.
+func (d *DB) DeleteLogs(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+		return internal("deleting logs", err)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scan(s scanner) (*store.Log, error) {
+	var l store.Log
+	var data, created string
+	if err := s.Scan(&l.ID, &l.Level, &l.Message, &data, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return nil, internal("reading a log", err)
+	}
+	if err := json.Unmarshal([]byte(data), &l.Data); err != nil || l.Data == nil {
+		l.Data = map[string]any{}
+	}
+	l.Created, _ = schema.ParseTime(created)
+	return &l, nil
+}
+
+func invalid(what string, err error) error {
+	var fe *filter.Error
+	var ce *sqlfilter.Error
+	if errors.As(err, &fe) || errors.As(err, &ce) {
+		return apperr.Wrap(apperr.Invalid, "Invalid "+what+": "+err.Error()+".", err)
+	}
+	return apperr.Wrap(apperr.Invalid, "Invalid "+what+".", err)
+}
+
+func internal(doing string, err error) error {
+	return apperr.Wrap(apperr.Internal, "", fmt.Errorf("%s: %w", doing, err))
+}
