@@ -32,9 +32,11 @@ type Service struct {
 	cols    record.Collections
 	records *record.Service
 	now     func() time.Time
-	// dummyHash is checked for unknown identities so that both paths of a
-	// sign-in take the same time.
-	dummyHash string
+	// dummies holds a dummy hash per bcrypt cost, checked for unknown
+	// identities so that both paths of a sign-in take the same time (see
+	// checkPassword).
+	dummyMu sync.Mutex
+	dummies map[int]string
 
 	logger   *slog.Logger
 	mailer   Mailer
@@ -57,8 +59,8 @@ func New(st store.Store, cols record.Collections, records *record.Service, now f
 	if err != nil {
 		panic("auth: bcrypt failed: " + err.Error()) // only on a broken crypto source
 	}
-	s := &Service{store: st, cols: cols, records: records, now: now, dummyHash: dummy,
-		logger: slog.New(slog.DiscardHandler), throttle: DefaultThrottle,
+	s := &Service{store: st, cols: cols, records: records, now: now, dummies: map[int]string{password.DefaultCost: dummy},
+		logger: slog.New(slog.DiscardHandler), throttle: DefaultThrottle(),
 		app: func() settings.Meta { return settings.Defaults().Meta }, bgSlots: make(chan struct{}, maxBackground)}
 	for _, o := range opts {
 		o(s)
@@ -183,18 +185,18 @@ func (s *Service) WithPassword(ctx context.Context, req *record.Request, collect
 	if err := fe.Err(msgValidation); err != nil {
 		return nil, err
 	}
-	failed := apperr.New(apperr.Invalid, "Failed to authenticate.")
+	succeeded, err := s.loginAttempt(c, in.IP, in.Identity)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.findByIdentity(ctx, c, fields, in.Identity)
 	if err != nil {
 		return nil, err
 	}
-	hash := s.dummyHash
-	if r != nil {
-		hash = r.String("password")
+	if !s.checkPassword(c, r, in.Password) {
+		return nil, apperr.New(apperr.Invalid, "Failed to authenticate.")
 	}
-	if !password.Check(hash, in.Password) || r == nil {
-		return nil, failed
-	}
+	succeeded()
 	return s.finish(ctx, req, in.IP, r, methodPassword, in.MFAID)
 }
 

@@ -134,10 +134,14 @@ func (s *Service) RequestPasswordReset(ctx context.Context, ip, collection, emai
 // ConfirmPasswordReset sets a new password for the record of a password
 // reset token. The new password rotates the record's tokenKey, which ends
 // its sessions and voids the reset token itself. A record whose email is
-// still the one the token was sent to becomes verified.
-func (s *Service) ConfirmPasswordReset(ctx context.Context, collection, raw, pass, confirm string) error {
+// still the one the token was sent to becomes verified. Requests are
+// throttled per client IP.
+func (s *Service) ConfirmPasswordReset(ctx context.Context, ip, collection, raw, pass, confirm string) error {
 	c, err := s.authCollection(collection)
 	if err != nil {
+		return err
+	}
+	if err := s.allowIP("confirm-password-reset", c, ip); err != nil {
 		return err
 	}
 	r, claims, problem, err := s.checkToken(ctx, c, raw, token.TypePasswordReset)
@@ -229,14 +233,18 @@ func (s *Service) RequestEmailChange(ctx context.Context, req *record.Request, i
 
 // ConfirmEmailChange sets the new email of an email change token once the
 // record's password is confirmed. The token is void once the record's email
-// is no longer the one it was issued for.
-func (s *Service) ConfirmEmailChange(ctx context.Context, collection, raw, pass string) error {
+// is no longer the one it was issued for. Requests are throttled per
+// client IP, since each checks a password.
+func (s *Service) ConfirmEmailChange(ctx context.Context, ip, collection, raw, pass string) error {
 	c, err := s.authCollection(collection)
 	if err != nil {
 		return err
 	}
 	if c.ID == schema.SuperusersID {
 		return apperr.New(apperr.Invalid, "All superusers can change their emails directly.")
+	}
+	if err := s.allowIP("confirm-email-change", c, ip); err != nil {
+		return err
 	}
 	fe := apperr.FieldErrors{}
 	var r *schema.Record

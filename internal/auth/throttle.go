@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -20,11 +21,61 @@ func (s *Service) allow(key string, rule ratelimit.Rule, message string) error {
 }
 
 func (s *Service) allowIP(endpoint string, c *schema.Collection, ip string) error {
-	return s.allow("ip\x00"+endpoint+"\x00"+c.ID+"\x00"+ip, s.throttle.PerIP, msgTooMany)
+	return s.allow(ipKey(endpoint, c, ip), s.throttle.PerIP, msgTooMany)
 }
 
 func (s *Service) allowIdentity(endpoint string, c *schema.Collection, identity string) error {
-	return s.allow("id\x00"+endpoint+"\x00"+c.ID+"\x00"+strings.ToLower(identity), s.throttle.PerIdentity, msgTooMany)
+	return s.allow(identityKey(endpoint, c, identity), s.throttle.PerIdentity, msgTooMany)
+}
+
+func ipKey(endpoint string, c *schema.Collection, ip string) string {
+	return "ip\x00" + endpoint + "\x00" + c.ID + "\x00" + clientNetwork(ip)
+}
+
+func identityKey(endpoint string, c *schema.Collection, identity string) string {
+	return "id\x00" + endpoint + "\x00" + c.ID + "\x00" + strings.ToLower(identity)
+}
+
+// clientNetwork is the part of a client IP that throttling counts: an IPv4
+// address, or the /64 network of an IPv6 address, since one subscriber
+// usually holds a whole /64 and could otherwise change address at will.
+func clientNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// loginAttempt takes one token from the failed sign-in buckets of the
+// client IP and of the submitted identity (known or not), or refuses the
+// attempt with TooManyRequests before any password is checked. The
+// caller calls succeeded once the password proved right, which gives both
+// tokens back: only failures count, and taking first keeps concurrent
+// guesses from slipping past the limit.
+func (s *Service) loginAttempt(c *schema.Collection, ip, identity string) (succeeded func(), err error) {
+	const endpoint = "auth-with-password"
+	ipk, idk := ipKey(endpoint, c, ip), identityKey(endpoint, c, identity)
+	if err := s.allow(ipk, s.throttle.LoginPerIP, msgTooMany); err != nil {
+		return nil, err
+	}
+	if err := s.allow(idk, s.throttle.LoginPerIdentity, msgTooMany); err != nil {
+		// Refused without a password check: not a failure of this IP.
+		s.limiter.Refund(ipk, s.throttle.LoginPerIP)
+		return nil, err
+	}
+	return func() {
+		s.limiter.Refund(ipk, s.throttle.LoginPerIP)
+		s.limiter.Refund(idk, s.throttle.LoginPerIdentity)
+	}, nil
 }
 
 // emailProblem validates an email address of a request body.

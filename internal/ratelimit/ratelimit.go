@@ -6,8 +6,11 @@
 package ratelimit
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,6 +24,54 @@ type Rule struct {
 }
 
 func (r Rule) off() bool { return r.Burst <= 0 || r.Per <= 0 }
+
+// String formats r as ParseRule reads it: "30/1m0s", or "off".
+func (r Rule) String() string {
+	if r.off() {
+		return "off"
+	}
+	return strconv.Itoa(r.Burst) + "/" + r.Per.String()
+}
+
+// ParseRule reads a rule written "BURST/PER", e.g. "30/1m" (30 requests at
+// once, refilled at 30 a minute), or "off" (also "0"): no limit.
+func ParseRule(s string) (Rule, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" || s == "0" {
+		return Rule{}, nil
+	}
+	burst, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rule{}, fmt.Errorf("rate limit %q: want BURST/DURATION (e.g. 30/1m) or off", s)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(burst))
+	if err != nil || n < 0 {
+		return Rule{}, fmt.Errorf("rate limit %q: the count must be a whole number", s)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(per))
+	if err != nil || d < 0 {
+		return Rule{}, fmt.Errorf("rate limit %q: the period must be a duration such as 10s, 1m or 1h", s)
+	}
+	r := Rule{Burst: n, Per: d}
+	if r.off() {
+		return Rule{}, nil
+	}
+	if r.interval() == 0 {
+		return Rule{}, errors.New("rate limit " + strconv.Quote(s) + ": the period is too short for the count")
+	}
+	return r, nil
+}
+
+// Set parses s into r (ParseRule), so that a Rule can be a command-line
+// flag (flag.Value).
+func (r *Rule) Set(s string) error {
+	parsed, err := ParseRule(s)
+	if err != nil {
+		return err
+	}
+	*r = parsed
+	return nil
+}
 
 // interval is the time it takes to refill one token.
 func (r Rule) interval() time.Duration { return r.Per / time.Duration(r.Burst) }
@@ -89,6 +140,25 @@ func (l *Limiter) Allow(key string, rule Rule) error {
 	}
 	wait := time.Duration((1 - b.tokens) * float64(rule.interval()))
 	return &Exceeded{RetryAfter: wait}
+}
+
+// Refund gives back a token that Allow took from key's bucket under rule,
+// for requests that should not count (a sign-in whose password was right,
+// so that only failures are limited). A bucket never holds more than
+// rule.Burst tokens.
+func (l *Limiter) Refund(key string, rule Rule) {
+	if rule.off() {
+		return
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok || b.rule != rule {
+		return // swept, hence full, or replaced by a new rule
+	}
+	b.refill(now)
+	b.tokens = math.Min(float64(rule.Burst), b.tokens+1)
 }
 
 func (b *bucket) refill(now time.Time) {

@@ -111,3 +111,72 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("allowed %d of 200 concurrent requests, want exactly 50", allowed)
 	}
 }
+
+func TestRefundGivesBackOneToken(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(c.now)
+	rule := Rule{Burst: 2, Per: time.Hour}
+	for range 2 {
+		if err := l.Allow("k", rule); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Allow("k", rule); err == nil {
+		t.Fatal("3rd request allowed, want refused")
+	}
+	l.Refund("k", rule)
+	if err := l.Allow("k", rule); err != nil {
+		t.Errorf("after a refund: got %v, want allowed", err)
+	}
+	if err := l.Allow("k", rule); err == nil {
+		t.Error("a refund gave back more than one token")
+	}
+	// Refunds never raise a bucket above its burst.
+	for range 10 {
+		l.Refund("full", rule)
+	}
+	l.Refund("never-seen", rule)
+	for i := range 3 {
+		err := l.Allow("full", rule)
+		if (err == nil) != (i < 2) {
+			t.Errorf("request %d after 10 refunds: got %v", i+1, err)
+		}
+	}
+	l.Refund("k", Rule{}) // a zero rule has no bucket: no-op
+}
+
+func TestParseRule(t *testing.T) {
+	t.Parallel()
+	good := map[string]Rule{
+		"30/1m":     {Burst: 30, Per: time.Minute},
+		" 5 / 10m ": {Burst: 5, Per: 10 * time.Minute},
+		"1/1h30m":   {Burst: 1, Per: 90 * time.Minute},
+		"off":       {},
+		"0":         {},
+		"0/1m":      {},
+	}
+	for in, want := range good {
+		got, err := ParseRule(in)
+		if err != nil || got != want {
+			t.Errorf("ParseRule(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+		if err == nil && !want.off() {
+			if back, err := ParseRule(got.String()); err != nil || back != want {
+				t.Errorf("ParseRule(%q.String() = %q) = %+v, %v", in, got.String(), back, err)
+			}
+		}
+	}
+	for _, in := range []string{"", "30", "x/1m", "-1/1m", "30/", "30/soon", "30/-1m", "1000/1ns", "on"} {
+		if got, err := ParseRule(in); err == nil {
+			t.Errorf("ParseRule(%q) = %+v, want an error", in, got)
+		}
+	}
+	var r Rule
+	if err := r.Set("3/1s"); err != nil || r != (Rule{Burst: 3, Per: time.Second}) {
+		t.Errorf("Set: %+v, %v", r, err)
+	}
+	if (Rule{}).String() != "off" {
+		t.Errorf("zero rule String = %q, want off", Rule{}.String())
+	}
+}

@@ -59,7 +59,7 @@ func (s *server) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) confirmPasswordReset(w http.ResponseWriter, r *http.Request) {
 	if data, ok := s.body(w, r); ok {
-		s.noContent(w, r, s.Auth.ConfirmPasswordReset(r.Context(), r.PathValue("collection"),
+		s.noContent(w, r, s.Auth.ConfirmPasswordReset(r.Context(), s.ip(r), r.PathValue("collection"),
 			str(data, "token"), str(data, "password"), str(data, "passwordConfirm")))
 	}
 }
@@ -72,7 +72,7 @@ func (s *server) requestEmailChange(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) confirmEmailChange(w http.ResponseWriter, r *http.Request) {
 	if data, ok := s.body(w, r); ok {
-		s.noContent(w, r, s.Auth.ConfirmEmailChange(r.Context(), r.PathValue("collection"), str(data, "token"), str(data, "password")))
+		s.noContent(w, r, s.Auth.ConfirmEmailChange(r.Context(), s.ip(r), r.PathValue("collection"), str(data, "token"), str(data, "password")))
 	}
 }
 
