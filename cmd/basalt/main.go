@@ -54,6 +54,10 @@ Usage:
 Token signing: --token-alg (or BASALT_TOKEN_ALG) is HS256 (PocketBase's
 per-record secrets, the default), ES256 or EdDSA (asymmetric keys stored in
 the database, public keys at /.well-known/jwks.json).
+
+Brute-force limits (serve): --auth-throttle-login-ip, --auth-throttle-login-identity,
+--auth-throttle-ip, --auth-throttle-identity and --auth-throttle-otp, each BURST/PERIOD
+(e.g. 30/10m) or off; see "basalt serve --help" and docs/throttling.md.
   basalt --version
 `
 
@@ -93,12 +97,14 @@ type options struct {
 	webhookMaxAttempts int
 	// tokenAlg signs tokens: HS256 (default), ES256 or EdDSA.
 	tokenAlg string
+	// throttle holds the brute-force limits of the auth endpoints.
+	throttle auth.Throttle
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	o := &options{}
+	o := &options{throttle: auth.DefaultThrottle()}
 	fs.StringVar(&o.http, "http", envOr(getenv, "BASALT_HTTP", "127.0.0.1:8090"), "address to listen on")
 	fs.StringVar(&o.dir, "dir", envOr(getenv, "BASALT_DIR", "./basalt_data"), "data directory")
 	retention, err := time.ParseDuration(envOr(getenv, "BASALT_EVENT_RETENTION", "24h"))
@@ -109,6 +115,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&o.webhookAllowPrivate, "webhook-allow-private", getenv("BASALT_WEBHOOK_ALLOW_PRIVATE"), "CIDRs of private networks webhooks may reach, comma-separated")
 	fs.IntVar(&o.webhookMaxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts of a webhook delivery before it is dead")
 	fs.StringVar(&o.tokenAlg, "token-alg", envOr(getenv, "BASALT_TOKEN_ALG", token.AlgHS256), "token signing algorithm: HS256, ES256 or EdDSA")
+	if err := throttleFlags(fs, getenv, &o.throttle); err != nil {
+		return nil, nil, err
+	}
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
 	var positional []string
 	for {
@@ -187,7 +196,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := open(ctx, o.dir, logger, auth.WithSigning(o.tokenAlg))
+	a, err := open(ctx, o.dir, logger, auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
 	if err != nil {
 		return err
 	}

@@ -25,12 +25,19 @@ type Rule struct {
 
 func (r Rule) off() bool { return r.Burst <= 0 || r.Per <= 0 }
 
-// String formats r as ParseRule reads it: "30/1m0s", or "off".
+// String formats r as ParseRule reads it: "30/1m", "5/1h30m", or "off".
 func (r Rule) String() string {
 	if r.off() {
 		return "off"
 	}
-	return strconv.Itoa(r.Burst) + "/" + r.Per.String()
+	d := r.Per.String()
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return strconv.Itoa(r.Burst) + "/" + d
 }
 
 // ParseRule reads a rule written "BURST/PER", e.g. "30/1m" (30 requests at

@@ -172,6 +172,16 @@ func TestParseRule(t *testing.T) {
 			t.Errorf("ParseRule(%q) = %+v, want an error", in, got)
 		}
 	}
+	for r, want := range map[Rule]string{
+		{Burst: 30, Per: time.Minute}:            "30/1m",
+		{Burst: 5, Per: 90 * time.Minute}:        "5/1h30m",
+		{Burst: 2, Per: 3 * time.Hour}:           "2/3h",
+		{Burst: 1, Per: 1500 * time.Millisecond}: "1/1.5s",
+	} {
+		if got := r.String(); got != want {
+			t.Errorf("%+v.String() = %q, want %q", r, got, want)
+		}
+	}
 	var r Rule
 	if err := r.Set("3/1s"); err != nil || r != (Rule{Burst: 3, Per: time.Second}) {
 		t.Errorf("Set: %+v, %v", r, err)
