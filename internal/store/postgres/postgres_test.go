@@ -17,6 +17,12 @@ func openTest(t testing.TB) *Store {
 	return openURL(t, pgtest.NewDatabase(t))
 }
 
+// openTestURL returns the URL of a fresh database without opening it.
+func openTestURL(t testing.TB) string {
+	t.Helper()
+	return pgtest.NewDatabase(t)
+}
+
 func openURL(t testing.TB, url string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), url, Options{MaxConns: 8, Logger: slog.New(slog.DiscardHandler)})
