@@ -26,6 +26,8 @@ import (
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/settings"
+	"github.com/basalt-dev/basalt/internal/store"
+	"github.com/basalt-dev/basalt/internal/store/postgres"
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
 	"github.com/basalt-dev/basalt/internal/token"
 	"github.com/basalt-dev/basalt/internal/webhook"
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 type options struct {
 	http string
 	dir  string
+	// db names a PostgreSQL database (postgres://…); empty means SQLite in dir.
+	db string
 	// eventRetention is how long delivered change events stay in the outbox.
 	eventRetention time.Duration
 	// webhookAllowPrivate lists CIDRs of private, loopback or link-local
@@ -107,6 +111,7 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	o := &options{throttle: auth.DefaultThrottle()}
 	fs.StringVar(&o.http, "http", envOr(getenv, "BASALT_HTTP", "127.0.0.1:8090"), "address to listen on")
 	fs.StringVar(&o.dir, "dir", envOr(getenv, "BASALT_DIR", "./basalt_data"), "data directory")
+	fs.StringVar(&o.db, "db", getenv("BASALT_DB"), "PostgreSQL database URL (postgres://…); empty: SQLite in the data directory")
 	retention, err := time.ParseDuration(envOr(getenv, "BASALT_EVENT_RETENTION", "24h"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("BASALT_EVENT_RETENTION: %w", err)
@@ -146,7 +151,7 @@ func envOr(getenv func(string) string, key, def string) string {
 // app holds the wired services over one data directory.
 type app struct {
 	logger      *slog.Logger
-	store       *sqlite.Store
+	store       store.Store
 	collections *collection.Service
 	records     *record.Service
 	auth        *auth.Service
@@ -155,11 +160,11 @@ type app struct {
 	mail        *mail.Queue
 }
 
-func open(ctx context.Context, dir string, logger *slog.Logger, authOpts ...auth.Option) (*app, error) {
+func open(ctx context.Context, dir, db string, logger *slog.Logger, authOpts ...auth.Option) (*app, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "data.db"), logger)
+	st, err := openStore(ctx, dir, db, logger)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
@@ -190,13 +195,22 @@ func open(ctx context.Context, dir string, logger *slog.Logger, authOpts ...auth
 	}, nil
 }
 
+// openStore opens the PostgreSQL database db when it is set, otherwise the
+// SQLite database in dir. (Files stay in dir either way.)
+func openStore(ctx context.Context, dir, db string, logger *slog.Logger) (store.Store, error) {
+	if db != "" {
+		return postgres.Open(ctx, db, postgres.Options{Logger: logger})
+	}
+	return sqlite.Open(ctx, filepath.Join(dir, "data.db"), logger)
+}
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	o, _, err := parseFlags("serve", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := open(ctx, o.dir, logger, auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
+	a, err := open(ctx, o.dir, o.db, logger, auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
 	if err != nil {
 		return err
 	}
@@ -260,7 +274,7 @@ func superuser(ctx context.Context, args []string, getenv func(string) string, s
 	if len(pos) == 0 {
 		return errors.New("usage: basalt superuser upsert EMAIL PASSWORD | delete EMAIL")
 	}
-	a, err := open(ctx, o.dir, logger)
+	a, err := open(ctx, o.dir, o.db, logger)
 	if err != nil {
 		return err
 	}
@@ -297,7 +311,7 @@ func tokenKeys(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("token-keys: set --token-alg (or BASALT_TOKEN_ALG) to ES256 or EdDSA; HS256 tokens use per-collection secrets")
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := open(ctx, o.dir, logger, auth.WithSigning(o.tokenAlg))
+	a, err := open(ctx, o.dir, o.db, logger, auth.WithSigning(o.tokenAlg))
 	if err != nil {
 		return err
 	}
