@@ -42,7 +42,21 @@ func headerKey(name string) string {
 // and when no header holds a valid IP, it is the connection's remote
 // address. IPv6 addresses are returned in expanded form and IPv4-mapped
 // IPv6 addresses as IPv4.
+//
+// With trusted proxy networks configured (--trusted-proxy), headers are
+// honoured only from peers in them, and X-Real-IP and X-Forwarded-For when
+// the settings name none.
 func clientIP(r *http.Request, trustedHeaders []string, useLeftmost bool) string {
+	if st := stateOf(r); st != nil {
+		switch st.proxy {
+		case proxyUntrusted:
+			return remoteIP(r)
+		case proxyTrusted:
+			if len(trustedHeaders) == 0 {
+				trustedHeaders = []string{"X-Real-IP", "X-Forwarded-For"}
+			}
+		}
+	}
 	for _, name := range trustedHeaders {
 		values := r.Header.Values(name)
 		if len(values) == 0 {

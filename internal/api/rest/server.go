@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/logs"
+	"github.com/basalt-dev/basalt/internal/metrics"
 	"github.com/basalt-dev/basalt/internal/ratelimit"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -46,6 +49,22 @@ type Deps struct {
 	Realtime Realtime
 	// Webhooks serves /api/webhooks; nil answers 404 there.
 	Webhooks *webhook.Service
+
+	// Metrics counts requests; nil counts nothing.
+	Metrics *metrics.Metrics
+	// MetricsToken, when set, serves Metrics at /metrics on this handler to
+	// requests bearing it ("Authorization: Bearer <token>"); empty leaves
+	// /metrics off the API listener.
+	MetricsToken string
+	// Logs serves /api/logs; nil answers 404 there.
+	Logs *logs.Service
+	// TrustedProxies are the networks of the proxies whose forwarding
+	// headers name the client. Empty honours the headers of the
+	// trustedProxy settings from any peer, as PocketBase does.
+	TrustedProxies []netip.Prefix
+	// Ready reports whether the server should take traffic (/readyz); its
+	// error is shown to the prober, so it must name no secret. nil: always.
+	Ready func(ctx context.Context) error
 }
 
 type server struct {
@@ -57,7 +76,7 @@ func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	return s.recover(s.cors(s.loadAuth(mux)))
+	return s.observe(s.recover(s.cors(s.loadAuth(s.routed(mux)))))
 }
 
 type identityKey struct{}
