@@ -125,37 +125,41 @@ func (d *DB) InsertLogs(ctx context.Context, logs []*store.Log) error {
 }
 
 // compile turns a client's filter and sort into SQL over the log table.
-func (d *DB) compile(filterSrc, sortSrc string) (*sqlfilter.Query, error) {
+// Rows that tie sort by row id, in the direction of the last sort key.
+func (d *DB) compile(filterSrc, sortSrc string) (q *sqlfilter.Query, tiebreak string, err error) {
 	var in sqlfilter.Input
-	var err error
 	if strings.TrimSpace(filterSrc) != "" {
 		if in.Client, err = d.filters.Parse(filterSrc); err != nil {
-			return nil, invalid("filter", err)
+			return nil, "", invalid("filter", err)
 		}
 	}
+	tiebreak = table + "._rowid_ DESC"
 	if strings.TrimSpace(sortSrc) != "" {
 		if in.Sort, err = filter.ParseSort(sortSrc); err != nil {
-			return nil, invalid("sort", err)
+			return nil, "", invalid("sort", err)
+		}
+		if len(in.Sort) > 0 && !in.Sort[len(in.Sort)-1].Desc {
+			tiebreak = table + "._rowid_"
 		}
 	}
 	if in.Client == nil && len(in.Sort) == 0 {
-		return &sqlfilter.Query{}, nil
+		return &sqlfilter.Query{}, tiebreak, nil
 	}
 	src := &sqlfilter.Source{
 		Collection:  d.coll,
 		Lookup:      func(string) *schema.Collection { return nil },
 		AllowHidden: true, // only superusers read logs
 	}
-	q, err := sqlfilter.Compile(sqlfilter.SQLite{}, src, sqlfilter.Options{Table: table}, in)
+	q, err = sqlfilter.Compile(sqlfilter.SQLite{}, src, sqlfilter.Options{Table: table}, in)
 	if err != nil {
-		return nil, invalid("filter or sort", err)
+		return nil, "", invalid("filter or sort", err)
 	}
-	return q, nil
+	return q, tiebreak, nil
 }
 
 // Logs returns a page of logs, newest first by default.
 func (d *DB) Logs(ctx context.Context, q store.LogQuery) ([]*store.Log, int64, error) {
-	cq, err := d.compile(q.Filter, q.Sort)
+	cq, tiebreak, err := d.compile(q.Filter, q.Sort)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -165,7 +169,7 @@ func (d *DB) Logs(ctx context.Context, q store.LogQuery) ([]*store.Log, int64, e
 	}
 	order := table + `."created" DESC, ` + table + `._rowid_ DESC`
 	if cq.OrderBy != "" {
-		order = cq.OrderBy + ", " + table + "._rowid_ DESC"
+		order = cq.OrderBy + ", " + tiebreak
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -212,7 +216,7 @@ func (d *DB) Log(ctx context.Context, id string) (*store.Log, error) {
 
 // LogStats counts the entries matching filterSrc per hour.
 func (d *DB) LogStats(ctx context.Context, filterSrc string) ([]store.LogStat, error) {
-	cq, err := d.compile(filterSrc, "")
+	cq, _, err := d.compile(filterSrc, "")
 	if err != nil {
 		return nil, err
 	}
