@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/basalt-dev/basalt/internal/store"
@@ -39,4 +40,31 @@ func openURL(t testing.TB, url string) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
+}
+
+func TestPoolBound(t *testing.T) {
+	url := openTestURL(t)
+	if got := openURL(t, url).pool.Config().MaxConns; got != 8 {
+		t.Errorf("Options.MaxConns 8: pool bound %d", got)
+	}
+	s, err := Open(context.Background(), url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.pool.Config().MaxConns; got != DefaultMaxConns() {
+		t.Errorf("default pool bound: got %d, want %d", got, DefaultMaxConns())
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	s2, err := Open(context.Background(), url+sep+"pool_max_conns=3", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := s2.pool.Config().MaxConns; got != 3 {
+		t.Errorf("pool_max_conns=3: pool bound %d", got)
+	}
 }
