@@ -45,6 +45,8 @@ type Service struct {
 	throttle Throttle
 	// keys holds the asymmetric signing keys (WithSigning).
 	keys keyRing
+	// oauth caches OAuth2 discovery and key sets (see oauth2.go).
+	oauth oauthState
 
 	// Background work started by requests (see later).
 	bgMu     sync.Mutex
@@ -311,7 +313,7 @@ func (s *Service) Refresh(ctx context.Context, req *record.Request, claims *toke
 }
 
 // Methods describes the sign-in methods of an auth collection.
-func (s *Service) Methods(collection string) (map[string]any, error) {
+func (s *Service) Methods(ctx context.Context, collection string) (map[string]any, error) {
 	c := s.cols.Lookup(collection)
 	if c == nil || !c.IsAuth() {
 		return nil, apperr.New(apperr.NotFound, "Missing or invalid auth collection context.")
@@ -320,13 +322,14 @@ func (s *Service) Methods(collection string) (map[string]any, error) {
 	if fields == nil {
 		fields = []string{}
 	}
+	oauth2, providers := s.oauth2Methods(ctx, c)
 	return map[string]any{
 		"password": map[string]any{"enabled": c.PasswordAuth.Enabled, "identityFields": fields},
-		"oauth2":   map[string]any{"enabled": false, "providers": []any{}},
+		"oauth2":   oauth2,
 		"mfa":      map[string]any{"enabled": c.MFA.Enabled, "duration": c.MFA.Duration},
 		"otp":      map[string]any{"enabled": c.OTP.Enabled, "duration": c.OTP.Duration},
 		// Kept for older SDK clients.
-		"authProviders":    []any{},
+		"authProviders":    providers,
 		"usernamePassword": c.PasswordAuth.Enabled && contains(fields, "username"),
 		"emailPassword":    c.PasswordAuth.Enabled && contains(fields, "email"),
 	}, nil

@@ -37,7 +37,7 @@ func New(ctx context.Context, st store.Store, now func() time.Time) (*Service, e
 		missing = append(missing, schema.Superusers(random.Secret), schema.Users(random.Secret))
 	}
 	// Collections added by later versions are created on the next start.
-	for _, c := range []*schema.Collection{schema.MFAs(), schema.OTPs(), schema.AuthOrigins()} {
+	for _, c := range []*schema.Collection{schema.MFAs(), schema.OTPs(), schema.AuthOrigins(), schema.ExternalAuths()} {
 		if s.registry.Lookup(c.ID) == nil && s.registry.Lookup(c.Name) == nil {
 			missing = append(missing, c)
 		}

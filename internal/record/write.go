@@ -376,6 +376,11 @@ func (s *Service) deleteRecord(ctx context.Context, tx store.Tx, fx *effects, r 
 			}
 		}
 	}
+	if r.Collection.IsAuth() {
+		if err := s.deleteAuthRows(ctx, tx, fx, r, depth); err != nil {
+			return err
+		}
+	}
 	if err := tx.DeleteRecord(ctx, r.Collection, r.ID()); err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
 			return nil // already removed by a cascade

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"hash/crc32"
 	"strconv"
 	"strings"
@@ -84,7 +83,7 @@ type AuthAlert struct {
 type OAuth2 struct {
 	MappedFields map[string]string `json:"mappedFields"`
 	Enabled      bool              `json:"enabled"`
-	Providers    []json.RawMessage `json:"providers,omitempty"`
+	Providers    []OAuth2Provider  `json:"providers"`
 }
 
 // PasswordAuth configures identity/password sign-in.
@@ -147,7 +146,7 @@ func (c *Collection) Clone() *Collection {
 		a.AuthRule, a.ManageRule = cloneRule(a.AuthRule), cloneRule(a.ManageRule)
 		a.PasswordAuth.IdentityFields = cloneStrings(a.PasswordAuth.IdentityFields)
 		a.OAuth2.MappedFields = cloneMap(a.OAuth2.MappedFields)
-		a.OAuth2.Providers = append([]json.RawMessage(nil), a.OAuth2.Providers...)
+		a.OAuth2.Providers = cloneProviders(a.OAuth2.Providers)
 		out.AuthOptions = &a
 	}
 	return &out
@@ -160,7 +159,12 @@ func (c *Collection) Public() *Collection {
 		for _, t := range out.tokenConfigs() {
 			t.Secret = ""
 		}
-		out.OAuth2.Providers = nil
+		if out.OAuth2.Providers == nil {
+			out.OAuth2.Providers = []OAuth2Provider{}
+		}
+		for i := range out.OAuth2.Providers {
+			out.OAuth2.Providers[i].ClientSecret = ""
+		}
 	}
 	return out
 }

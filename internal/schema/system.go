@@ -7,9 +7,10 @@ import (
 
 // Names of the system collections that hold sign-in state.
 const (
-	OTPsName        = "_otps"
-	MFAsName        = "_mfas"
-	AuthOriginsName = "_authOrigins"
+	OTPsName          = "_otps"
+	MFAsName          = "_mfas"
+	AuthOriginsName   = "_authOrigins"
+	ExternalAuthsName = "_externalAuths"
 )
 
 // OTPsID, MFAsID and AuthOriginsID are the ids of those collections
@@ -18,6 +19,8 @@ var (
 	OTPsID        = DefaultCollectionID(TypeBase, OTPsName)
 	MFAsID        = DefaultCollectionID(TypeBase, MFAsName)
 	AuthOriginsID = DefaultCollectionID(TypeBase, AuthOriginsName)
+	// ExternalAuthsID is the id of _externalAuths.
+	ExternalAuthsID = DefaultCollectionID(TypeBase, ExternalAuthsName)
 )
 
 // fieldID derives a field id from its type and name, as the built-in
@@ -88,5 +91,27 @@ func MFAs() *Collection {
 	)
 	c.Fields = append(c.Fields, AutodateFields(true)...)
 	c.Indexes = []string{"CREATE INDEX `idx_mfas_collectionRef_recordRef` ON `_mfas` (`collectionRef`, `recordRef`)"}
+	return c
+}
+
+// ExternalAuths returns the definition of _externalAuths: one row per
+// OAuth2 account (provider and the provider's user id) linked to an auth
+// record. Owners list, view and delete (unlink) their rows; only the auth
+// service and superusers create or change them.
+func ExternalAuths() *Collection {
+	c := NewCollection(TypeBase, ExternalAuthsName, nil)
+	c.ID, c.System = ExternalAuthsID, true
+	c.ListRule, c.ViewRule, c.DeleteRule = Rule(ownerRule), Rule(ownerRule), Rule(ownerRule)
+	c.Fields = append(c.Fields,
+		systemField(TypeText, "collectionRef", true, false),
+		systemField(TypeText, "recordRef", true, false),
+		systemField(TypeText, "provider", true, false),
+		systemField(TypeText, "providerId", true, false),
+	)
+	c.Fields = append(c.Fields, AutodateFields(true)...)
+	c.Indexes = []string{
+		"CREATE UNIQUE INDEX `idx_externalAuths_record_provider` ON `_externalAuths` (`collectionRef`, `recordRef`, `provider`)",
+		"CREATE UNIQUE INDEX `idx_externalAuths_collection_provider` ON `_externalAuths` (`collectionRef`, `provider`, `providerId`)",
+	}
 	return c
 }

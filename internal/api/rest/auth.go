@@ -10,7 +10,7 @@ import (
 )
 
 func (s *server) authMethods(w http.ResponseWriter, r *http.Request) {
-	m, err := s.Auth.Methods(r.PathValue("collection"))
+	m, err := s.Auth.Methods(r.Context(), r.PathValue("collection"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -108,12 +108,13 @@ func TestCollectionsListAndView(t *testing.T) {
 	e.createCollection(map[string]any{"name": "zeta"})
 	e.run(t, []scenario{
 		{name: "system collections exist on first start", method: "GET", url: "/api/collections?sort=created", auth: "superuser",
-			wantStatus: 200, wantJSON: `{"page":1,"perPage":30,"totalItems":7,"totalPages":1,"items":[
+			wantStatus: 200, wantJSON: `{"page":1,"perPage":30,"totalItems":8,"totalPages":1,"items":[
 				{"id":"pbc_3142635823","name":"_superusers","type":"auth","system":true},
 				{"id":"_pb_users_auth_","name":"users","type":"auth"},
 				{"id":"pbc_2279338944","name":"_mfas","type":"base","system":true},
 				{"id":"pbc_1638494021","name":"_otps","type":"base","system":true},
 				{"id":"pbc_4275539003","name":"_authOrigins","type":"base","system":true},
+				{"id":"pbc_2281828961","name":"_externalAuths","type":"base","system":true},
 				{"name":"posts","type":"base","system":false},
 				{"name":"zeta"}]}`},
 		{name: "secrets of auth collections are not listed", method: "GET", url: "/api/collections", auth: "superuser",
@@ -130,11 +131,11 @@ func TestCollectionsListAndView(t *testing.T) {
 				}
 			}},
 		{name: "sort by name desc", method: "GET", url: "/api/collections?sort=-name", auth: "superuser", wantStatus: 200,
-			wantJSON: `{"items":[{"name":"zeta"},{"name":"users"},{"name":"posts"},{"name":"_superusers"},{"name":"_otps"},{"name":"_mfas"},{"name":"_authOrigins"}]}`},
+			wantJSON: `{"items":[{"name":"zeta"},{"name":"users"},{"name":"posts"},{"name":"_superusers"},{"name":"_otps"},{"name":"_mfas"},{"name":"_externalAuths"},{"name":"_authOrigins"}]}`},
 		{name: "sort by two keys", method: "GET", url: "/api/collections?sort=-system,name", auth: "superuser", wantStatus: 200,
-			wantJSON: `{"items":[{"name":"_authOrigins"},{"name":"_mfas"},{"name":"_otps"},{"name":"_superusers"},{"name":"posts"},{"name":"users"},{"name":"zeta"}]}`},
+			wantJSON: `{"items":[{"name":"_authOrigins"},{"name":"_externalAuths"},{"name":"_mfas"},{"name":"_otps"},{"name":"_superusers"},{"name":"posts"},{"name":"users"},{"name":"zeta"}]}`},
 		{name: "paging", method: "GET", url: "/api/collections?sort=name&page=2&perPage=3", auth: "superuser", wantStatus: 200,
-			wantJSON: `{"page":2,"perPage":3,"totalItems":7,"totalPages":3,"items":[{"name":"_superusers"},{"name":"posts"},{"name":"users"}]}`},
+			wantJSON: `{"page":2,"perPage":3,"totalItems":8,"totalPages":3,"items":[{"name":"_otps"},{"name":"_superusers"},{"name":"posts"}]}`},
 		{name: "page past the end", method: "GET", url: "/api/collections?page=9", auth: "superuser", wantStatus: 200,
 			wantJSON: `{"page":9,"items":[]}`},
 		{name: "skipTotal", method: "GET", url: "/api/collections?skipTotal=1&perPage=1", auth: "superuser", wantStatus: 200,

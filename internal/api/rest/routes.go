@@ -15,6 +15,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/collections", s.requireSuperuser(s.createCollection))
 	mux.HandleFunc("PUT /api/collections/import", s.requireSuperuser(s.importCollections))
 	mux.HandleFunc("GET /api/collections/meta/scaffolds", s.requireSuperuser(s.scaffolds))
+	mux.HandleFunc("GET /api/collections/meta/oauth2-providers", s.requireSuperuser(s.oauth2Providers))
 	mux.HandleFunc("GET /api/collections/{collection}", s.requireSuperuser(s.viewCollection))
 	mux.HandleFunc("PATCH /api/collections/{collection}", s.requireSuperuser(s.updateCollection))
 	mux.HandleFunc("DELETE /api/collections/{collection}", s.requireSuperuser(s.deleteCollection))
@@ -28,6 +29,7 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /api/collections/{collection}/auth-methods", s.authMethods)
 	mux.HandleFunc("POST /api/collections/{collection}/auth-with-password", s.authWithPassword)
+	mux.HandleFunc("POST /api/collections/{collection}/auth-with-oauth2", s.authWithOAuth2)
 	mux.HandleFunc("POST /api/collections/{collection}/auth-refresh", s.authRefresh)
 	mux.HandleFunc("POST /api/collections/{collection}/request-verification", s.requestVerification)
 	mux.HandleFunc("POST /api/collections/{collection}/confirm-verification", s.confirmVerification)
@@ -40,6 +42,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/collections/{collection}/impersonate/{id}", s.requireSuperuser(s.impersonate))
 
 	mux.HandleFunc("POST /api/batch", s.batch)
+
+	mux.HandleFunc("GET /api/oauth2-redirect", s.oauth2Redirect)
+	mux.HandleFunc("POST /api/oauth2-redirect", s.oauth2Redirect)
 
 	mux.HandleFunc("GET /api/realtime", s.realtimeConnect)
 	mux.HandleFunc("POST /api/realtime", s.realtimeSubscribe)

@@ -1,0 +1,86 @@
+package schema
+
+import "encoding/json"
+
+// OAuth2Provider is one OAuth2 provider of an auth collection, in
+// PocketBase's shape. Name selects a preset (google, github, …) or the
+// generic OpenID Connect provider (oidc, oidc2, oidc3); the URLs, when set,
+// replace the preset's. ClientSecret is stored but never sent to clients.
+type OAuth2Provider struct {
+	Name         string `json:"name"`
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret,omitempty"`
+	AuthURL      string `json:"authURL"`
+	TokenURL     string `json:"tokenURL"`
+	UserInfoURL  string `json:"userInfoURL"`
+	DisplayName  string `json:"displayName"`
+	// PKCE overrides the preset's choice when set.
+	PKCE *bool `json:"pkce"`
+	// Extra holds provider specific options (for OpenID Connect: issuer,
+	// jwksURL, issuers, scopes).
+	Extra map[string]any `json:"extra"`
+}
+
+// Provider returns the configured provider named name, or nil.
+func (o *OAuth2) Provider(name string) *OAuth2Provider {
+	for i := range o.Providers {
+		if o.Providers[i].Name == name {
+			return &o.Providers[i]
+		}
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes o over its current value: a provider submitted
+// without a clientSecret keeps the secret it had under the same name (the
+// secret is never sent to clients, so they cannot send it back), and an
+// absent "providers" key keeps the providers.
+func (o *OAuth2) UnmarshalJSON(b []byte) error {
+	type plain OAuth2
+	prev := o.Providers
+	next := plain(*o)
+	next.Providers = nil
+	if err := json.Unmarshal(b, &next); err != nil {
+		return err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	if _, ok := keys["providers"]; !ok {
+		next.Providers = prev
+	}
+	old := OAuth2{Providers: prev}
+	for i := range next.Providers {
+		p := &next.Providers[i]
+		if p.ClientSecret == "" {
+			if before := old.Provider(p.Name); before != nil {
+				p.ClientSecret = before.ClientSecret
+			}
+		}
+	}
+	*o = OAuth2(next)
+	return nil
+}
+
+func cloneProviders(list []OAuth2Provider) []OAuth2Provider {
+	if list == nil {
+		return nil
+	}
+	out := make([]OAuth2Provider, len(list))
+	for i, p := range list {
+		if p.PKCE != nil {
+			v := *p.PKCE
+			p.PKCE = &v
+		}
+		if p.Extra != nil {
+			extra := make(map[string]any, len(p.Extra))
+			for k, v := range p.Extra {
+				extra[k] = v
+			}
+			p.Extra = extra
+		}
+		out[i] = p
+	}
+	return out
+}
