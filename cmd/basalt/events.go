@@ -7,6 +7,7 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/api/realtime"
 	"github.com/basalt-dev/basalt/internal/event"
+	"github.com/basalt-dev/basalt/internal/metrics"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/webhook"
 )
@@ -15,9 +16,13 @@ import (
 // dispatcher after each commit, and the dispatcher feeds the realtime broker
 // and nudges the webhook service, which reads the outbox from its own stored
 // cursor (and holds pruning back to it). It returns once the dispatcher has
-// its starting point; stop ends delivery and waits for both.
-func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts webhook.Options) (broker *realtime.Broker, hooks *webhook.Service, stop func(), err error) {
+// its starting point; stop ends delivery and waits for both. m (nil for
+// none) gets the outbox lag, realtime connections and webhook attempts.
+func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts webhook.Options, m *metrics.Metrics) (broker *realtime.Broker, hooks *webhook.Service, stop func(), err error) {
 	d := event.New(a.store, event.Options{Retention: retention, Logger: a.logger})
+	if m != nil {
+		hookOpts.OnAttempt = m.WebhookAttempt
+	}
 	broker = realtime.New(a.records, realtime.Options{
 		Logger: a.logger,
 		Authenticate: func(ctx context.Context, token string) (*schema.Record, error) {
@@ -26,6 +31,17 @@ func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts 
 		},
 	})
 	d.Subscribe(broker)
+	m.Gauge("realtime_connections", "Realtime clients connected (SSE and WebSocket).", func() float64 { return float64(broker.Clients()) })
+	m.Gauge("outbox_lag_events", "Committed change events not yet handed to the consumers (last event seq minus dispatched seq).",
+		func() float64 {
+			qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			last, err := a.store.LastEventSeq(qctx)
+			if err != nil {
+				return 0
+			}
+			return float64(max(last-d.Delivered(), 0))
+		})
 	hookOpts.Logger = a.logger
 	hooks = webhook.New(a.store, a.collections, a.records, hookOpts)
 	d.Subscribe(hooks)

@@ -103,6 +103,8 @@ type options struct {
 	tokenAlg string
 	// throttle holds the brute-force limits of the auth endpoints.
 	throttle auth.Throttle
+	// observe configures logs, metrics, trusted proxies and draining.
+	observe observeOptions
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -121,6 +123,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.IntVar(&o.webhookMaxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts of a webhook delivery before it is dead")
 	fs.StringVar(&o.tokenAlg, "token-alg", envOr(getenv, "BASALT_TOKEN_ALG", token.AlgHS256), "token signing algorithm: HS256, ES256 or EdDSA")
 	if err := throttleFlags(fs, getenv, &o.throttle); err != nil {
+		return nil, nil, err
+	}
+	if err := observeFlags(fs, getenv, &o.observe); err != nil {
 		return nil, nil, err
 	}
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
@@ -161,12 +166,21 @@ type app struct {
 }
 
 func open(ctx context.Context, dir, db string, logger *slog.Logger, authOpts ...auth.Option) (*app, error) {
+	return openWrapped(ctx, dir, db, logger, nil, authOpts...)
+}
+
+// openWrapped is open with the store wrapped by wrap when it is not nil
+// (timing for metrics).
+func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap func(store.Store) store.Store, authOpts ...auth.Option) (*app, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	st, err := openStore(ctx, dir, db, logger)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	if wrap != nil {
+		st = wrap(st)
 	}
 	now := time.Now
 	cols, err := collection.New(ctx, st, now)
@@ -209,17 +223,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := open(ctx, o.dir, o.db, logger, auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
+	if err := os.MkdirAll(o.dir, 0o750); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	obs, err := startObservability(ctx, o.observe, o.dir, stderr)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
+	logger := obs.logger
+	a, err := openWrapped(ctx, o.dir, o.db, logger, obs.wrapStore, auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
+	obs.attach(a)
 	hookOpts, err := webhookOptions(o)
 	if err != nil {
 		return err
 	}
-	broker, hooks, stopEvents, err := startEvents(ctx, a, o.eventRetention, hookOpts)
+	broker, hooks, stopEvents, err := startEvents(ctx, a, o.eventRetention, hookOpts, obs.metrics)
 	if err != nil {
 		return err
 	}
@@ -229,7 +252,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger: logger, Collections: a.collections, Records: a.records,
 		Auth: a.auth, Settings: a.settings, Files: a.files, Realtime: broker,
 		Webhooks: hooks,
+		Metrics:  obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
+		TrustedProxies: obs.proxies, Ready: obs.ready,
 	})
+	if err := obs.serveMetrics(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.http, err)
@@ -251,9 +279,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down: waiting for in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Readiness fails first; load balancers drain the replica meanwhile.
+	obs.drain(shutdownCtx)
+	logger.Info("shutting down: waiting for in-flight requests")
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}

@@ -161,6 +161,9 @@ func (s *Service) attempt(ctx context.Context, d *store.Delivery) {
 	}
 	d.Updated = now
 	s.save(ctx, d)
+	if s.opts.OnAttempt != nil {
+		s.opts.OnAttempt(string(d.Status))
+	}
 }
 
 func (s *Service) save(ctx context.Context, d *store.Delivery) {

@@ -51,6 +51,9 @@ type Options struct {
 	Now          func() time.Time
 	NewID        func() string
 	Logger       *slog.Logger
+	// OnAttempt, when set, is told the outcome of every answered delivery
+	// attempt: "succeeded", "failed" (to be retried) or "dead" (metrics).
+	OnAttempt func(outcome string)
 }
 
 // Defaults of Options.

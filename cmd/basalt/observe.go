@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/logs"
+	"github.com/basalt-dev/basalt/internal/metrics"
+	"github.com/basalt-dev/basalt/internal/settings"
+	"github.com/basalt-dev/basalt/internal/store"
+	"github.com/basalt-dev/basalt/internal/store/logdb"
+	"github.com/basalt-dev/basalt/internal/store/timed"
+)
+
+// observeOptions configure logging, metrics, proxies and shutdown draining
+// of the serve command (docs/observability.md).
+type observeOptions struct {
+	logFormat, logLevel string
+	// trustedProxy lists the CIDRs of proxies whose forwarding headers name
+	// the client.
+	trustedProxy string
+	// metricsAddr serves /metrics on a listener of its own; metricsToken
+	// serves it on the API listener behind a Bearer token.
+	metricsAddr, metricsToken string
+	// shutdownDrain is how long /readyz fails before the server stops
+	// accepting requests, so that load balancers take it out of rotation.
+	shutdownDrain time.Duration
+}
+
+// defaultShutdownDrain is the default of --shutdown-drain.
+const defaultShutdownDrain = 5 * time.Second
+
+// observeFlags registers the observability flags on fs, each defaulting to
+// its BASALT_* environment variable.
+func observeFlags(fs *flag.FlagSet, getenv func(string) string, o *observeOptions) error {
+	fs.StringVar(&o.logFormat, "log-format", envOr(getenv, "BASALT_LOG_FORMAT", "text"), "console log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", envOr(getenv, "BASALT_LOG_LEVEL", "info"), "console log level: debug, info, warn or error")
+	fs.StringVar(&o.trustedProxy, "trusted-proxy", getenv("BASALT_TRUSTED_PROXY"), "CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP (or the trustedProxy settings' headers) name the client, comma-separated")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", getenv("BASALT_METRICS_ADDR"), "address of a separate listener serving /metrics (e.g. 127.0.0.1:9090)")
+	fs.StringVar(&o.metricsToken, "metrics-token", getenv("BASALT_METRICS_TOKEN"), "serve /metrics on the API listener to requests bearing this token (Authorization: Bearer …)")
+	drain := defaultShutdownDrain
+	if v := getenv("BASALT_SHUTDOWN_DRAIN"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("BASALT_SHUTDOWN_DRAIN: %w", err)
+		}
+		drain = d
+	}
+	fs.DurationVar(&o.shutdownDrain, "shutdown-drain", drain, "how long /readyz fails before shutdown stops accepting requests (only once /readyz has been probed)")
+	return nil
+}
+
+// observability is the serve command's logger, log database, metrics and
+// readiness.
+type observability struct {
+	logger  *slog.Logger
+	logs    *logs.Service
+	metrics *metrics.Metrics // nil when /metrics is not served
+	proxies []netip.Prefix
+	opts    observeOptions
+
+	settings atomic.Pointer[settings.Service]
+	store    atomic.Value // store.Store once open
+	// draining makes /readyz fail; probed records that something watches
+	// /readyz (no drain period is needed otherwise).
+	draining, probed atomic.Bool
+
+	logDB      *logdb.DB
+	stopLog    func()
+	metricsSrv *http.Server
+}
+
+// startObservability opens the log database in dir, starts its writer and
+// builds the logger on stderr.
+func startObservability(ctx context.Context, o observeOptions, dir string, stderr io.Writer) (*observability, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: want debug, info, warn or error, got %q", o.logLevel)
+	}
+	var console slog.Handler
+	switch o.logFormat {
+	case "text":
+		console = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	case "json":
+		console = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	default:
+		return nil, fmt.Errorf("--log-format: want text or json, got %q", o.logFormat)
+	}
+	proxies, err := parsePrefixes(o.trustedProxy)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	ob := &observability{proxies: proxies, opts: o}
+	if o.metricsAddr != "" || o.metricsToken != "" {
+		ob.metrics = metrics.New()
+	}
+	ob.logDB, err = logdb.Open(ctx, filepath.Join(dir, "auxiliary.db"))
+	if err != nil {
+		return nil, err
+	}
+	ob.logs = logs.New(ob.logDB, logs.Options{
+		Settings: func() settings.Logs {
+			if s := ob.settings.Load(); s != nil {
+				return s.Get().Logs
+			}
+			return settings.Defaults().Logs
+		},
+		// The writer's own failures go to the console only.
+		Errors: slog.New(console),
+	})
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- ob.logs.Run(runCtx) }()
+	ob.stopLog = func() { cancel(); <-done }
+	ob.logger = slog.New(logs.NewHandler(console, ob.logs))
+	ob.metrics.Counter("logs_dropped_total", "Log entries dropped because the log writer's queue was full.",
+		func() float64 { return float64(ob.logs.Dropped()) })
+	return ob, nil
+}
+
+// wrapStore times the store's operations for the query duration metric.
+func (ob *observability) wrapStore(st store.Store) store.Store {
+	if ob.metrics == nil {
+		return st
+	}
+	return timed.Wrap(st, ob.metrics)
+}
+
+// attach connects the opened services: the stored-log settings and the
+// store that readiness pings.
+func (ob *observability) attach(a *app) {
+	ob.settings.Store(a.settings)
+	ob.store.Store(a.store)
+}
+
+// ready reports whether the server should take traffic: not draining, and
+// the database answers a query on a migrated system table (the stores apply
+// their migrations before Open returns, so an open store is migrated).
+func (ob *observability) ready(ctx context.Context) error {
+	ob.probed.Store(true)
+	if ob.draining.Load() {
+		return errors.New("shutting down")
+	}
+	st, _ := ob.store.Load().(store.Store)
+	if st == nil {
+		return errors.New("starting")
+	}
+	if _, err := st.LastEventSeq(ctx); err != nil {
+		return errors.New("database unavailable")
+	}
+	return nil
+}
+
+// serveMetrics starts the separate metrics listener when --metrics-addr is
+// set.
+func (ob *observability) serveMetrics() error {
+	if ob.opts.metricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", ob.opts.metricsAddr)
+	if err != nil {
+		return fmt.Errorf("listening on %s (metrics): %w", ob.opts.metricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", ob.metrics.Handler())
+	ob.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go ob.metricsSrv.Serve(ln)
+	ob.logger.Info("serving metrics", "addr", ln.Addr().String())
+	return nil
+}
+
+// drain fails readiness and, when something probes /readyz, waits the drain
+// period so that load balancers stop sending requests before the listener
+// closes.
+func (ob *observability) drain(ctx context.Context) {
+	ob.draining.Store(true)
+	if !ob.probed.Load() || ob.opts.shutdownDrain <= 0 {
+		return
+	}
+	ob.logger.Info("shutting down: draining", "for", ob.opts.shutdownDrain.String())
+	t := time.NewTimer(ob.opts.shutdownDrain)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// close stops the metrics listener, writes the queued log entries and
+// closes the log database.
+func (ob *observability) close() {
+	if ob.metricsSrv != nil {
+		ob.metricsSrv.Close()
+	}
+	ob.stopLog()
+	ob.logDB.Close()
+}
+
+// parsePrefixes parses comma-separated CIDRs; a bare IP is a single host.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			addr, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
