@@ -29,7 +29,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/settings"
-	"github.com/basalt-dev/basalt/internal/store/sqlite"
+	"github.com/basalt-dev/basalt/internal/store"
 	"github.com/basalt-dev/basalt/internal/webhook"
 )
 
@@ -51,8 +51,10 @@ type env struct {
 	dir     string
 	storage string // blob root
 	records *record.Service
-	cols    *collection.Service
-	sets    *settings.Service
+	// store is the engine the server runs on.
+	store store.Store
+	cols  *collection.Service
+	sets  *settings.Service
 	// tokens by scenario auth name: "superuser", "user", "user2".
 	tokens map[string]string
 	// vars fill {{name}} placeholders in scenario URLs, bodies and wants.
@@ -81,11 +83,7 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewTextHandler(syncBuffer{make(chan struct{}, 1), logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "data.db"), logger)
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestStore(t, dir, logger)
 	cols, err := collection.New(ctx, st, time.Now)
 	if err != nil {
 		t.Fatalf("collection.New: %v", err)
@@ -111,7 +109,7 @@ func newEnv(t *testing.T) *env {
 	})
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, dir: dir, storage: storage, records: records, cols: cols, sets: sets,
+	e := &env{t: t, url: srv.URL, dir: dir, storage: storage, store: st, records: records, cols: cols, sets: sets,
 		tokens: map[string]string{}, vars: map[string]string{}, logs: logs}
 	t.Cleanup(func() {
 		if t.Failed() && testing.Verbose() {

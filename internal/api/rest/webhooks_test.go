@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/store"
-	"github.com/basalt-dev/basalt/internal/store/sqlite"
 )
 
 func TestWebhooksAPI(t *testing.T) {
@@ -73,11 +72,7 @@ func TestWebhooksAPI(t *testing.T) {
 	}
 
 	// Deliveries are listed newest first, paginated, and can be replayed.
-	st, err := sqlite.Open(context.Background(), e.dir+"/data.db", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := e.store
 	now := time.Now().UTC()
 	for i, ev := range []string{"e1", "e2", "e3"} {
 		at := now.Add(time.Duration(i) * time.Second)
