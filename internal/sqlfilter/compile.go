@@ -63,6 +63,7 @@ func Compile(d Dialect, src *Source, opts Options, in Input) (*Query, error) {
 		return nil, errorf("missing collection")
 	}
 	c := &compiler{d: d, src: src, env: opts.Env, plans: map[string]*plan{}}
+	_, c.strict = d.(strictDialect)
 	if c.env.Now.IsZero() {
 		c.env.Now = time.Now()
 	}
@@ -117,6 +118,7 @@ type compiler struct {
 	plans  map[string]*plan // by identifier, "\x00"-prefixed for client input
 	nAlias int
 	client bool // compiling client input (see Input)
+	strict bool // the dialect is a strictDialect: operands carry a tval
 }
 
 // arg binds v and returns a marker for it; finish turns the markers into the
@@ -227,7 +229,18 @@ type opnd struct {
 	// guards are conditions a comparison with the operand must meet as well
 	// (the visibility of a private email).
 	guards []string
+	// tv describes the value for a strict dialect.
+	tv tval
 }
+
+// leaf is a rendered value: its SQL, and its description for a strict
+// dialect.
+type leaf struct {
+	sql string
+	tv  tval
+}
+
+func (o *opnd) leaf() leaf { return leaf{sql: o.sql, tv: o.tv} }
 
 func (c *compiler) comparison(cmp *filter.Comparison, js *joins) (string, error) {
 	l, err := c.operand(cmp.Left(), js)
@@ -239,19 +252,19 @@ func (c *compiler) comparison(cmp *filter.Comparison, js *joins) (string, error)
 		return "", err
 	}
 	op := cmp.Op().Base()
-	cond := c.compare(op, l, l.sql, r, r.sql)
+	cond := c.compare(op, l, l.leaf(), r, r.leaf())
 	if !cmp.Op().Any() && (l.multi || r.multi) {
 		// Plain operator on a multi value: besides the correlated match
 		// above, no item (pair) may compare false, whatever the other joins
 		// hold. The two sides are joined independently: every item of one
 		// side is paired with every item of the other.
 		fresh, freshRight := c.newJoins(), c.newJoins()
-		ls, rs := l.sql, r.sql
+		ls, rs := l.leaf(), r.leaf()
 		if l.multi {
-			ls, _ = c.render(l.plan, fresh)
+			ls, _ = c.renderLeaf(l.plan, fresh)
 		}
 		if r.multi {
-			rs, _ = c.render(r.plan, freshRight)
+			rs, _ = c.renderLeaf(r.plan, freshRight)
 		}
 		fresh.clauses = append(fresh.clauses, freshRight.clauses...)
 		all := "NOT EXISTS (SELECT 1 FROM " + fresh.from() + " WHERE NOT " + c.compare(op, l, ls, r, rs) + ")"
@@ -277,7 +290,17 @@ func mergeGuards(a, b []string) []string {
 }
 
 // compare renders `l op r` with the semantics of the in-memory evaluator.
-func (c *compiler) compare(op filter.Op, l *opnd, ls string, r *opnd, rs string) string {
+func (c *compiler) compare(op filter.Op, l *opnd, lv leaf, r *opnd, rv leaf) string {
+	if c.strict {
+		switch op {
+		case filter.OpEq, filter.OpNeq:
+			return c.tequality(op == filter.OpEq, l, lv.tv, r, rv.tv)
+		case filter.OpLike, filter.OpNotLike:
+			return c.tlike(op == filter.OpNotLike, lv.tv, r, rv.tv)
+		}
+		return c.tcmp(op, lv.tv, l.aff, rv.tv, r.aff)
+	}
+	ls, rs := lv.sql, rv.sql
 	switch op {
 	case filter.OpEq, filter.OpNeq:
 		return c.equality(op == filter.OpEq, l, ls, r, rs)
@@ -332,6 +355,21 @@ func (c *compiler) equality(eq bool, l *opnd, ls string, r *opnd, rs string) str
 }
 
 func (c *compiler) literal(l *filter.Literal) *opnd {
+	o := c.literalSQL(l)
+	if c.strict {
+		switch l.Kind() {
+		case filter.LiteralNull, filter.LiteralBool:
+			o.tv = tinline(o.sql)
+		case filter.LiteralNumber:
+			o.tv = c.tconst(filter.Real(l.Number()))
+		default:
+			o.tv = c.tconst(filter.Text(l.Text()))
+		}
+	}
+	return o
+}
+
+func (c *compiler) literalSQL(l *filter.Literal) *opnd {
 	switch l.Kind() {
 	case filter.LiteralNull:
 		return &opnd{sql: "NULL", class: filter.ClassEmpty}
@@ -352,6 +390,14 @@ func (c *compiler) literal(l *filter.Literal) *opnd {
 
 // constant compiles a value known before the query runs.
 func (c *compiler) constant(s filter.Scalar) *opnd {
+	o := c.constantSQL(s)
+	if c.strict {
+		o.tv = c.tconst(s)
+	}
+	return o
+}
+
+func (c *compiler) constantSQL(s filter.Scalar) *opnd {
 	switch {
 	case s.IsNull():
 		return &opnd{sql: "NULL", class: filter.ClassEmpty}
@@ -402,8 +448,8 @@ func (c *compiler) operand(o filter.Operand, js *joins) (*opnd, error) {
 		if p.isConst() {
 			return c.constant(p.constant), nil
 		}
-		value, row := c.render(p, js)
-		o := &opnd{sql: value, plan: p, multi: p.multi(), aff: p.affinity(), strict: p.strict()}
+		value, row := c.renderLeaf(p, js)
+		o := &opnd{sql: value.sql, tv: value.tv, plan: p, multi: p.multi(), aff: p.affinity(), strict: p.strict()}
 		if p.private {
 			o.guards = []string{c.visible(p, row)}
 		}
@@ -423,11 +469,23 @@ func (c *compiler) visible(p *plan, row string) string {
 	return row + "." + c.d.Quote(p.visibility.Name) + " = TRUE"
 }
 
-// render registers the joins of p in js and returns the SQL of its value and
-// the alias of the row it is read from.
-func (c *compiler) render(p *plan, js *joins) (value, row string) {
+// eachJoin is a LEFT JOIN of the items of the JSON array expr.
+func (c *compiler) eachJoin(expr, alias string) string {
+	if c.strict {
+		// PostgreSQL needs a join condition.
+		return "LEFT JOIN " + c.d.JSONEach(expr) + " AS " + alias + " ON TRUE"
+	}
+	return "LEFT JOIN " + c.d.JSONEach(expr) + " AS " + alias
+}
+
+// renderLeaf registers the joins of p in js and returns its value (SQL, or
+// for a strict dialect its description) and the alias of the row it is read
+// from.
+func (c *compiler) renderLeaf(p *plan, js *joins) (leaf, string) {
 	q := c.d.Quote
 	prev := c.table
+	var value string
+	var tv tval
 	for _, s := range p.steps {
 		switch s.kind {
 		case stepRel:
@@ -439,7 +497,7 @@ func (c *compiler) render(p *plan, js *joins) (value, row string) {
 				continue
 			}
 			je := js.add(s.key+"#je", func(a string) string {
-				return "LEFT JOIN " + c.d.JSONEach(from+"."+col) + " AS " + a
+				return c.eachJoin(from+"."+col, a)
 			})
 			prev = js.add(s.key, func(a string) string {
 				return "LEFT JOIN " + q(s.coll.Name) + " AS " + a + " ON " + a + `."id" = ` + je + `."value"`
@@ -456,9 +514,10 @@ func (c *compiler) render(p *plan, js *joins) (value, row string) {
 		case stepEach:
 			from, col := prev, q(s.field.Name)
 			je := js.add(s.key+"#je", func(a string) string {
-				return "LEFT JOIN " + c.d.JSONEach(from+"."+col) + " AS " + a
+				return c.eachJoin(from+"."+col, a)
 			})
 			value = je + `."value"`
+			tv = tval{txt: value}
 		case stepCollection:
 			prev = js.add(s.key, func(a string) string {
 				return "LEFT JOIN " + q(s.coll.Name) + " AS " + a + " ON 1=1"
@@ -478,10 +537,23 @@ func (c *compiler) render(p *plan, js *joins) (value, row string) {
 		case stepBodyEach:
 			je := js.add(s.key+"#je", func(a string) string {
 				raw, _ := json.Marshal(s.items)
-				return "LEFT JOIN " + c.d.JSONEach(c.arg(string(raw))) + " AS " + a
+				if c.strict {
+					return c.eachJoin("CAST("+c.arg(string(raw))+" AS jsonb)", a)
+				}
+				return c.eachJoin(c.arg(string(raw)), a)
 			})
 			value = je + `."value"`
+			tv = tval{txt: value}
 		}
+	}
+	if c.strict {
+		if p.kind != valEach {
+			tv = c.tcolumn(p, prev+"."+q(p.field.Name))
+		}
+		if p.lower {
+			tv = c.tlower(tv)
+		}
+		return leaf{tv: tv}, prev
 	}
 	switch p.kind {
 	case valColumn:
@@ -496,13 +568,14 @@ func (c *compiler) render(p *plan, js *joins) (value, row string) {
 	if p.lower {
 		value = "LOWER(" + value + ")"
 	}
-	return value, prev
+	return leaf{sql: value}, prev
 }
 
 // call compiles a function call. The guards of its arguments become its own:
 // a private email stays private inside a function.
 func (c *compiler) call(x *filter.Call, js *joins) (*opnd, error) {
 	args := make([]string, x.NumArgs())
+	targs := make([]tval, x.NumArgs())
 	var guards []string
 	for i := range x.NumArgs() {
 		a, err := c.operand(x.Arg(i), js)
@@ -512,8 +585,17 @@ func (c *compiler) call(x *filter.Call, js *joins) (*opnd, error) {
 		if a.multi {
 			return nil, errorf("argument %d of %s() must be a single value, not %s", i+1, x.Name(), x.Arg(i))
 		}
-		args[i] = a.sql
+		args[i], targs[i] = a.sql, a.tv
 		guards = mergeGuards(guards, a.guards)
+	}
+	if c.strict {
+		switch x.Name() {
+		case "geoDistance":
+			return &opnd{tv: c.tgeoDistance(targs), strict: true, guards: guards}, nil
+		case "strftime":
+			return &opnd{tv: c.tstrftime(x, targs[1]), guards: guards}, nil
+		}
+		return nil, errorf("unknown function %q", x.Name())
 	}
 	switch x.Name() {
 	case "geoDistance":
@@ -546,11 +628,17 @@ func (c *compiler) sortField(f filter.SortField) (string, error) {
 		return "", errorf("cannot sort by %q", f.Field.Name())
 	}
 	js := c.newJoins()
-	value, _ := c.render(p, js)
-	if len(js.clauses) > 0 {
-		value = "(SELECT " + value + " FROM " + js.from() + ")"
+	v, _ := c.renderLeaf(p, js)
+	wrap := func(value string) string {
+		if len(js.clauses) > 0 {
+			return "(SELECT " + value + " FROM " + js.from() + ")"
+		}
+		return value
 	}
-	return value + dir, nil
+	if c.strict {
+		return sortKeys(v.tv, f.Desc, wrap), nil
+	}
+	return wrap(v.sql) + dir, nil
 }
 
 var _ = fmt.Sprintf

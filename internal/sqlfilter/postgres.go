@@ -122,3 +122,38 @@ func (Postgres) RowID(alias string) string { return alias + `."` + PostgresRowID
 
 // Random returns random().
 func (Postgres) Random() string { return "random()" }
+
+var _ strictDialect = Postgres{}
+
+// Strict marks PostgreSQL as strictly typed: the compiler gives every value
+// an explicit type and spells SQLite's comparison rules out (typed.go).
+func (Postgres) Strict() {}
+
+// JSONEach returns jsonb_array_elements_text(expr), whose column is named
+// "value"; expr is a JSONB list column or a JSONB expression. PostgreSQL
+// needs `ON TRUE` after a LEFT JOIN of it, which the compiler adds.
+func (Postgres) JSONEach(expr string) string { return "jsonb_array_elements_text(" + expr + ")" }
+
+// JSONExtract returns expr #> path: the JSON value of the json column expr
+// at path, a text[] expression of keys and array indexes. Unlike SQLite's
+// json_extract it yields JSON, which the compiler converts (typed.go).
+func (Postgres) JSONExtract(expr, path string) string { return expr + " #> " + path }
+
+// JSONArrayLength returns jsonb_array_length(expr) of a JSONB list column.
+func (Postgres) JSONArrayLength(expr string) string { return "jsonb_array_length(" + expr + ")" }
+
+// Like returns lower(expr) [NOT] LIKE lower(pattern) ESCAPE '\' under the
+// "C" collation, where lower() folds ASCII letters only: SQLite's LIKE is
+// case-insensitive for ASCII only. Both sides must be text.
+func (Postgres) Like(expr, pattern string, not bool) string {
+	op := " LIKE "
+	if not {
+		op = " NOT LIKE "
+	}
+	return "lower(" + expr + collateC + ")" + op + "lower(" + pattern + collateC + `) ESCAPE '\'`
+}
+
+// Strftime is not used for PostgreSQL: the compiler builds strftime() from
+// its literal format and modifiers with PostgreSQL's timestamp functions
+// (strftime.go). It returns a text NULL.
+func (Postgres) Strftime([]string) string { return "CAST(NULL AS text)" }

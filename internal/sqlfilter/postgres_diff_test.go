@@ -1,0 +1,206 @@
+package sqlfilter
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/basalt-dev/basalt/internal/filter"
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store/postgres/pgtest"
+)
+
+// pgFixture copies f's tables and records into a fresh PostgreSQL database,
+// laid out by PostgresColumn.
+func pgFixture(t *testing.T, f *fixture) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	pg := Postgres{}
+	names := make([]string, 0, len(f.colls))
+	for name := range f.colls {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := f.colls[name]
+		cols := []string{PostgresRowIDColumn}
+		for _, fl := range c.Fields {
+			cols = append(cols, pg.Quote(fl.Name)+" "+PostgresColumn(fl))
+		}
+		if _, err := conn.Exec(ctx, "CREATE TABLE "+pg.Quote(c.Name)+" ("+strings.Join(cols, ", ")+")"); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range f.records[name] {
+			var cols, marks []string
+			var args []any
+			for i, fl := range c.Fields {
+				cols = append(cols, pg.Quote(fl.Name))
+				mark := pg.Placeholder(i + 1)
+				v := rec.Data[fl.Name]
+				switch {
+				case fl.Type == schema.TypeJSON:
+					mark = "CAST(" + mark + " AS json)"
+					raw, _ := v.(json.RawMessage)
+					if raw == nil {
+						v = nil
+					} else {
+						v = string(raw)
+					}
+				case fl.IsMulti():
+					mark = "CAST(" + mark + " AS jsonb)"
+					list := schema.AsStrings(v)
+					if list == nil {
+						list = []string{}
+					}
+					b, _ := json.Marshal(list)
+					v = string(b)
+				}
+				marks = append(marks, mark)
+				args = append(args, v)
+			}
+			if _, err := conn.Exec(ctx, "INSERT INTO "+pg.Quote(c.Name)+" ("+strings.Join(cols, ", ")+") VALUES ("+strings.Join(marks, ", ")+")", args...); err != nil {
+				t.Fatalf("insert into %s: %v", c.Name, err)
+			}
+		}
+	}
+	return conn
+}
+
+func sqliteIDs(t *testing.T, f *fixture, target string, q *Query, order string) []string {
+	t.Helper()
+	where := q.Where
+	if where == "" {
+		where = "1=1"
+	}
+	if order == "" {
+		order = `"id"`
+	}
+	rows, err := f.db.Query(`SELECT "id" FROM `+SQLite{}.Quote(target)+` WHERE `+where+` ORDER BY `+order, q.Args...)
+	if err != nil {
+		t.Fatalf("SQLite error %v\n%s", err, where)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func pgIDs(conn *pgx.Conn, target string, q *Query, order string) ([]string, error) {
+	where := q.Where
+	if where == "" {
+		where = "TRUE"
+	}
+	if order == "" {
+		order = `"id"`
+	}
+	rows, err := conn.Query(context.Background(), `SELECT "id" FROM `+Postgres{}.Quote(target)+` WHERE `+where+` ORDER BY `+order, q.Args...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, err
+}
+
+// TestDifferentialPostgres runs the generated filters of TestDifferential on
+// PostgreSQL over the same data (tables laid out by PostgresColumn) and
+// compares each result set with SQLite's and the in-memory evaluator's.
+func TestDifferentialPostgres(t *testing.T) {
+	t.Parallel()
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	env := filter.Env{Now: time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC), Params: map[string]any{"p1": "hello", "p2": 10}}
+	checked, failures := 0, 0
+	for seed := range uint64(3) {
+		f := newFixture(t, seed)
+		conn := pgFixture(t, f)
+		r := rand.New(rand.NewPCG(seed, 99))
+		for i := range n / 3 {
+			target, ops := "posts", operands
+			if i%4 == 3 {
+				target, ops = "users", userOperands
+			}
+			text := randomFilter(r, 2, ops)
+			e, err := filter.Parse(text)
+			if err != nil {
+				t.Fatalf("generated filter does not parse: %q: %v", text, err)
+			}
+			src := testSource(f)
+			src.Collection = f.colls[target]
+			mode := i % 3
+			client := mode > 0
+			src.AllowHidden = mode == 2
+			in := Input{Trusted: e}
+			if client {
+				in = Input{Client: e}
+				if r.IntN(3) == 0 {
+					ruleText := randomFilter(r, 1, ops)
+					if in.Trusted, err = filter.Parse(ruleText); err != nil {
+						t.Fatalf("generated filter does not parse: %q: %v", ruleText, err)
+					}
+					text = "rule " + ruleText + ", filter " + text
+				}
+			}
+			lite, err := Compile(SQLite{}, src, Options{Env: env}, in)
+			if err != nil {
+				continue
+			}
+			q, err := Compile(Postgres{}, src, Options{Env: env}, in)
+			if err != nil {
+				t.Fatalf("%q compiles for SQLite but not for PostgreSQL: %v", text, err)
+			}
+			checked++
+			fromSQLite := sqliteIDs(t, f, target, lite, "")
+			fromPG, err := pgIDs(conn, target, q, "")
+			if err != nil {
+				failures++
+				if failures <= 10 {
+					t.Errorf("seed %d: %q: PostgreSQL error %v\n%s %v", seed, text, err, q.Where, q.Args)
+				}
+				continue
+			}
+			var fromEval []string
+			for _, rec := range f.records[target] {
+				ok, err := env.EvalAll(
+					filter.Part{Expr: in.Trusted, Resolver: &MemoryResolver{Source: src, Data: f, Record: rec}},
+					filter.Part{Expr: in.Client, Resolver: &MemoryResolver{Source: src, Data: f, Record: rec, Client: true}})
+				if err != nil {
+					t.Fatalf("%q: eval error %v", text, err)
+				}
+				if ok {
+					fromEval = append(fromEval, rec.ID())
+				}
+			}
+			slices.Sort(fromEval)
+			if !slices.Equal(fromPG, fromEval) || !slices.Equal(fromPG, fromSQLite) {
+				failures++
+				if failures <= 10 {
+					t.Errorf("seed %d, %s, client %v, superuser %v: %q\nPostgreSQL: %v\nSQLite:     %v\nEval:       %v\n%s %v",
+						seed, target, client, src.AllowHidden, text, fromPG, fromSQLite, fromEval, q.Where, q.Args)
+				}
+			}
+		}
+	}
+	if checked < n/2 {
+		t.Errorf("only %d of %d generated filters compiled", checked, n)
+	}
+	t.Logf("%d filters compared on PostgreSQL, SQLite and the evaluator: %d disagreements", checked, failures)
+}
