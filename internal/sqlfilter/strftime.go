@@ -62,7 +62,7 @@ const timePattern = `'^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T] *([0-9]{2}):([0-9
 // to 294276 AD): a step that would leave it yields NULL instead of an error.
 // Results outside years 0000-9999 are NULL anyway, as in SQLite.
 const (
-	epochMin = "-200000000000"  // seconds, about 4400 BC
+	epochMin = "-200000000000" // seconds, about 4400 BC
 	epochMax = "9000000000000" // seconds, about 287000 AD
 	epoch    = "TIMESTAMP '1970-01-01 00:00:00'"
 )

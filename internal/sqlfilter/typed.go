@@ -286,7 +286,7 @@ func (c *compiler) tis(eq bool, a tval, aa filter.Affinity, b tval, ba filter.Af
 	return "(NOT " + is + ")"
 }
 
-// coalesceEmpty is COALESCE(t, ''): NULL becomes empty text.
+// coalesceEmpty is COALESCE(t, the empty text): NULL becomes empty text.
 func (c *compiler) coalesceEmpty(t tval) tval {
 	switch {
 	case t.isNullConst():
@@ -341,7 +341,7 @@ func (c *compiler) tequality(eq bool, l *opnd, lt tval, r *opnd, rt tval) string
 	return c.tcmp(filter.OpNeq, a, filter.AffinityNone, b, filter.AffinityNone)
 }
 
-// emptyCheck is `x = '' OR x IS NULL` (or `x IS NOT '' AND x IS NOT NULL`).
+// emptyCheck is x = (empty text) OR x IS NULL, or its negation for !=.
 func (c *compiler) emptyCheck(eq bool, x tval, xa filter.Affinity) string {
 	if x.isNullConst() {
 		return "(" + sqlBool(eq) + ")"
