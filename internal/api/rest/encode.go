@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/logs"
 )
 
 // msgInternal is the only message a client sees for an internal error.
@@ -271,13 +272,19 @@ func writeError(w http.ResponseWriter, r *http.Request, err error, logger *slog.
 		}
 	}
 	if acceptsProblem(r) {
-		writeBody(w, status, "application/problem+json", map[string]any{
+		problem := map[string]any{
 			"type":   "about:blank",
 			"title":  http.StatusText(status),
 			"status": status,
 			"detail": body["message"],
 			"data":   body["data"],
-		})
+		}
+		// RFC 9457 allows extension members; PocketBase's envelope gets
+		// the id in the X-Request-Id header only, keeping its shape.
+		if id := logs.RequestID(r.Context()); id != "" {
+			problem["requestId"] = id
+		}
+		writeBody(w, status, "application/problem+json", problem)
 		return
 	}
 	writeJSON(w, status, body)

@@ -234,8 +234,14 @@ func TestRequestIDs(t *testing.T) {
 		t.Errorf("problem response X-Request-Id = %q", res.Header.Get("X-Request-Id"))
 	}
 	var pb map[string]any
-	if err := json.Unmarshal(body, &pb); err != nil || pb["status"] != float64(404) {
-		t.Errorf("problem body = %s", body)
+	if err := json.Unmarshal(body, &pb); err != nil || pb["status"] != float64(404) || pb["requestId"] != "trace-me" {
+		t.Errorf("problem body = %s, want status 404 and requestId trace-me", body)
+	}
+	// PocketBase's envelope keeps its exact shape: the id is in the header.
+	body, res = e.do(t, "GET", "/api/collections/nope/records", "", map[string]string{"X-Request-Id": "trace-me"}, "")
+	var env map[string]any
+	if err := json.Unmarshal(body, &env); err != nil || len(env) != 3 || res.Header.Get("X-Request-Id") != "trace-me" {
+		t.Errorf("error envelope = %s (X-Request-Id %q), want exactly status, message, data", body, res.Header.Get("X-Request-Id"))
 	}
 	found := false
 	for _, m := range e.accessLines(t, "/api/collections/nope/records") {
