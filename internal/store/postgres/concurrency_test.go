@@ -215,3 +215,69 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 		t.Errorf("Param after reopening: %q, %v", v, err)
 	}
 }
+
+// TestListenEvents: a commit with events on one store wakes a listener of
+// another store on the same database; a rollback does not.
+func TestListenEvents(t *testing.T) {
+	url := openTestURL(t)
+	a, b := openURL(t, url), openURL(t, url)
+	ctx, cancel := context.WithCancel(context.Background())
+	woken := make(chan struct{}, 16)
+	done := make(chan error, 1)
+	go func() { done <- b.ListenEvents(ctx, func() { woken <- struct{}{} }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Errorf("ListenEvents: %v, want context.Canceled", err)
+		}
+	}()
+	appendOne := func(id string, fail bool) error {
+		return a.InTx(context.Background(), func(tx store.Tx) error {
+			for i := range 3 {
+				e := &store.Event{ID: fmt.Sprintf("%s-%d", id, i), CollectionID: "c", CollectionName: "c", RecordID: "r", Action: store.ActionCreate, Time: time.Now()}
+				if err := tx.AppendEvent(context.Background(), e); err != nil {
+					return err
+				}
+			}
+			if fail {
+				return fmt.Errorf("deliberate failure")
+			}
+			return nil
+		})
+	}
+	// The listener may not be listening yet: retry until a wake-up arrives.
+	deadline := time.After(10 * time.Second)
+	for i := 0; ; i++ {
+		if err := appendOne(fmt.Sprintf("warm%d", i), false); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-woken:
+		case <-time.After(200 * time.Millisecond):
+			continue
+		case <-deadline:
+			t.Fatal("no wake-up after commits")
+		}
+		break
+	}
+	time.Sleep(100 * time.Millisecond)
+	for len(woken) > 0 {
+		<-woken
+	}
+	if err := appendOne("rolled", true); err == nil {
+		t.Fatal("want the deliberate failure")
+	}
+	select {
+	case <-woken:
+		t.Fatal("woken by a rolled back transaction")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := appendOne("committed", false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-woken:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake-up for a commit")
+	}
+}

@@ -56,7 +56,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *store.Event) error {
 		return formatError(ctx, fmt.Errorf("appending event: %w", err))
 	}
 	e.Seq = seq
-	return nil
+	return t.notifyEvents(ctx)
 }
 
 // nullJSON stores an absent document as NULL.

@@ -188,6 +188,9 @@ func (s *Store) rollback(ptx pgx.Tx, conn *pgxpool.Conn) {
 type tx struct {
 	reader
 	tx pgx.Tx
+	// notified is set once the transaction has queued its commit
+	// notification for event listeners (see ListenEvents).
+	notified bool
 }
 
 var _ store.Tx = (*tx)(nil)
