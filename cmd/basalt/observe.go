@@ -215,17 +215,13 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		if s == "" {
 			continue
 		}
-		if !strings.Contains(s, "/") {
-			addr, err := netip.ParseAddr(s)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
-			continue
-		}
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, err
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR or IP address", s)
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		out = append(out, p.Masked())
 	}
