@@ -515,3 +515,80 @@ func TestOAuth2PopupFlow(t *testing.T) {
 		t.Fatalf("popup sign-in: %s", jsonText(got))
 	}
 }
+
+// oidcSignIn runs the whole code flow for a provider user and posts the
+// code to auth-with-oauth2 as authName; it returns Basalt's answer.
+func (e *env) oidcSignIn(redirectURL, username, authName string) *response {
+	e.t.Helper()
+	method := e.oidcMethod()
+	back := browse(e.t, withRedirect(method["authURL"].(string), redirectURL), e.url, username)
+	return e.do("POST", "/api/collections/users/auth-with-oauth2", authName, map[string]any{
+		"provider": "oidc", "code": back.Query().Get("code"), "codeVerifier": method["codeVerifier"], "redirectURL": redirectURL}, nil)
+}
+
+func TestOAuth2LinkUnlinkAndRules(t *testing.T) {
+	e := newOAuthEnv(t)
+	redirectURL := e.url + "/api/oauth2-redirect"
+	p := startOIDCProvider(t, redirectURL)
+	e.enableOIDC(p)
+	// An update that omits the client secret keeps it (the exchanges below
+	// need it).
+	e.mustJSON("PATCH", "/api/collections/users", "superuser", map[string]any{"oauth2": map[string]any{"enabled": true,
+		"providers": []any{map[string]any{"name": "oidc", "clientId": "basalt", "extra": map[string]any{"issuer": p.issuer}}}}}, 200)
+
+	// A signed-in user links a provider account to their own record.
+	alice := e.mustJSON("POST", "/api/collections/users/records", "", map[string]any{
+		"email": userEmail, "password": userPass, "passwordConfirm": userPass}, 200)
+	e.tokens["user"] = e.login("users", userEmail, userPass)
+	res := e.oidcSignIn(redirectURL, "test-user2", "user")
+	var got map[string]any
+	if err := json.Unmarshal(res.body, &got); err != nil || res.status != 200 || got["record"].(map[string]any)["id"] != alice["id"] {
+		t.Fatalf("linking as alice: status %d, body %s", res.status, res.body)
+	}
+	// The provider's email did not replace alice's.
+	if got["record"].(map[string]any)["email"] != userEmail {
+		t.Fatalf("alice after linking: %s", res.body)
+	}
+
+	// Bob cannot see or unlink alice's link; alice can.
+	bob := e.mustJSON("POST", "/api/collections/users/records", "", map[string]any{
+		"email": user2Email, "password": userPass, "passwordConfirm": userPass}, 200)
+	_ = bob
+	e.tokens["user2"] = e.login("users", user2Email, userPass)
+	links := e.mustJSON("GET", "/api/collections/_externalAuths/records", "user", nil, 200)
+	items, _ := links["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("alice's links: %s", jsonText(links))
+	}
+	e.vars["linkId"] = items[0].(map[string]any)["id"].(string)
+	e.run(t, []scenario{
+		{name: "other user lists nothing", method: "GET", url: "/api/collections/_externalAuths/records", auth: "user2", wantStatus: 200,
+			wantJSON: `{"totalItems":0}`},
+		{name: "guest lists nothing", method: "GET", url: "/api/collections/_externalAuths/records", wantStatus: 200,
+			wantJSON: `{"totalItems":0}`},
+		{name: "other user cannot view", method: "GET", url: "/api/collections/_externalAuths/records/{{linkId}}", auth: "user2", wantStatus: 404},
+		{name: "other user cannot unlink", method: "DELETE", url: "/api/collections/_externalAuths/records/{{linkId}}", auth: "user2", wantStatus: 404},
+		{name: "owner cannot change a link", method: "PATCH", url: "/api/collections/_externalAuths/records/{{linkId}}", auth: "user",
+			body: `{"providerId":"someone-else"}`, wantStatus: 403},
+		{name: "owner unlinks", method: "DELETE", url: "/api/collections/_externalAuths/records/{{linkId}}", auth: "user", wantStatus: 204},
+	})
+
+	// The authRule applies to OAuth2 sign-ins.
+	e.mustJSON("PATCH", "/api/collections/users", "superuser", map[string]any{"authRule": "name = 'nobody'"}, 200)
+	res = e.oidcSignIn(redirectURL, "test-user@127.0.0.1", "")
+	if res.status != 403 || strings.Contains(string(res.body), "token") {
+		t.Fatalf("authRule: status %d, body %s", res.status, res.body)
+	}
+	e.mustJSON("PATCH", "/api/collections/users", "superuser", map[string]any{"authRule": ""}, 200)
+
+	// OAuth2 can be turned off.
+	e.mustJSON("PATCH", "/api/collections/users", "superuser", map[string]any{"oauth2": map[string]any{"enabled": false}}, 200)
+	m := e.mustJSON("GET", "/api/collections/users/auth-methods", "", nil, 200)
+	if p := matchJSON("auth-methods", decode(`{"oauth2":{"enabled":false,"providers":[]}}`), m); len(p) > 0 {
+		t.Fatal(p)
+	}
+	res = e.do("POST", "/api/collections/users/auth-with-oauth2", "", map[string]any{"provider": "oidc", "code": "x", "redirectURL": redirectURL}, nil)
+	if res.status != 403 {
+		t.Fatalf("disabled: status %d, body %s", res.status, res.body)
+	}
+}
