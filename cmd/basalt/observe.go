@@ -129,10 +129,20 @@ func startObservability(ctx context.Context, o observeOptions, dir string, stder
 	return ob, nil
 }
 
-// wrapStore times the store's operations for the query duration metric.
+// wrapStore times the store's operations for the query duration metric
+// and reports its connection pools.
 func (ob *observability) wrapStore(st store.Store) store.Store {
 	if ob.metrics == nil {
 		return st
+	}
+	if p, ok := st.(interface{ PoolStats() []store.PoolStats }); ok {
+		ob.metrics.Pools(func() []metrics.Pool {
+			var out []metrics.Pool
+			for _, s := range p.PoolStats() {
+				out = append(out, metrics.Pool{Name: s.Name, InUse: s.InUse, Idle: s.Idle, Max: s.Max, Waits: s.Waits, WaitTime: s.WaitTime})
+			}
+			return out
+		})
 	}
 	return timed.Wrap(st, ob.metrics)
 }

@@ -88,6 +88,7 @@ func TestServeObservability(t *testing.T) {
 		"basalt_http_requests_total", "basalt_http_request_duration_seconds", "basalt_http_requests_in_flight",
 		"basalt_db_query_duration_seconds", "basalt_outbox_lag_events", "basalt_realtime_connections",
 		"basalt_logs_dropped_total", "go_goroutines", "process_open_fds",
+		"basalt_db_pool_connections", "basalt_db_pool_waits_total",
 	} {
 		if fams[name] == nil {
 			t.Errorf("family %s missing", name)
@@ -95,6 +96,9 @@ func TestServeObservability(t *testing.T) {
 	}
 	if !hasSample(fams["basalt_http_requests_total"], map[string]string{"route": "/api/collections/{collection}/records", "method": "GET", "code_class": "2xx"}) {
 		t.Errorf("no request sample for the records route: %v", fams["basalt_http_requests_total"])
+	}
+	if !hasSample(fams["basalt_db_pool_connections"], map[string]string{"pool": "read", "state": "idle"}) {
+		t.Errorf("no read pool sample: %v", fams["basalt_db_pool_connections"])
 	}
 	if !hasSample(fams["basalt_db_query_duration_seconds"], map[string]string{"op": "find"}) {
 		t.Errorf("no find query observed: %v", fams["basalt_db_query_duration_seconds"])

@@ -50,12 +50,16 @@ func TestMetricsExposition(t *testing.T) {
 	m.WebhookAttempt("succeeded")
 	m.Gauge("realtime_connections", "Realtime clients connected.", func() float64 { return 3 })
 	m.Counter("logs_dropped_total", "Dropped log entries.", func() float64 { return 2 })
+	m.Pools(func() []metrics.Pool {
+		return []metrics.Pool{{Name: "write", InUse: 1, Max: 1, Waits: 3, WaitTime: time.Second}, {Name: "read", Idle: 4, Max: 8}}
+	})
 
 	fams := scrape(t, m)
 	for _, name := range []string{
 		"basalt_http_requests_total", "basalt_http_request_duration_seconds", "basalt_http_requests_in_flight",
 		"basalt_rate_limit_rejections_total", "basalt_db_query_duration_seconds", "basalt_webhook_deliveries_total",
 		"basalt_realtime_connections", "basalt_logs_dropped_total", "go_goroutines", "process_cpu_seconds_total",
+		"basalt_db_pool_connections", "basalt_db_pool_max_connections", "basalt_db_pool_waits_total", "basalt_db_pool_wait_seconds_total",
 	} {
 		if fams[name] == nil {
 			t.Errorf("family %s missing", name)
@@ -70,6 +74,14 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	if got := fams["basalt_http_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); got != 1 {
 		t.Errorf("in flight = %v, want 1", got)
+	}
+	for _, mt := range fams["basalt_db_pool_connections"].GetMetric() {
+		if label(mt, "pool") == "read" && label(mt, "state") == "idle" && mt.GetGauge().GetValue() != 4 {
+			t.Errorf("read idle = %v, want 4", mt.GetGauge().GetValue())
+		}
+	}
+	if n := len(fams["basalt_db_pool_connections"].GetMetric()); n != 4 {
+		t.Errorf("pool connection series = %d, want 4 (2 pools x 2 states)", n)
 	}
 	done()
 	if got := scrape(t, m)["basalt_http_requests_in_flight"].GetMetric()[0].GetGauge().GetValue(); got != 0 {
