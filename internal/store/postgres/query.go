@@ -27,16 +27,6 @@ type selectQuery struct {
 // filterCacheSize bounds the parsed filters a store remembers.
 const filterCacheSize = 1024
 
-// dialect returns the filter compiler's PostgreSQL dialect. It is checked
-// at run time so that the engine builds while the dialect grows methods.
-func dialect() (sqlfilter.Dialect, error) {
-	var d any = sqlfilter.Postgres{}
-	if pd, ok := d.(sqlfilter.Dialect); ok {
-		return pd, nil
-	}
-	return nil, apperr.New(apperr.Invalid, "Filters and sorts are not supported on PostgreSQL yet.")
-}
-
 // compile validates q and turns its filters, ids and (when withSort is set;
 // counts ignore it) sort into SQL, through the shared filter language and
 // its SQL compiler (sqlfilter) with the PostgreSQL dialect: q.Filters as
@@ -83,10 +73,6 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 	}
 	cq := &sqlfilter.Query{}
 	if in.Trusted != nil || in.Client != nil || len(in.Sort) > 0 {
-		d, err := dialect()
-		if err != nil {
-			return nil, err
-		}
 		lookup := q.Schema
 		if lookup == nil {
 			lookup = func(string) *schema.Collection { return nil }
@@ -98,7 +84,7 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 			AllowHidden: isSuperuser(q.Request),
 		}
 		opts := sqlfilter.Options{Table: tbl.quoted, Env: filter.Env{Params: q.Params}}
-		if cq, err = sqlfilter.Compile(d, src, opts, in); err != nil {
+		if cq, err = sqlfilter.Compile(sqlfilter.Postgres{}, src, opts, in); err != nil {
 			return nil, invalidFilter("filter or sort", err)
 		}
 	}
