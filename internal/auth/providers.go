@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/basalt-dev/basalt/internal/schema"
 )
 
 // preset describes a known OAuth2 provider: its endpoints, scopes and how
@@ -41,11 +42,7 @@ type preset struct {
 }
 
 // presetNames lists the names presetFor knows, sorted.
-func presetNames() []string {
-	names := []string{"apple", "github", "gitlab", "google", "microsoft", "oidc", "oidc2", "oidc3"}
-	sort.Strings(names)
-	return names
-}
+func presetNames() []string { return schema.OAuth2ProviderNames() }
 
 // presetFor returns the preset of a provider name.
 func presetFor(name string) (preset, bool) {

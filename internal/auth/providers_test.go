@@ -221,3 +221,11 @@ func apperrMessage(err error) string {
 	}
 	return ""
 }
+
+func TestOAuth2EveryNameHasAPreset(t *testing.T) {
+	for _, name := range presetNames() {
+		if p, ok := presetFor(name); !ok || p.User == nil || p.DisplayName == "" {
+			t.Errorf("preset %q = %+v, %v", name, p, ok)
+		}
+	}
+}

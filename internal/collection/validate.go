@@ -257,6 +257,9 @@ func validateAuth(c *schema.Collection, fe apperr.FieldErrors) {
 				fmt.Sprintf("Identity field %q must be an existing field with a unique index.", name))
 		}
 	}
+	if msg := c.OAuth2.Problems(); msg != "" {
+		fe.Add("oauth2", "validation_invalid_oauth2_provider", msg)
+	}
 	for _, t := range []schema.TokenConfig{c.AuthToken, c.PasswordResetToken, c.EmailChangeToken, c.VerificationToken, c.FileToken} {
 		if t.Duration < 10 || t.Duration > 63072000 {
 			fe.Add("authToken", "validation_invalid_token_duration", "Token durations must be between 10 seconds and 2 years.")

@@ -21,6 +21,35 @@ type OAuth2Provider struct {
 	Extra map[string]any `json:"extra"`
 }
 
+// OAuth2ProviderNames returns the provider names Basalt knows, sorted: the
+// presets and the generic OpenID Connect provider (up to three times).
+func OAuth2ProviderNames() []string {
+	return []string{"apple", "github", "gitlab", "google", "microsoft", "oidc", "oidc2", "oidc3"}
+}
+
+// Problems describes what is wrong with the configuration ("" when
+// nothing): unknown or repeated provider names, and enabled providers
+// without a client id.
+func (o *OAuth2) Problems() string {
+	seen := map[string]bool{}
+	known := map[string]bool{}
+	for _, n := range OAuth2ProviderNames() {
+		known[n] = true
+	}
+	for _, p := range o.Providers {
+		switch {
+		case !known[p.Name]:
+			return "Unknown OAuth2 provider \"" + p.Name + "\"."
+		case seen[p.Name]:
+			return "OAuth2 provider \"" + p.Name + "\" is configured twice."
+		case p.ClientID == "":
+			return "OAuth2 provider \"" + p.Name + "\" needs a clientId."
+		}
+		seen[p.Name] = true
+	}
+	return ""
+}
+
 // Provider returns the configured provider named name, or nil.
 func (o *OAuth2) Provider(name string) *OAuth2Provider {
 	for i := range o.Providers {

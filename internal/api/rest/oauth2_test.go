@@ -573,6 +573,18 @@ func TestOAuth2LinkUnlinkAndRules(t *testing.T) {
 		{name: "owner unlinks", method: "DELETE", url: "/api/collections/_externalAuths/records/{{linkId}}", auth: "user", wantStatus: 204},
 	})
 
+	// Provider configurations are checked on save.
+	for name, providers := range map[string]string{
+		"unknown provider": `[{"name":"myspace","clientId":"x"}]`,
+		"repeated":         `[{"name":"github","clientId":"x"},{"name":"github","clientId":"y"}]`,
+		"no client id":     `[{"name":"google"}]`,
+	} {
+		res := e.do("PATCH", "/api/collections/users", "superuser", `{"oauth2":{"providers":`+providers+`}}`, nil)
+		if res.status != 400 || !strings.Contains(string(res.body), "validation_invalid_oauth2_provider") {
+			t.Errorf("%s: status %d, body %s", name, res.status, res.body)
+		}
+	}
+
 	// The authRule applies to OAuth2 sign-ins.
 	e.mustJSON("PATCH", "/api/collections/users", "superuser", map[string]any{"authRule": "name = 'nobody'"}, 200)
 	res = e.oidcSignIn(redirectURL, "test-user@127.0.0.1", "")
