@@ -13,9 +13,9 @@ import (
 // realtime client id doubles as the OAuth2 state.
 const oauth2Topic = "@oauth2"
 
-// Publisher sends one message to one realtime client if it is subscribed
+// publisher sends one message to one realtime client if it is subscribed
 // to the topic; the realtime broker implements it.
-type Publisher interface {
+type publisher interface {
 	Publish(clientID, topic string, data []byte) bool
 }
 
@@ -89,7 +89,7 @@ func (s *server) oauth2Redirect(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		state, code, errText = q.Get("state"), q.Get("code"), q.Get("error")
 	}
-	pub, ok := s.Realtime.(Publisher)
+	pub, ok := s.Realtime.(publisher)
 	if state == "" || !ok {
 		oauth2Page(w, false)
 		return

@@ -357,8 +357,9 @@ func TestOAuth2MFA(t *testing.T) {
 	redirectURL := e.url + "/api/oauth2-redirect"
 	p := startOIDCProvider(t, redirectURL)
 	e.enableOIDC(p)
-	e.mustJSON("POST", "/api/collections/users/records", "", map[string]any{
-		"email": oidcEmail, "password": userPass, "passwordConfirm": userPass}, 200)
+	// A verified record keeps its password when OAuth2 links it.
+	e.mustJSON("POST", "/api/collections/users/records", "superuser", map[string]any{
+		"email": oidcEmail, "password": userPass, "passwordConfirm": userPass, "verified": true}, 200)
 	e.mustJSON("PATCH", "/api/collections/users", "superuser", map[string]any{"mfa": map[string]any{"enabled": true}}, 200)
 
 	method := e.oidcMethod()
@@ -369,14 +370,19 @@ func TestOAuth2MFA(t *testing.T) {
 	if err := json.Unmarshal(res.body, &body); err != nil || res.status != 401 || body["mfaId"] == nil || body["token"] != nil {
 		t.Fatalf("first factor: status %d, body %s", res.status, res.body)
 	}
-	// The OAuth2 sign-in replaced the unverified record's password: the
-	// second factor is a fresh OAuth2 sign-in, which is the same method.
+	// The same method twice is no second factor.
 	method = e.oidcMethod()
 	back = browse(t, withRedirect(method["authURL"].(string), redirectURL), e.url, "test-user@127.0.0.1")
 	res = e.do("POST", "/api/collections/users/auth-with-oauth2?mfaId="+body["mfaId"].(string), "", map[string]any{
 		"provider": "oidc", "code": back.Query().Get("code"), "codeVerifier": method["codeVerifier"], "redirectURL": redirectURL}, nil)
 	if res.status != 400 || !strings.Contains(string(res.body), "different authentication method") {
 		t.Fatalf("same method twice: status %d, body %s", res.status, res.body)
+	}
+	// The password completes the OAuth2 first factor.
+	got := e.mustJSON("POST", "/api/collections/users/auth-with-password?mfaId="+body["mfaId"].(string), "",
+		map[string]any{"identity": oidcEmail, "password": userPass}, 200)
+	if got["token"] == "" || got["record"].(map[string]any)["email"] != oidcEmail {
+		t.Fatalf("second factor: %s", jsonText(got))
 	}
 }
 
