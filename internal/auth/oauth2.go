@@ -198,6 +198,9 @@ func (s *Service) oauth2Methods(ctx context.Context, c *schema.Collection) (map[
 	if !c.OAuth2.Enabled {
 		return map[string]any{"enabled": false, "providers": list}, list
 	}
+	// A provider whose discovery hangs must not hold up the other methods.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	for _, cfg := range c.OAuth2.Providers {
 		p, err := s.provider(ctx, cfg)
 		if err != nil {

@@ -107,7 +107,10 @@ func TestOAuth2Presets(t *testing.T) {
 		userInfo map[string]any
 		emails   []map[string]any
 		idClaims func(issuer string) jwt.MapClaims
-		want     ExternalUser
+		// extra replaces the provider's extra options (default: issuer
+		// and jwksURL of the fake provider when idClaims is set).
+		extra func(base string) map[string]any
+		want  ExternalUser
 	}{
 		{name: "google", userInfo: map[string]any{"sub": "g1", "name": "Gee", "picture": "http://img/g", "email": "g@example.com", "email_verified": true},
 			want: ExternalUser{ID: "g1", Name: "Gee", AvatarURL: "http://img/g", Email: "g@example.com"}},
@@ -122,6 +125,15 @@ func TestOAuth2Presets(t *testing.T) {
 			return jwt.MapClaims{"iss": issuer, "aud": "cid", "sub": "a.1", "email": "a@privaterelay.appleid.com",
 				"email_verified": "true", "nonce": nonceFor(verifier), "exp": time.Now().Add(time.Minute).Unix(), "iat": time.Now().Unix()}
 		}, want: ExternalUser{ID: "a.1", Email: "a@privaterelay.appleid.com"}},
+		{name: "oidc without discovery", userInfo: map[string]any{"sub": "o1", "preferred_username": "oh", "email": "o@example.com", "email_verified": true},
+			idClaims: func(issuer string) jwt.MapClaims {
+				return jwt.MapClaims{"iss": "https://other.example/", "aud": "cid", "sub": "o1", "nonce": nonceFor(verifier),
+					"exp": time.Now().Add(time.Minute).Unix(), "iat": time.Now().Unix()}
+			},
+			extra: func(base string) map[string]any {
+				return map[string]any{"jwksURL": base + "/keys", "issuers": []any{"https://idp.example/", "https://other.example/"}}
+			},
+			want: ExternalUser{ID: "o1", Username: "oh", Email: "o@example.com"}},
 		{name: "google unverified email", userInfo: map[string]any{"sub": "g2", "email": "g2@example.com", "email_verified": false},
 			want: ExternalUser{ID: "g2"}},
 	}
@@ -136,8 +148,12 @@ func TestOAuth2Presets(t *testing.T) {
 			if tc.idClaims != nil {
 				f.idClaims = tc.idClaims(f.srv.URL)
 				cfg.Extra = map[string]any{"issuer": f.srv.URL, "jwksURL": f.srv.URL + "/keys"}
-			} else {
+			}
+			if tc.userInfo != nil {
 				cfg.UserInfoURL = f.srv.URL + "/userinfo"
+			}
+			if tc.extra != nil {
+				cfg.Extra = tc.extra(f.srv.URL)
 			}
 			s := &Service{now: time.Now, logger: slog.New(slog.DiscardHandler)}
 			ctx := context.Background()
@@ -177,6 +193,11 @@ func TestOAuth2Presets(t *testing.T) {
 				f.idClaims["exp"] = time.Now().Add(-time.Minute).Unix()
 				if _, _, err := s.exchange(ctx, p, "good", verifier, "http://app.test/cb"); apperrMessage(err) != "Failed to fetch OAuth2 user." {
 					t.Errorf("expired id_token: %v", err)
+				}
+				f.idClaims["exp"] = time.Now().Add(time.Minute).Unix()
+				f.idClaims["iss"] = "https://evil.example/"
+				if _, _, err := s.exchange(ctx, p, "good", verifier, "http://app.test/cb"); apperrMessage(err) != "Failed to fetch OAuth2 user." {
+					t.Errorf("other issuer: %v", err)
 				}
 			}
 		})
