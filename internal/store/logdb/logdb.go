@@ -92,6 +92,11 @@ func logCollection() *schema.Collection {
 	}}
 }
 
+// insertChunk is how many rows one INSERT statement carries: few
+// statements per batch (the per-row cost of a statement dominates), well
+// under SQLite's bound-parameter limit.
+const insertChunk = 100
+
 // InsertLogs appends logs in one transaction.
 func (d *DB) InsertLogs(ctx context.Context, logs []*store.Log) error {
 	if len(logs) == 0 {
@@ -102,20 +107,28 @@ func (d *DB) InsertLogs(ctx context.Context, logs []*store.Log) error {
 		return internal("starting a log batch", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO "_logs" ("id", "level", "message", "data", "created") VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return internal("preparing a log insert", err)
-	}
-	defer stmt.Close()
-	for _, l := range logs {
-		data := []byte("{}")
-		if len(l.Data) > 0 {
-			if data, err = json.Marshal(l.Data); err != nil {
-				return internal("encoding log data", err)
+	args := make([]any, 0, 5*min(len(logs), insertChunk))
+	for len(logs) > 0 {
+		chunk := logs[:min(len(logs), insertChunk)]
+		logs = logs[len(chunk):]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO "_logs" ("id", "level", "message", "data", "created") VALUES `)
+		args = args[:0]
+		for i, l := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
 			}
+			b.WriteString("(?,?,?,?,?)")
+			data := []byte("{}")
+			if len(l.Data) > 0 {
+				if data, err = json.Marshal(l.Data); err != nil {
+					return internal("encoding log data", err)
+				}
+			}
+			args = append(args, l.ID, l.Level, l.Message, string(data), schema.FormatTime(l.Created))
 		}
-		if _, err := stmt.ExecContext(ctx, l.ID, l.Level, l.Message, string(data), schema.FormatTime(l.Created)); err != nil {
-			return internal("inserting a log", err)
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return internal("inserting logs", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/store/logdb"
 )
 
-func open(t *testing.T) *logdb.DB {
+func open(t testing.TB) *logdb.DB {
 	t.Helper()
 	db, err := logdb.Open(context.Background(), filepath.Join(t.TempDir(), "auxiliary.db"))
 	if err != nil {
