@@ -13,8 +13,8 @@ import (
 	"github.com/basalt-dev/basalt/internal/logs"
 	"github.com/basalt-dev/basalt/internal/metrics"
 	"github.com/basalt-dev/basalt/internal/settings"
-	"github.com/basalt-dev/basalt/internal/store/sqlite"
 	"github.com/basalt-dev/basalt/internal/store/logdb"
+	"github.com/basalt-dev/basalt/internal/store/sqlite"
 )
 
 // BenchmarkObserveOverhead measures what request ids, the access log (JSON

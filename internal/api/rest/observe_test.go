@@ -472,7 +472,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	for key, want := range map[[3]string]float64{
 		{"/api/collections/{collection}/records", "GET", "2xx"}: 3,
 		{"/api/collections/{collection}/records", "GET", "4xx"}: 1,
-		{"unmatched", "GET", "4xx"}:                              1,
+		{"unmatched", "GET", "4xx"}:                             1,
 	} {
 		if counts[key] != want {
 			t.Errorf("requests %v = %v, want %v (all: %v)", key, counts[key], want, counts)
