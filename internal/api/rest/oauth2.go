@@ -80,7 +80,7 @@ func (s *server) oauth2Redirect(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		data, _, err := decodeBody(r, 64<<10)
 		if err != nil {
-			s.Logger.Debug("reading the OAuth2 redirect failed", "err", err)
+			s.oauth2Debug("reading the OAuth2 redirect failed", "err", err)
 			oauth2Page(w, false)
 			return
 		}
@@ -100,11 +100,17 @@ func (s *server) oauth2Redirect(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.Marshal(msg)
 	if err != nil || !pub.Publish(state, oauth2Topic, body) {
-		s.Logger.Debug("no realtime client waits for this OAuth2 redirect")
+		s.oauth2Debug("no realtime client waits for this OAuth2 redirect")
 		oauth2Page(w, false)
 		return
 	}
 	oauth2Page(w, errText == "" && code != "")
+}
+
+func (s *server) oauth2Debug(msg string, args ...any) {
+	if s.Logger != nil {
+		s.Logger.Debug(msg, args...)
+	}
 }
 
 // oauth2Page answers the browser window of an OAuth2 redirect as
