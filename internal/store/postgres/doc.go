@@ -11,7 +11,14 @@
 // makes the outbox's seq order equal to commit order, so that a reader of
 // Events(after) can never skip an event that commits later with a lower seq.
 // Reads outside transactions never take the lock and run in parallel on the
-// pool.
+// pool. A transaction that appends events also sends a NOTIFY on commit, so
+// that every replica's dispatcher can be woken at once (ListenEvents).
+//
+// Statements run with pgx's QueryExecModeExec (parsed on every run, no
+// prepared statement kept per connection), because collection tables change
+// shape at run time; each writing statement inside a transaction runs in a
+// savepoint so that a failed one (a unique violation, say) leaves the
+// transaction usable, as on SQLite.
 //
 // The package only translates to SQL. It must not import services,
 // transports or other adapters; access rules, validation and events belong

@@ -147,7 +147,7 @@ func (t *tx) UpdateRecord(ctx context.Context, r *schema.Record) error {
 
 func (t *tx) exists(ctx context.Context, tbl *table, id string) error {
 	var n int64
-	err := t.tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+tbl.quoted+` WHERE "id" = $1`, id).Scan(&n)
+	err := t.queryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM `+tbl.quoted+` WHERE "id" = $1`, id)
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("reading %s: %w", tbl.name, err))
 	}
