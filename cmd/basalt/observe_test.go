@@ -44,7 +44,7 @@ func TestServeObservability(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--http", addr, "--dir", dir, "--metrics-addr", metricsAddr,
-			"--log-format", "json", "--shutdown-drain", "1s"}, noEnv, strings.NewReader(""), out, out)
+			"--log-format", "json", "--shutdown-drain", "1s", "--auth-throttle-login-identity", "1/1h"}, noEnv, strings.NewReader(""), out, out)
 	}()
 	base := "http://" + addr
 	deadline := time.Now().Add(15 * time.Second)
@@ -74,6 +74,23 @@ func TestServeObservability(t *testing.T) {
 		t.Errorf("/metrics on the API listener = %d, want 404", got)
 	}
 
+	// A second failed sign-in for one identity is throttled: a rate-limit
+	// rejection in the metrics.
+	statuses := []int{}
+	for range 2 {
+		res, err := http.Post(base+"/api/collections/users/auth-with-password", "application/json",
+			strings.NewReader(`{"identity":"nobody@example.com","password":"wrong-password"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		statuses = append(statuses, res.StatusCode)
+	}
+	if statuses[1] != http.StatusTooManyRequests {
+		t.Errorf("failed sign-ins answered %v, want the second throttled (429)", statuses)
+	}
+
 	res, err = http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +113,10 @@ func TestServeObservability(t *testing.T) {
 	}
 	if !hasSample(fams["basalt_http_requests_total"], map[string]string{"route": "/api/collections/{collection}/records", "method": "GET", "code_class": "2xx"}) {
 		t.Errorf("no request sample for the records route: %v", fams["basalt_http_requests_total"])
+	}
+	if f := fams["basalt_rate_limit_rejections_total"]; !hasSample(f, map[string]string{"route": "/api/collections/{collection}/auth-with-password"}) ||
+		f.GetMetric()[0].GetCounter().GetValue() != 1 {
+		t.Errorf("rate-limit rejections = %v, want 1 on the auth-with-password route", f)
 	}
 	if !hasSample(fams["basalt_db_pool_connections"], map[string]string{"pool": "read", "state": "idle"}) {
 		t.Errorf("no read pool sample: %v", fams["basalt_db_pool_connections"])
