@@ -80,7 +80,8 @@ func TestLayerOf(t *testing.T) {
 		"internal/store/sqlite": "adapter", "internal/record": "service", "internal/filter": "leaf",
 		"internal/schema": "domain", "internal/blob/local": "adapter",
 		"internal/mail": "port", "internal/mail/smtp": "adapter", "internal/ratelimit": "leaf",
-		"internal/metrics": "leaf",
+		"internal/metrics": "leaf", "internal/logs": "service", "internal/store/logdb": "adapter",
+		"internal/store/timed": "adapter",
 	}
 	for pkg, want := range tests {
 		if got := layerOf(pkg); got != want {
