@@ -53,16 +53,21 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// DROP DATABASE waits until every backend of the server, in any
+		// database, has acknowledged it (a ProcSignalBarrier), so a long
+		// query of another test on the same server holds it up. A database
+		// that cannot be dropped in time is left behind on the throwaway
+		// server with a note, rather than failing a test that passed.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, server)
 		if err != nil {
-			t.Errorf("pgtest: connect to drop %s: %v", name, err)
+			t.Logf("pgtest: connect to drop %s (left on the server): %v", name, err)
 			return
 		}
-		defer conn.Close(ctx)
+		defer conn.Close(context.Background())
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("pgtest: drop database %s: %v", name, err)
+			t.Logf("pgtest: drop database %s (left on the server): %v", name, err)
 		}
 	})
 	parsed, err := url.Parse(server)
