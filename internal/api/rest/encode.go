@@ -262,6 +262,9 @@ func appendJSONString(dst []byte, s string) []byte {
 // cause are logged at debug level.
 func writeError(w http.ResponseWriter, r *http.Request, err error, logger *slog.Logger) {
 	status, body := errorBody(err)
+	if st := stateOf(r); st != nil {
+		st.err, st.errMessage = err, body["message"].(string)
+	}
 	if logger != nil {
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "err", err}
 		switch {

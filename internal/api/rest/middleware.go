@@ -31,6 +31,10 @@ const unmatchedRoute = "unmatched"
 type requestState struct {
 	route string
 	auth  *schema.Record
+	// err is the error the request was answered with (writeError), and
+	// errMessage the message the client got.
+	err        error
+	errMessage string
 	// proxy says whether the peer may name the client in forwarding
 	// headers; see clientIP.
 	proxy proxyTrust
@@ -169,8 +173,8 @@ func (s *server) accessLog(r *http.Request, rw *responseRecorder, st *requestSta
 	if st.auth != nil {
 		authName, authID = st.auth.Collection.Name, st.auth.ID()
 	}
-	remote := remoteIP(r)
-	s.Logger.LogAttrs(context.WithoutCancel(ctx), level, r.Method+" "+url,
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs,
 		slog.String("type", "request"),
 		slog.String("method", r.Method),
 		slog.String("url", url),
@@ -181,10 +185,19 @@ func (s *server) accessLog(r *http.Request, rw *responseRecorder, st *requestSta
 		slog.String("auth", authName),
 		slog.String("authId", authID),
 		slog.String("userIP", s.ip(r)),
-		slog.String("remoteIP", remote),
+		slog.String("remoteIP", remoteIP(r)),
 		slog.String("referer", redactURL(r.Referer())),
 		slog.String("userAgent", r.UserAgent()),
 	)
+	if st.err != nil {
+		// As PocketBase: the client's message, and the cause for server
+		// errors (whose message hides it).
+		attrs = append(attrs, slog.String("error", st.errMessage))
+		if status >= 500 {
+			attrs = append(attrs, slog.String("details", st.err.Error()))
+		}
+	}
+	s.Logger.LogAttrs(context.WithoutCancel(ctx), level, r.Method+" "+url, attrs...)
 }
 
 // redactURL hides the values of query parameters that may carry secrets

@@ -274,6 +274,9 @@ func TestAccessLogLine(t *testing.T) {
 			t.Errorf("%s = %v, want %v (line %v)", k, m[k], v, m)
 		}
 	}
+	if msg, _ := m["error"].(string); !strings.HasPrefix(msg, "Invalid") || m["details"] != nil {
+		t.Errorf("error = %v, details = %v; want the client's message and no details for a 4xx", m["error"], m["details"])
+	}
 	if id, _ := m["authId"].(string); len(id) != 15 {
 		t.Errorf("authId = %v, want the superuser's id", m["authId"])
 	}
