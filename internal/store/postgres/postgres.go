@@ -44,6 +44,12 @@ const (
 	migrateLockKey int64 = 0x6261_7361_6c74_0002
 )
 
+// beginWriter returns the statements that start a write transaction
+// holding the writer lock.
+func beginWriter() string {
+	return fmt.Sprintf("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%d)", writerLockKey)
+}
+
 // Store is the PostgreSQL engine.
 type Store struct {
 	reader
@@ -137,9 +143,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 		return formatError(ctx, fmt.Errorf("acquiring a connection: %w", err))
 	}
 	defer conn.Release()
-	ptx, err := conn.Begin(ctx)
+	// BEGIN and the lock travel in one round trip (simple protocol; the key
+	// is a constant).
+	ptx, err := conn.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginWriter()})
 	if err != nil {
-		return formatError(ctx, fmt.Errorf("beginning transaction: %w", err))
+		return formatError(ctx, fmt.Errorf("beginning transaction and taking the writer lock: %w", err))
 	}
 	done := false
 	defer func() {
@@ -147,11 +155,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 			s.rollback(ptx, conn)
 		}
 	}()
-	if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writerLockKey); err != nil {
-		done = true
-		s.rollback(ptx, conn)
-		return formatError(ctx, fmt.Errorf("taking the writer lock: %w", err))
-	}
 	if err := fn(&tx{reader: reader{q: ptx, filters: s.filters, tables: s.tables}, tx: ptx}); err != nil {
 		done = true
 		s.rollback(ptx, conn)
