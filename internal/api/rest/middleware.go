@@ -71,6 +71,10 @@ func (s *server) observe(next http.Handler) http.Handler {
 			id = random.String(random.LowerAlnum, 20)
 		}
 		w.Header().Set(RequestIDHeader, id)
+		if r.Header.Get("Origin") != "" {
+			// Browser clients may read the id of a cross-origin answer.
+			w.Header().Add("Access-Control-Expose-Headers", RequestIDHeader)
+		}
 		st := &requestState{proxy: s.proxyTrust(r)}
 		r = r.WithContext(logs.WithRequestID(context.WithValue(r.Context(), stateKey{}, st), id))
 		rw := &responseRecorder{ResponseWriter: w}

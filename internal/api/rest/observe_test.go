@@ -228,6 +228,10 @@ func TestRequestIDs(t *testing.T) {
 		}
 		seen[got] = true
 	}
+	_, res := e.do(t, "GET", "/api/health", "", map[string]string{"Origin": "https://app.example.com"}, "")
+	if got := res.Header.Get("Access-Control-Expose-Headers"); got != "X-Request-Id" {
+		t.Errorf("Access-Control-Expose-Headers = %q, want X-Request-Id", got)
+	}
 	// The id is in the error's log line and in problem details.
 	body, res := e.do(t, "GET", "/api/collections/nope/records", "", map[string]string{"X-Request-Id": "trace-me", "Accept": "application/problem+json"}, "")
 	if res.Header.Get("X-Request-Id") != "trace-me" {
