@@ -36,6 +36,12 @@ import (
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
 )
 
+// The redirect endpoint finds Publish on the broker by a type assertion;
+// this keeps the two from drifting apart unnoticed.
+var _ interface {
+	Publish(clientID, topic string, data []byte) bool
+} = (*realtime.Broker)(nil)
+
 // Accounts of the example OpenID provider's user store.
 const (
 	oidcPassword = "verysecure"
