@@ -92,6 +92,7 @@ func (m *Metrics) ObserveRequest(route, method string, status int, took time.Dur
 	if m == nil {
 		return
 	}
+	method = Method(method)
 	m.requests.WithLabelValues(route, method, CodeClass(status)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
 	if status == http.StatusTooManyRequests {
@@ -141,6 +142,18 @@ func (m *Metrics) Register(c prometheus.Collector) {
 		return
 	}
 	m.reg.MustRegister(c)
+}
+
+// Method returns the method label of an HTTP method: the standard methods
+// as they are, anything else "other", so that clients cannot grow the label
+// set.
+func Method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // CodeClass returns the status class label of an HTTP status: "2xx",

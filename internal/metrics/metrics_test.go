@@ -102,6 +102,15 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.Gauge("x", "x", func() float64 { return 0 })
 }
 
+func TestMethod(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "get": "other", "FOOBAR": "other", "": "other"} {
+		if got := metrics.Method(in); got != want {
+			t.Errorf("Method(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestCodeClass(t *testing.T) {
 	t.Parallel()
 	for status, want := range map[int]string{200: "2xx", 204: "2xx", 301: "3xx", 404: "4xx", 503: "5xx", 0: "unknown", 700: "unknown"} {
