@@ -20,7 +20,7 @@ type Log struct {
 }
 
 // LogQuery selects a page of logs. Filter and Sort use the filter language
-// over the fields id, created, level, message and data.* (JSON paths).
+// over the fields rowid, id, created, level, message and data.* (JSON paths).
 type LogQuery struct {
 	Filter string
 	Sort   string

@@ -84,6 +84,8 @@ func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 // logCollection describes the log table to the filter compiler.
 func logCollection() *schema.Collection {
 	return &schema.Collection{ID: "_logs", Name: "_logs", Type: "base", System: true, Fields: []*schema.Field{
+		// rowid orders entries as written; PocketBase's admin UI sorts by it.
+		{ID: "rowid", Name: "rowid", Type: schema.TypeNumber, System: true, OnlyInt: true},
 		{ID: "id", Name: "id", Type: schema.TypeText, System: true, PrimaryKey: true},
 		{ID: "created", Name: "created", Type: schema.TypeDate, System: true},
 		{ID: "level", Name: "level", Type: schema.TypeNumber, System: true, OnlyInt: true},

@@ -51,6 +51,7 @@ func TestLogsListFilterStatsPrune(t *testing.T) {
 		{`data.type = "request" && message ~ "health"`, ``, []string{"aaaaaaaaaaaaaa1"}},
 		{`created > "2026-05-01 10:30:00.000Z"`, ``, []string{"aaaaaaaaaaaaaa3"}},
 		{``, `-level`, []string{"aaaaaaaaaaaaaa2", "aaaaaaaaaaaaaa3", "aaaaaaaaaaaaaa1"}},
+		{`rowid >= 2`, `-rowid`, []string{"aaaaaaaaaaaaaa3", "aaaaaaaaaaaaaa2"}},
 	}
 	for _, tt := range tests {
 		list, total, err := db.Logs(ctx, store.LogQuery{Filter: tt.filter, Sort: tt.sort, Limit: 10})
