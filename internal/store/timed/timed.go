@@ -22,9 +22,20 @@ type Observer interface {
 	ObserveQuery(op string, took time.Duration)
 }
 
-// Wrap returns st reporting to obs. Every other method passes through.
+// Wrap returns st reporting to obs. Every other method of store.Store
+// passes through. Methods beyond store.Store that an engine offers (pool
+// statistics, event notifications) are hidden by the wrapper: find them on
+// Unwrap(st).
 func Wrap(st store.Store, obs Observer) store.Store {
 	return &timedStore{Store: st, obs: obs}
+}
+
+// Unwrap returns the engine under st when st comes from Wrap, else st.
+func Unwrap(st store.Store) store.Store {
+	if t, ok := st.(*timedStore); ok {
+		return t.Store
+	}
+	return st
 }
 
 type timedStore struct {

@@ -67,6 +67,9 @@ func TestWrapReportsOperations(t *testing.T) {
 	if v, err := st.Param(ctx, "timed-test"); err != nil || string(v) != `{}` {
 		t.Errorf("Param through the wrapper = %q, %v", v, err)
 	}
+	if timed.Unwrap(st) != store.Store(raw) || timed.Unwrap(raw) != store.Store(raw) {
+		t.Error("Unwrap does not return the engine")
+	}
 	want := map[string]int{"find": 2, "count": 1, "tx": 1}
 	for op, n := range want {
 		if obs.ops[op] != n {
