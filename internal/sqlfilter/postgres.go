@@ -60,6 +60,12 @@ package sqlfilter
 //     SQLite's rowids to keep the order, then set the sequence past them
 //     with setval(pg_get_serial_sequence(table, '_rowid_'), max).
 //
+// Connections should run with jit = off ([PostgresJIT], e.g. as a runtime
+// parameter of the pool's connections): PostgreSQL estimates 100 items for
+// every JSON array a filter expands, so a filter over relations easily
+// passes jit_above_cost, and JIT-compiling one such query takes seconds on a
+// small machine, far more than running it.
+//
 // Things the store must also know: PostgreSQL text cannot hold NUL bytes
 // (SQLite's can); identifiers longer than 63 bytes are truncated, so longer
 // collection and field names must be rejected; quoted identifiers are case
@@ -71,6 +77,10 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/schema"
 )
+
+// PostgresJIT is the value of the jit setting that connections running
+// compiled filters should use (see the layout notes above).
+const PostgresJIT = "off"
 
 // PostgresRowID is the name of the insertion-order column of every
 // collection table on PostgreSQL.
