@@ -251,3 +251,56 @@ func shorten(sql string) string {
 	}
 	return sql
 }
+
+// TestSortPostgres compares the order of sorted list queries on PostgreSQL
+// and SQLite over the same data: NULLs first, numbers before text, text
+// bytewise, relation paths, JSON values and @rowid.
+func TestSortPostgres(t *testing.T) {
+	t.Parallel()
+	sorts := map[string][]string{
+		"posts": {"title", "-title", "views", "-views", "published", "author.name", "-author.team.name", "author.team.score",
+			"data.a", "-data.a", "data", "-data", "data.a.b", "data.0", "data.b", "created", "-created", "title:lower", "-data.a:lower",
+			"labels:length", "-editors:length", "kind", "kind:length", "author", "author.email", "-author.age", "@rowid", "-@rowid",
+			"title,-views", "published,-data.a,views", "-author.email:lower,title"},
+		"users": {"email", "-email", "name,-age", "team.name", "verified,-emailVisibility", "tags:length", "-@rowid"},
+	}
+	for seed := range uint64(3) {
+		f := newFixture(t, seed)
+		conn := pgFixture(t, f)
+		for target, list := range sorts {
+			for _, text := range list {
+				sort, err := filter.ParseSort(text)
+				if err != nil {
+					t.Fatalf("%q: %v", text, err)
+				}
+				src := testSource(f)
+				src.Collection = f.colls[target]
+				lite, err := Compile(SQLite{}, src, Options{}, Input{Sort: sort})
+				if err != nil {
+					t.Fatalf("%q: %v", text, err)
+				}
+				q, err := Compile(Postgres{}, src, Options{}, Input{Sort: sort})
+				if err != nil {
+					t.Fatalf("%q: %v", text, err)
+				}
+				want := sqliteIDs(t, f, target, lite, lite.OrderBy+`, "id"`)
+				got, err := pgIDs(conn, target, q, q.OrderBy+`, "id"`)
+				if err != nil {
+					t.Fatalf("seed %d, %s sorted by %q: %v\n%s", seed, target, text, err, q.OrderBy)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("seed %d, %s sorted by %q:\nPostgreSQL: %v\nSQLite:     %v\n%s", seed, target, text, got, want, q.OrderBy)
+				}
+			}
+		}
+		// @random only has to run.
+		sort, _ := filter.ParseSort("@random")
+		q, err := Compile(Postgres{}, testSource(f), Options{}, Input{Sort: sort})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pgIDs(conn, "posts", q, q.OrderBy); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
