@@ -38,7 +38,8 @@ type Options struct {
 	// a client that falls further behind is disconnected. Default 256.
 	SendBuffer int
 	// Workers bounds the goroutines that check and prepare one event for
-	// the clients in parallel. Default 2 × GOMAXPROCS.
+	// different kinds of subscribers in parallel; half as many write to
+	// SSE connections. Default 2 × GOMAXPROCS.
 	Workers int
 	// Logger receives delivery problems; default discards.
 	Logger *slog.Logger
@@ -102,61 +103,24 @@ type Broker struct {
 	mu      sync.RWMutex
 	clients map[string]*client
 	closed  bool
+
+	// buffers holds the write buffers of SSE connections (*[]byte), used
+	// only while the writers write.
+	buffers sync.Pool
+	writers writers
 }
 
 // New returns a broker that checks access and prepares records with records.
 func New(records *record.Service, opts Options) *Broker {
-	return &Broker{records: records, opts: opts.withDefaults(), clients: map[string]*client{}}
-}
-
-// message is one SSE message for a client.
-type message struct {
-	name string
-	data []byte
-}
-
-// client is one connected realtime client.
-type client struct {
-	id string
-	ip string
-	// send queues the client's messages; the connection drains it.
-	send chan *message
-	// gone is closed when the broker drops the client (too slow, or the
-	// broker is closing); the connection then ends. reason says why.
-	gone     chan struct{}
-	goneOnce sync.Once
-	reason   dropReason
-
-	mu   sync.Mutex
-	auth *schema.Record
-	subs []*subscription
-}
-
-// dropReason says why the broker dropped a client.
-type dropReason int
-
-const (
-	dropEnded    dropReason = iota // the connection ended
-	dropSlow                       // the client fell too far behind
-	dropShutdown                   // the broker is closing
-)
-
-// drop ends the client's connection; the first reason given is kept.
-func (c *client) drop(reason dropReason) {
-	c.goneOnce.Do(func() {
-		c.reason = reason
-		close(c.gone)
-	})
+	b := &Broker{records: records, opts: opts.withDefaults(), clients: map[string]*client{}}
+	b.buffers.New = func() any { return new([]byte) }
+	b.writers.n = max(1, b.opts.Workers/2) // one per processor by default
+	return b
 }
 
 // register adds a new client connected from ip; nil once the broker is closed.
 func (b *Broker) register(ip string) *client {
-	c := &client{
-		id:   b.opts.NewClientID(),
-		ip:   ip,
-		send: make(chan *message, b.opts.SendBuffer),
-		gone: make(chan struct{}),
-	}
+	c := newClient(b.opts.NewClientID(), ip, b.opts.SendBuffer)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -179,18 +143,22 @@ func (b *Broker) unregister(c *client, reason dropReason) {
 // push queues m for c without blocking: a client whose queue is full is
 // disconnected (it reconnects and subscribes again), so one slow reader
 // never holds up delivery to the others.
-func (b *Broker) push(c *client, m *message) {
-	select {
-	case <-c.gone:
-		return
-	default:
+//
+// A taken-over SSE connection that now has messages to write is appended to
+// ready, for the caller to hand to the writers (once for many clients).
+func (b *Broker) push(c *client, m *message, ready []*sseConn) []*sseConn {
+	if c.dropped() {
+		return ready
 	}
-	select {
-	case c.send <- m:
-	default:
-		b.opts.Logger.Warn("realtime client too slow; disconnecting", "clientId", c.id, "buffer", cap(c.send))
+	s, ok := c.enqueue(m)
+	if !ok {
+		b.opts.Logger.Warn("realtime client too slow; disconnecting", "clientId", c.id, "buffer", b.opts.SendBuffer)
 		b.unregister(c, dropSlow)
 	}
+	if s != nil {
+		ready = append(ready, s)
+	}
+	return ready
 }
 
 // Clients returns how many clients are connected.
@@ -211,6 +179,7 @@ func (b *Broker) Close() {
 	for _, c := range clients {
 		c.drop(dropShutdown)
 	}
+	b.writers.close()
 }
 
 // Subscribe replaces the subscriptions of the client with the given id by
@@ -257,13 +226,12 @@ func (b *Broker) Subscribe(clientID, ip string, auth *schema.Record, topics []st
 	if c.ip != "" && c.ip != ip {
 		return apperr.New(apperr.Invalid, "Invalid realtime client.")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.auth != nil && !sameAuth(c.auth, auth) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	if cur := c.current(); cur.auth != nil && !sameAuth(cur.auth, auth) {
 		return apperr.New(apperr.Forbidden, "The current and the previous request authorization don't match.")
 	}
-	c.auth = auth
-	c.subs = subs
+	c.state.Store(&clientState{auth: auth, subs: subs})
 	return nil
 }
 
@@ -277,25 +245,18 @@ func (b *Broker) Publish(clientID, topic string, data []byte) bool {
 	if c == nil {
 		return false
 	}
-	c.mu.Lock()
 	subscribed := false
-	for _, s := range c.subs {
+	for _, s := range c.current().subs {
 		if s.raw == topic {
 			subscribed = true
 			break
 		}
 	}
-	c.mu.Unlock()
 	if !subscribed {
 		return false
 	}
-	b.push(c, &message{name: topic, data: data})
-	select {
-	case <-c.gone:
-		return false
-	default:
-		return true
-	}
+	b.writers.add(b.push(c, &message{name: topic, data: data}, nil)...)
+	return !c.dropped()
 }
 
 func sameAuth(a, b *schema.Record) bool {

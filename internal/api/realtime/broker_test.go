@@ -163,13 +163,13 @@ func TestConsumeSharesWorkAcrossClients(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, c := range clients {
 		wg.Go(func() {
-			select {
-			case m := <-c.send:
-				if !strings.Contains(string(m.data), post.ID()) {
-					t.Errorf("message %s", m.data)
-				}
-			default:
-				t.Errorf("client %s got nothing", c.id)
+			got := c.take(nil, maxBatch)
+			if len(got) != 1 {
+				t.Errorf("client %s got %d messages, want 1", c.id, len(got))
+				return
+			}
+			if m := got[0]; !strings.Contains(string(m.data), post.ID()) {
+				t.Errorf("message %s", m.data)
 			}
 		})
 	}

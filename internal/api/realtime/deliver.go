@@ -3,8 +3,8 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/basalt-dev/basalt/internal/api/picker"
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -13,18 +13,41 @@ import (
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
-// target is one client and its subscriptions that match an event.
-type target struct {
-	c    *client
-	auth *schema.Record
-	subs []*subscription
+// kind is what decides the message of one event for a subscription: the
+// subscriber's auth, the rule of the topic and its options. Subscriptions of
+// the same kind share one access check, one export and one encoding.
+type kind struct {
+	authCollection, authID string
+	rule                   record.Rule
+	options                string
 }
 
-// payload is the prepared message data of one event for one kind of
-// subscriber; nil data means the subscriber may not see the record.
-type payload struct {
-	once sync.Once
+// group is the prepared message data of one event for one kind of
+// subscription; nil data means the subscriber may not see the record.
+type group struct {
+	auth *schema.Record
+	sub  *subscription
 	data []byte
+	// msgs holds the group's message per event name (the topic as each
+	// client wrote it), shared by every client that receives it.
+	msgs map[string]*message
+}
+
+// message returns the group's message named name.
+func (g *group) message(name string) *message {
+	m := g.msgs[name]
+	if m == nil {
+		m = &message{name: name, data: g.data}
+		g.msgs[name] = m
+	}
+	return m
+}
+
+// delivery is one subscription of one client that matches an event.
+type delivery struct {
+	c    *client
+	g    *group
+	name string
 }
 
 // Consume delivers ev to every client subscribed to its collection or record
@@ -35,6 +58,10 @@ type payload struct {
 // exports it for that client, honouring the expand and fields options.
 // Consume returns once every message is queued, so each client receives
 // events in commit order.
+//
+// The work per event is one check and one encoding per kind of subscription
+// (a public collection watched by 10,000 guests is checked and encoded
+// once), then one queue append per subscriber; the writers do the rest.
 func (b *Broker) Consume(ctx context.Context, ev *store.Event) {
 	er, err := b.records.DecodeEvent(ev)
 	if err != nil {
@@ -47,72 +74,81 @@ func (b *Broker) Consume(ctx context.Context, ev *store.Event) {
 	if coll.IsAuth() {
 		b.refreshAuth(ev, er)
 	}
-	targets := b.targets(coll, ev.RecordID)
-	if len(targets) == 0 {
+	deliveries, groups := b.match(coll, ev.RecordID)
+	if len(deliveries) == 0 {
 		return
 	}
-	// Subscribers with the same auth, rule and options get the same
-	// message: each distinct kind is checked and rendered once per event.
-	var mu sync.Mutex
-	cache := map[string]*payload{}
-	prepared := func(t target, s *subscription) []byte {
-		key := authKey(t.auth) + "\x00" + strconv.Itoa(int(s.rule())) + "\x00" + s.options
-		mu.Lock()
-		p := cache[key]
-		if p == nil {
-			p = &payload{}
-			cache[key] = p
-		}
-		mu.Unlock()
-		p.once.Do(func() { p.data = b.render(ctx, er, t.auth, s) })
-		return p.data
-	}
+	forEach(groups, b.opts.Workers, func(g *group) {
+		g.data = b.render(ctx, er, g.auth, g.sub)
+	})
 
-	work := make(chan target)
+	// Queueing is cheap (the messages are shared); the writers start once
+	// every queue has its message.
+	var ready []*sseConn
+	for _, d := range deliveries {
+		if d.g.data != nil {
+			ready = b.push(d.c, d.g.message(d.name), ready)
+		}
+	}
+	b.writers.add(ready...)
+}
+
+// forEach calls f for every item, on up to workers goroutines.
+func forEach[T any](items []T, workers int, f func(T)) {
+	if len(items) == 1 || workers <= 1 {
+		for _, it := range items {
+			f(it)
+		}
+		return
+	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(b.opts.Workers, len(targets)) {
+	for range min(workers, len(items)) {
 		wg.Go(func() {
-			for t := range work {
-				for _, s := range t.subs {
-					if data := prepared(t, s); data != nil {
-						b.push(t.c, &message{name: s.raw, data: data})
-					}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(items) {
+					return
 				}
+				f(items[i])
 			}
 		})
 	}
-	for _, t := range targets {
-		work <- t
-	}
-	close(work)
 	wg.Wait()
 }
 
-// targets returns the clients with subscriptions to coll (by name or id) or
-// to its record id, with the auth each has now.
-func (b *Broker) targets(coll *schema.Collection, recordID string) []target {
+// match returns the subscriptions to coll (by name or id) or to its record
+// id, client by client, each with the group of its kind.
+func (b *Broker) match(coll *schema.Collection, recordID string) ([]delivery, []*group) {
 	b.mu.RLock()
 	clients := make([]*client, 0, len(b.clients))
 	for _, c := range b.clients {
 		clients = append(clients, c)
 	}
 	b.mu.RUnlock()
-	var out []target
+	out := make([]delivery, 0, len(clients))
+	byKind := map[kind]*group{}
+	var groups []*group
 	for _, c := range clients {
-		c.mu.Lock()
-		var subs []*subscription
-		for _, s := range c.subs {
-			if (s.collection == coll.Name || s.collection == coll.ID) && (s.recordID == "" || s.recordID == recordID) {
-				subs = append(subs, s)
+		st := c.current()
+		for _, s := range st.subs {
+			if (s.collection != coll.Name && s.collection != coll.ID) || (s.recordID != "" && s.recordID != recordID) {
+				continue
 			}
-		}
-		auth := c.auth
-		c.mu.Unlock()
-		if len(subs) > 0 {
-			out = append(out, target{c: c, auth: auth, subs: subs})
+			k := kind{rule: s.rule(), options: s.options}
+			if st.auth != nil {
+				k.authCollection, k.authID = st.auth.Collection.ID, st.auth.ID()
+			}
+			g := byKind[k]
+			if g == nil {
+				g = &group{auth: st.auth, sub: s, msgs: map[string]*message{}}
+				byKind[k] = g
+				groups = append(groups, g)
+			}
+			out = append(out, delivery{c: c, g: g, name: s.raw})
 		}
 	}
-	return out
+	return out, groups
 }
 
 // render returns the message data of er for a subscriber, or nil when the
@@ -162,23 +198,21 @@ func (b *Broker) refreshAuth(ev *store.Event, er *record.EventRecord) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, c := range b.clients {
-		c.mu.Lock()
-		if c.auth != nil && c.auth.Collection.ID == ev.CollectionID && c.auth.ID() == ev.RecordID {
-			switch {
-			case ev.Action == store.ActionDelete, er.Record.String("tokenKey") != c.auth.String("tokenKey"):
-				c.auth = nil
-			default:
-				c.auth = er.Record
-			}
+		st := c.current()
+		if st.auth == nil || st.auth.Collection.ID != ev.CollectionID || st.auth.ID() != ev.RecordID {
+			continue
 		}
-		c.mu.Unlock()
+		c.subMu.Lock()
+		st = c.current()
+		if st.auth != nil && st.auth.Collection.ID == ev.CollectionID && st.auth.ID() == ev.RecordID {
+			switch {
+			case ev.Action == store.ActionDelete, er.Record.String("tokenKey") != st.auth.String("tokenKey"):
+				st.auth = nil
+			default:
+				st.auth = er.Record
+			}
+			c.state.Store(&st)
+		}
+		c.subMu.Unlock()
 	}
-}
-
-// authKey identifies an auth state for the payload cache.
-func authKey(auth *schema.Record) string {
-	if auth == nil {
-		return ""
-	}
-	return auth.Collection.ID + "/" + auth.ID()
 }

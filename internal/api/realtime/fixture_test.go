@@ -92,6 +92,11 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	mux.HandleFunc("GET /realtime", func(w http.ResponseWriter, r *http.Request) {
 		f.broker.Connect(w, r, testIP)
 	})
+	// The same stream through a ResponseWriter that cannot be hijacked,
+	// as over HTTP/2: the broker serves it from the handler.
+	mux.HandleFunc("GET /realtime-nohijack", func(w http.ResponseWriter, r *http.Request) {
+		f.broker.Connect(noHijack{w, w.(http.Flusher)}, r, testIP)
+	})
 	mux.HandleFunc("POST /realtime", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			ClientID      string   `json:"clientId"`
@@ -179,10 +184,22 @@ type stream struct {
 	header http.Header
 }
 
+// noHijack hides every method of a ResponseWriter but Flush.
+type noHijack struct {
+	http.ResponseWriter
+	http.Flusher
+}
+
 // connect opens a stream and reads its PB_CONNECT event.
 func (f *fixture) connect() *stream {
 	f.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/realtime", nil)
+	return f.connectTo("/realtime")
+}
+
+// connectTo opens a stream at path and reads its PB_CONNECT event.
+func (f *fixture) connectTo(path string) *stream {
+	f.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		f.t.Fatalf("GET /realtime: %v", err)

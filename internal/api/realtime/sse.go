@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"bytes"
 	"net/http"
 	"time"
 )
@@ -13,6 +12,12 @@ import (
 // client goes away, after IdleTimeout without a message, after
 // MaxLifetime, when the client falls too far behind, or when the broker
 // closes.
+//
+// Over HTTP/1.x the connection is taken over from net/http once the request
+// is accepted (see sseConn): an idle subscriber then costs a socket, one
+// small goroutine and its queue, instead of net/http's buffers and two
+// goroutines. Where that is impossible (HTTP/2, a ResponseWriter that cannot
+// hijack) the stream is served from this handler.
 func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 	rc := http.NewResponseController(w)
 	// The stream outlives any server-wide write timeout.
@@ -23,31 +28,28 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
 		return
 	}
-	defer b.unregister(c, dropEnded)
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	// Proxies such as nginx must pass every message on at once.
 	h.Set("X-Accel-Buffering", "no")
+
+	if r.ProtoMajor == 1 {
+		if conn, _, err := rc.Hijack(); err == nil {
+			b.serveConn(c, conn, r, h)
+			return
+		}
+	}
+	defer b.unregister(c, dropEnded)
+	wake := make(chan struct{}, 1)
+	c.qmu.Lock()
+	c.wake = wake
+	c.qmu.Unlock()
 	w.WriteHeader(http.StatusOK)
 
-	var buf bytes.Buffer
-	// write buffers one message; the caller flushes, so a backlog goes out
-	// in one write instead of one system call per message.
-	write := func(m *message) error {
-		buf.Reset()
-		buf.WriteString("id:")
-		buf.WriteString(c.id)
-		buf.WriteString("\nevent:")
-		buf.WriteString(m.name)
-		buf.WriteString("\ndata:")
-		buf.Write(m.data)
-		buf.WriteString("\n\n")
-		_, err := w.Write(buf.Bytes())
-		return err
-	}
-	if err := write(&message{name: "PB_CONNECT", data: []byte(`{"clientId":"` + c.id + `"}`)}); err != nil {
+	buf := appendMessage(nil, c.id, &message{name: "PB_CONNECT", data: connectData(c.id)})
+	if _, err := w.Write(buf); err != nil {
 		return
 	}
 	if err := rc.Flush(); err != nil {
@@ -58,6 +60,7 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 	defer idle.Stop()
 	lifetime := time.NewTimer(b.opts.MaxLifetime)
 	defer lifetime.Stop()
+	var batch []*message
 	for {
 		select {
 		case <-r.Context().Done():
@@ -68,11 +71,20 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 			return
 		case <-lifetime.C:
 			return
-		case m := <-c.send:
-			if err := write(m); err != nil {
-				return
+		case <-wake:
+			batch = c.take(batch[:0], maxBatch)
+			if len(batch) == 0 {
+				continue
 			}
-			if err := writeQueued(c, write); err != nil {
+			buf = buf[:0]
+			for _, m := range batch {
+				buf = appendMessage(buf, c.id, m)
+			}
+			if len(batch) == maxBatch { // more may wait
+				wakeUp(wake)
+			}
+			clear(batch)
+			if _, err := w.Write(buf); err != nil {
 				return
 			}
 			if err := rc.Flush(); err != nil {
@@ -83,21 +95,21 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 	}
 }
 
-// maxBatch bounds how many queued messages go out in one flush.
+// maxBatch bounds how many queued messages go out in one write.
 const maxBatch = 64
 
-// writeQueued writes the messages already waiting for c, up to maxBatch,
-// without blocking.
-func writeQueued(c *client, write func(*message) error) error {
-	for i := 0; i < maxBatch; i++ {
-		select {
-		case m := <-c.send:
-			if err := write(m); err != nil {
-				return err
-			}
-		default:
-			return nil
-		}
-	}
-	return nil
+// appendMessage appends m as an SSE message of the client with the given id.
+func appendMessage(buf []byte, clientID string, m *message) []byte {
+	buf = append(buf, "id:"...)
+	buf = append(buf, clientID...)
+	buf = append(buf, "\nevent:"...)
+	buf = append(buf, m.name...)
+	buf = append(buf, "\ndata:"...)
+	buf = append(buf, m.data...)
+	return append(buf, "\n\n"...)
+}
+
+// connectData is the data of the PB_CONNECT message.
+func connectData(clientID string) []byte {
+	return []byte(`{"clientId":"` + clientID + `"}`)
 }

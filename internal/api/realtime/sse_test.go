@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -91,4 +92,23 @@ func TestConnectionLifetimes(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
+}
+
+// TestConnectWithoutHijack covers streams that cannot take the connection
+// over (HTTP/2): same headers, events and ending.
+func TestConnectWithoutHijack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	s := f.connectTo("/realtime-nohijack")
+	if ct := s.header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("Content-Type: %q", ct)
+	}
+	f.mustSubscribe(s, "ann", "posts/*")
+	for i := range 3 {
+		post := f.createPost("ann", fmt.Sprint(i))
+		f.deliver()
+		expect(t, s, "posts/*", "create", post.ID())
+	}
+	f.broker.Close()
+	s.waitClosed(2 * time.Second)
 }

@@ -86,6 +86,10 @@ func (b *Broker) ServeWS(w http.ResponseWriter, r *http.Request, ip string, auth
 		return
 	}
 	defer b.unregister(c, dropEnded)
+	wake := make(chan struct{}, 1)
+	c.qmu.Lock()
+	c.wake = wake
+	c.qmu.Unlock()
 	// closeWith leaves the broker first: the close handshake may wait for a
 	// peer that does not read.
 	closeWith := func(code websocket.StatusCode, reason string) {
@@ -112,6 +116,7 @@ func (b *Broker) ServeWS(w http.ResponseWriter, r *http.Request, ip string, auth
 	defer ping.Stop()
 	lifetime := time.NewTimer(b.opts.MaxLifetime)
 	defer lifetime.Stop()
+	var batch []*message
 	for {
 		select {
 		case err := <-readErr:
@@ -138,10 +143,17 @@ func (b *Broker) ServeWS(w http.ResponseWriter, r *http.Request, ip string, auth
 				closeWith(websocket.StatusPolicyViolation, wsReasonPing)
 				return
 			}
-		case m := <-c.send:
-			if write(wsEvent(m)) != nil {
-				return
+		case <-wake:
+			batch = c.take(batch[:0], maxBatch)
+			for _, m := range batch {
+				if write(wsEvent(m)) != nil {
+					return
+				}
 			}
+			if len(batch) == maxBatch { // more may wait
+				wakeUp(wake)
+			}
+			clear(batch)
 		}
 	}
 }
