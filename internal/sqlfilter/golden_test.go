@@ -5,6 +5,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,14 +37,26 @@ func goldenSource() *Source {
 
 func TestGolden(t *testing.T) {
 	t.Parallel()
+	cases, pgCases := goldenCases()
+	for _, d := range []struct {
+		dialect Dialect
+		file    string
+		cases   []golden
+	}{
+		{SQLite{}, "compile.golden", cases},
+		{Postgres{}, "compile_postgres.golden", slices.Concat(cases, pgCases)},
+	} {
+		t.Run(d.file, func(t *testing.T) { goldenFile(t, d.dialect, d.file, d.cases) })
+	}
+}
+
+// goldenCases are the filters of the golden files: cases for every
+// dialect, pgCases for PostgreSQL only.
+func goldenCases() (cases, pgCases []golden) {
 	// filter is a trusted condition (a rule), client the client's filter;
 	// the sort is client input too. Cases run on posts as a guest unless
 	// coll or super say otherwise.
-	type golden struct {
-		filter, sort, client, coll string
-		super                      bool
-	}
-	cases := []golden{
+	cases = []golden{
 		{filter: "title = 'x'"},
 		{filter: "title != ''", sort: "-created,title"},
 		{filter: "views > 5 && (published = true || title ~ 'a_b')", sort: "@random"},
@@ -82,8 +96,28 @@ func TestGolden(t *testing.T) {
 		// PocketBase.
 		{client: "@collection.users.email ?= 'a@x.io' && @request.auth.team.name = 'x'"},
 	}
-	var b strings.Builder
-	opts := Options{Env: filter.Env{Now: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC), Params: map[string]any{"t": "x", "n": 3}}}
+	// What sets PostgreSQL apart, compiled for it only (the SQLite golden
+	// file keeps its cases).
+	pgCases = []golden{
+		{filter: "data.a.0.b > 1 && data.1 = 'x'", sort: "-data.a"},
+		{filter: "title = 10 && views = '10' && views:lower ~ '.5'"},
+		{filter: "title ~ {:lone} && data ~ 'x'"},
+		{filter: "strftime('%Y-%m-%d %H:%M:%S', created, 'start of month', '+1 month', 'weekday 1') > @now"},
+		{filter: "strftime('%s', views, 'unixepoch') = '0' && strftime('%Y', data.a) != ''"},
+		{filter: "published = true && @request.body.labels:length > 0 && editors:length >= 1", sort: "published,-views"},
+	}
+	return cases, pgCases
+}
+
+type golden struct {
+	filter, sort, client, coll string
+	super                      bool
+}
+
+// compile compiles tc for d with src (goldenSource or a fixture's source).
+func (tc golden) compile(t *testing.T, d Dialect, src *Source) *Query {
+	t.Helper()
+	opts := Options{Env: filter.Env{Now: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC), Params: map[string]any{"t": "x", "n": 3, "lone": `a%\`}}}
 	parse := func(text string) filter.Expr {
 		t.Helper()
 		if text == "" {
@@ -95,23 +129,29 @@ func TestGolden(t *testing.T) {
 		}
 		return e
 	}
+	if tc.coll != "" {
+		src.Collection = src.Lookup(tc.coll)
+	}
+	src.AllowHidden = tc.super
+	in := Input{Trusted: parse(tc.filter), Client: parse(tc.client)}
+	if tc.sort != "" {
+		var err error
+		if in.Sort, err = filter.ParseSort(tc.sort); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := Compile(d, src, opts, in)
+	if err != nil {
+		t.Fatalf("%+v: %v", tc, err)
+	}
+	return q
+}
+
+func goldenFile(t *testing.T, d Dialect, file string, cases []golden) {
+	t.Helper()
+	var b strings.Builder
 	for _, tc := range cases {
-		src := goldenSource()
-		if tc.coll != "" {
-			src.Collection = src.Lookup(tc.coll)
-		}
-		src.AllowHidden = tc.super
-		in := Input{Trusted: parse(tc.filter), Client: parse(tc.client)}
-		if tc.sort != "" {
-			var err error
-			if in.Sort, err = filter.ParseSort(tc.sort); err != nil {
-				t.Fatal(err)
-			}
-		}
-		q, err := Compile(SQLite{}, src, opts, in)
-		if err != nil {
-			t.Fatalf("%+v: %v", tc, err)
-		}
+		q := tc.compile(t, d, goldenSource())
 		if tc.coll != "" {
 			b.WriteString("on:     " + tc.coll + "\n")
 		}
@@ -133,7 +173,7 @@ func TestGolden(t *testing.T) {
 		}
 		b.WriteString("args:   " + strings.TrimSpace(strings.ReplaceAll(strings.Trim(strings.ReplaceAll(fmtArgs(q.Args), "\n", " "), "[]"), "  ", " ")) + "\n\n")
 	}
-	path := filepath.Join("testdata", "compile.golden")
+	path := filepath.Join("testdata", file)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
@@ -243,25 +283,62 @@ func FuzzCompile(f *testing.F) {
 		f.Add(s + " = 'x' && views > 1")
 	}
 	f.Add("@request.body.editors.name ?= 'x' || comments_via_post.likedBy.name != ''")
+	f.Add("strftime('%Y-%m', created, '+1 month', 'weekday 2') > data.a.0.b && title:lower ~ {:p1}")
 	src := goldenSource()
 	f.Fuzz(func(t *testing.T, text string) {
 		e, err := filter.Parse(text)
 		if err != nil {
 			return
 		}
-		q, err := Compile(SQLite{}, src, Options{Env: filter.Env{Params: map[string]any{"p1": "x"}}}, Input{Client: e})
+		opts := Options{Env: filter.Env{Params: map[string]any{"p1": "x"}}}
+		q, err := Compile(SQLite{}, src, opts, Input{Client: e})
+		pq, pgErr := Compile(Postgres{}, src, opts, Input{Client: e})
+		if (err == nil) != (pgErr == nil) {
+			t.Fatalf("Compile(%q): SQLite error %v, PostgreSQL error %v", text, err, pgErr)
+		}
 		if err != nil {
 			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("Compile(%q) error of type %T: %v", text, err, err)
+			if !errors.As(err, &ce) || !errors.As(pgErr, &ce) {
+				t.Fatalf("Compile(%q) error of type %T / %T: %v", text, err, pgErr, err)
 			}
 			return
 		}
-		if strings.Count(q.Where, "(") != strings.Count(q.Where, ")") {
-			t.Fatalf("unbalanced SQL for %q: %s", text, q.Where)
+		for _, w := range []string{q.Where, pq.Where} {
+			if strings.Count(w, "(") != strings.Count(w, ")") {
+				t.Fatalf("unbalanced SQL for %q: %s", text, w)
+			}
 		}
 		if n := strings.Count(q.Where, "?"); n < len(q.Args) {
 			t.Fatalf("%q: %d args but %d placeholders", text, len(q.Args), n)
 		}
+		checkPlaceholders(t, text, pq)
 	})
+}
+
+// checkPlaceholders checks that q's $n placeholders are exactly $1 to
+// $len(Args).
+func checkPlaceholders(t *testing.T, text string, q *Query) {
+	t.Helper()
+	seen := map[int]bool{}
+	sql := q.Where + " " + q.OrderBy
+	for i := 0; i < len(sql); i++ {
+		if sql[i] != '$' {
+			continue
+		}
+		j := i + 1
+		for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+			j++
+		}
+		if j == i+1 {
+			continue // a $ inside a regular expression
+		}
+		n, _ := strconv.Atoi(sql[i+1 : j])
+		if n < 1 || n > len(q.Args) {
+			t.Fatalf("%q: placeholder $%d with %d args: %s", text, n, len(q.Args), sql)
+		}
+		seen[n] = true
+	}
+	if len(seen) != len(q.Args) {
+		t.Fatalf("%q: %d args but %d placeholders used", text, len(q.Args), len(seen))
+	}
 }

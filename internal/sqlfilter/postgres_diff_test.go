@@ -304,3 +304,23 @@ func TestSortPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenPostgresRuns runs every golden case's PostgreSQL query, so the
+// golden file holds SQL that PostgreSQL accepts.
+func TestGoldenPostgresRuns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	conn := pgFixture(t, f)
+	cases, pgCases := goldenCases()
+	for _, tc := range slices.Concat(cases, pgCases) {
+		src := testSource(f)
+		q := tc.compile(t, Postgres{}, src)
+		order := `"id"`
+		if q.OrderBy != "" {
+			order = q.OrderBy + `, "id"`
+		}
+		if _, err := pgIDs(conn, src.Collection.Name, q, order); err != nil {
+			t.Errorf("%+v: %v\n%s", tc, err, q.Where)
+		}
+	}
+}
