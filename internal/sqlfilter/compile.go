@@ -105,6 +105,9 @@ func Compile(d Dialect, src *Source, opts Options, in Input) (*Query, error) {
 		order = append(order, s)
 	}
 	q.OrderBy = strings.Join(order, ", ")
+	if c.err != nil {
+		return nil, c.err
+	}
 	c.finish(q, c.args)
 	return q, nil
 }
@@ -119,12 +122,17 @@ type compiler struct {
 	nAlias int
 	client bool // compiling client input (see Input)
 	strict bool // the dialect is a strictDialect: operands carry a tval
+	// err is the first text a strict dialect cannot take (checkText).
+	err error
 }
 
 // arg binds v and returns a marker for it; finish turns the markers into the
 // dialect's placeholders, numbered in order of use, and drops values that
 // ended up unused.
 func (c *compiler) arg(v any) string {
+	if c.strict {
+		c.checkText(v)
+	}
 	c.args = append(c.args, v)
 	return "\x00" + strconv.Itoa(len(c.args)-1) + "\x00"
 }
@@ -538,6 +546,9 @@ func (c *compiler) renderLeaf(p *plan, js *joins) (leaf, string) {
 			je := js.add(s.key+"#je", func(a string) string {
 				raw, _ := json.Marshal(s.items)
 				if c.strict {
+					for _, it := range s.items {
+						c.checkText(it)
+					}
 					return c.eachJoin("CAST("+c.arg(string(raw))+" AS jsonb)", a)
 				}
 				return c.eachJoin(c.arg(string(raw)), a)

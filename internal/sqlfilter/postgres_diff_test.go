@@ -3,6 +3,7 @@ package sqlfilter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -19,7 +20,7 @@ import (
 
 // pgFixture copies f's tables and records into a fresh PostgreSQL database,
 // laid out by PostgresColumn.
-func pgFixture(t *testing.T, f *fixture) *pgx.Conn {
+func pgFixture(t testing.TB, f *fixture) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := pgx.ParseConfig(pgtest.NewDatabase(t))
@@ -86,7 +87,7 @@ func pgFixture(t *testing.T, f *fixture) *pgx.Conn {
 	return conn
 }
 
-func sqliteIDs(t *testing.T, f *fixture, target string, q *Query, order string) []string {
+func sqliteIDs(t testing.TB, f *fixture, target string, q *Query, order string) []string {
 	t.Helper()
 	where := q.Where
 	if where == "" {
@@ -323,4 +324,62 @@ func TestGoldenPostgresRuns(t *testing.T) {
 			t.Errorf("%+v: %v\n%s", tc, err, q.Where)
 		}
 	}
+}
+
+// FuzzPostgres runs fuzzed filters on PostgreSQL, SQLite and the evaluator
+// over the fixture's data: PostgreSQL must never fail at run time (strict
+// typing turns SQLite's silent conversions into errors) and must agree with
+// the other two wherever they agree with each other.
+func FuzzPostgres(f *testing.F) {
+	for _, s := range slices.Concat(operands, pgOperands) {
+		f.Add(s + " > 'x' || " + s + " ?~ 5")
+	}
+	fx := newFixture(f, 7)
+	conn := pgFixture(f, fx)
+	env := filter.Env{Now: time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC), Params: map[string]any{"p1": "hello", "p2": 10, "p3": `x%\`, "p4": " 5 ", "p5": 10.5}}
+	f.Fuzz(func(t *testing.T, text string) {
+		e, err := filter.Parse(text)
+		if err != nil {
+			return
+		}
+		src := testSource(fx)
+		in := Input{Client: e}
+		lite, err := Compile(SQLite{}, src, Options{Env: env}, in)
+		if err != nil {
+			return
+		}
+		q, err := Compile(Postgres{}, src, Options{Env: env}, in)
+		if err != nil {
+			if textError(err) {
+				return
+			}
+			t.Fatalf("%q compiles for SQLite but not for PostgreSQL: %v", text, err)
+		}
+		fromPG, err := pgIDs(conn, "posts", q, "")
+		if err != nil {
+			t.Fatalf("%q: PostgreSQL error %v\n%s %v", text, err, shorten(q.Where), q.Args)
+		}
+		fromSQLite := sqliteIDs(t, fx, "posts", lite, "")
+		var fromEval []string
+		for _, rec := range fx.records["posts"] {
+			ok, err := env.Eval(e, &MemoryResolver{Source: src, Data: fx, Record: rec, Client: true})
+			if err != nil {
+				return // e.g. a multi value as a function argument
+			}
+			if ok {
+				fromEval = append(fromEval, rec.ID())
+			}
+		}
+		slices.Sort(fromEval)
+		if slices.Equal(fromSQLite, fromEval) && !slices.Equal(fromPG, fromEval) {
+			t.Fatalf("%q:\nPostgreSQL: %v\nSQLite and evaluator: %v\n%s %v", text, fromPG, fromEval, shorten(q.Where), q.Args)
+		}
+	})
+}
+
+// textError reports whether err is the *Error of text PostgreSQL cannot
+// take (invalid UTF-8, NUL characters).
+func textError(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce) && strings.Contains(ce.Msg, "not valid UTF-8")
 }

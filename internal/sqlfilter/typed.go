@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/basalt-dev/basalt/internal/filter"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -577,4 +578,30 @@ func (c *compiler) tgeoDistance(args []tval) tval {
 	lonA, latA, lonB, latB := rad[0], rad[1], rad[2], rad[3]
 	x := "(cos(" + latA + ") * cos(" + latB + ") * cos(" + lonB + " - " + lonA + ") + sin(" + latA + ") * sin(" + latB + "))"
 	return tval{num: "(CASE WHEN " + x + " BETWEEN -1 AND 1 THEN 6371 * acos(" + x + ") END)", style: styleReal}
+}
+
+// checkText records an error for text a strict dialect cannot take:
+// PostgreSQL text (and JSON) must be valid UTF-8 without NUL characters,
+// where SQLite takes any bytes. Stored text never holds such values, so no
+// filter is refused that could match on PostgreSQL, but a comparison such as
+// title < '\xff' would, and rather than guess, Compile reports an *Error.
+func (c *compiler) checkText(v any) {
+	var bad string
+	switch x := v.(type) {
+	case string:
+		if !utf8.ValidString(x) || strings.ContainsRune(x, 0) {
+			bad = x
+		}
+	case []string:
+		for _, s := range x {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+				bad = s
+			}
+		}
+	default:
+		return
+	}
+	if bad != "" && c.err == nil {
+		c.err = errorf("text %q is not valid UTF-8 or contains a NUL character", bad)
+	}
 }
