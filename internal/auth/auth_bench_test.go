@@ -6,9 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/password"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -35,10 +38,13 @@ func BenchmarkWithPassword(b *testing.B) {
 	svc := auth.New(st, cols, records, time.Now)
 	super := &record.Request{Auth: &schema.Record{Collection: &schema.Collection{ID: schema.SuperusersID}}}
 	const email, pass = "bench@example.com", "bench-password-123"
-	_, err = records.Create(ctx, super, "users", record.Input{Data: map[string]any{
+	it, err := records.Create(ctx, super, "users", record.Input{Data: map[string]any{
 		"email": email, "password": pass, "passwordConfirm": pass}}, "")
 	if err != nil {
 		b.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(it.Record.String("password"))); err != nil || cost != password.DefaultCost {
+		b.Fatalf("the stored hash has cost %d (%v), want the default %d", cost, err, password.DefaultCost)
 	}
 	in := auth.PasswordLogin{Identity: email, Password: pass}
 	b.ResetTimer()
