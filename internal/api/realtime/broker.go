@@ -108,12 +108,15 @@ type Broker struct {
 	// only while the writers write.
 	buffers sync.Pool
 	writers writers
+	// scratch holds the per-event slices of Consume (*scratch).
+	scratch sync.Pool
 }
 
 // New returns a broker that checks access and prepares records with records.
 func New(records *record.Service, opts Options) *Broker {
 	b := &Broker{records: records, opts: opts.withDefaults(), clients: map[string]*client{}}
 	b.buffers.New = func() any { return new([]byte) }
+	b.scratch.New = func() any { return new(scratch) }
 	b.writers.n = max(1, b.opts.Workers/2) // one per processor by default
 	return b
 }

@@ -43,6 +43,12 @@ func (g *group) message(name string) *message {
 	return m
 }
 
+// scratch holds the slices of one Consume call for the next.
+type scratch struct {
+	clients    []*client
+	deliveries []delivery
+}
+
 // delivery is one subscription of one client that matches an event.
 type delivery struct {
 	c    *client
@@ -74,7 +80,15 @@ func (b *Broker) Consume(ctx context.Context, ev *store.Event) {
 	if coll.IsAuth() {
 		b.refreshAuth(ev, er)
 	}
-	deliveries, groups := b.match(coll, ev.RecordID)
+	// The per-event slices are reused: at 10,000 subscribers they would
+	// be most of what an event allocates.
+	sc := b.scratch.Get().(*scratch)
+	defer func() {
+		clear(sc.clients)
+		clear(sc.deliveries)
+		b.scratch.Put(sc)
+	}()
+	deliveries, groups := b.match(sc, coll, ev.RecordID)
 	if len(deliveries) == 0 {
 		return
 	}
@@ -82,16 +96,26 @@ func (b *Broker) Consume(ctx context.Context, ev *store.Event) {
 		g.data = b.render(ctx, er, g.auth, g.sub)
 	})
 
-	// Queueing is cheap (the messages are shared); the writers start once
-	// every queue has its message.
+	// Queueing is cheap (the messages are shared); the writers get the
+	// connections in handfuls, so that the first writes overlap the rest
+	// of the queueing.
 	var ready []*sseConn
 	for _, d := range deliveries {
-		if d.g.data != nil {
-			ready = b.push(d.c, d.g.message(d.name), ready)
+		if d.g.data == nil {
+			continue
+		}
+		ready = b.push(d.c, d.g.message(d.name), ready)
+		if len(ready) == readyHandful {
+			b.writers.add(ready...)
+			ready = ready[:0]
 		}
 	}
 	b.writers.add(ready...)
 }
+
+// readyHandful is how many connections Consume hands to the writers at a
+// time.
+const readyHandful = 256
 
 // forEach calls f for every item, on up to workers goroutines.
 func forEach[T any](items []T, workers int, f func(T)) {
@@ -119,14 +143,16 @@ func forEach[T any](items []T, workers int, f func(T)) {
 
 // match returns the subscriptions to coll (by name or id) or to its record
 // id, client by client, each with the group of its kind.
-func (b *Broker) match(coll *schema.Collection, recordID string) ([]delivery, []*group) {
+func (b *Broker) match(sc *scratch, coll *schema.Collection, recordID string) ([]delivery, []*group) {
 	b.mu.RLock()
-	clients := make([]*client, 0, len(b.clients))
+	clients := sc.clients[:0]
 	for _, c := range b.clients {
 		clients = append(clients, c)
 	}
 	b.mu.RUnlock()
-	out := make([]delivery, 0, len(clients))
+	sc.clients = clients
+	out := sc.deliveries[:0]
+	defer func() { sc.deliveries = out }()
 	byKind := map[kind]*group{}
 	var groups []*group
 	for _, c := range clients {
