@@ -383,3 +383,50 @@ func textError(err error) bool {
 	var ce *Error
 	return errors.As(err, &ce) && strings.Contains(ce.Msg, "not valid UTF-8")
 }
+
+// TestPostgresExtremeValues checks values that PostgreSQL's casts reject
+// and SQLite takes: numbers beyond double precision in JSON documents and
+// in text compared with numbers. The queries must run and agree with
+// SQLite.
+func TestPostgresExtremeValues(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	docs := []string{`{"a":1e400,"b":"1e999","c":-1e-400}`, `{"a":-1e400,"b":" -2.5e00001 ","c":0.0000001}`, `{"a":123456789012345678901,"b":"1e-99999","c":1.5}`}
+	for i, doc := range docs {
+		rec := f.records["posts"][i]
+		rec.Data["data"] = json.RawMessage(doc)
+		rec.Data["title"] = []string{"1e999", "-1E+400", " 12e00003 "}[i]
+		if _, err := f.db.Exec(`UPDATE "posts" SET "data" = ?, "title" = ? WHERE "id" = ?`, doc, rec.Data["title"], rec.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := pgFixture(t, f)
+	for _, text := range []string{
+		"data.a > 5", "data.a < 0", "data.a = title", "views < data.b", "views > title", "title = views", "data.c = 0",
+		"data.a ~ 'Inf'", "data.a:lower ~ 'inf'", "data.b > 1", "published = data.b", "data.c ~ 'e-07'", "data.a ~ '1.23'",
+		"geoDistance(data.a, 0, 0, 0) != null", "geoDistance(title, 0, 0, 0) > 1", "strftime('%Y', data.b) = '2024'", "strftime('%s', data.a, 'unixepoch') != ''",
+		"strftime('%Y', data.c, 'unixepoch') = '1970'", "views >= data.a.b || data.a.0 = 1",
+	} {
+		e, err := filter.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := testSource(f)
+		lite, err := Compile(SQLite{}, src, Options{}, Input{Trusted: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Compile(Postgres{}, src, Options{}, Input{Trusted: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgIDs(conn, "posts", q, "")
+		if err != nil {
+			t.Errorf("%q: %v", text, err)
+			continue
+		}
+		if want := sqliteIDs(t, f, "posts", lite, ""); !slices.Equal(got, want) {
+			t.Errorf("%q:\nPostgreSQL: %v\nSQLite:     %v", text, got, want)
+		}
+	}
+}

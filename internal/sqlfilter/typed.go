@@ -121,7 +121,7 @@ func numText(t tval) string {
 	intText := "CAST(CAST(" + n + " AS bigint) AS text)"
 	// PostgreSQL prints the shortest exact form ("10", "1e-05", "10.5");
 	// SQLite prints REALs with a decimal point ("10.0", "1.0e-05").
-	realText := "regexp_replace(CAST(" + n + ` AS text), '^(-?[0-9]+)(e.*)?$', '\1.0\2')`
+	realText := "replace(regexp_replace(CAST(" + n + ` AS text), '^(-?[0-9]+)(e.*)?$', '\1.0\2'), 'Infinity', 'Inf')`
 	switch t.style {
 	case styleInt:
 		return intText
@@ -170,7 +170,7 @@ func (c *compiler) numericValue(t tval) tval {
 		return t
 	}
 	isNum := "(" + t.txt + " ~ " + numericPattern + ")"
-	conv := "CASE WHEN " + isNum + " THEN CAST(" + t.txt + " AS double precision) END"
+	conv := "CASE WHEN " + isNum + " THEN " + safeDouble(t.txt) + " END"
 	num := "(" + conv + ")"
 	if t.num != "" {
 		num = "COALESCE(" + t.num + ", " + conv + ")"
@@ -554,7 +554,7 @@ func (c *compiler) tjson(col, path string) tval {
 	}
 	typ := "json_typeof(" + v + ")"
 	scalar := "(" + v + " #>> '{}')"
-	asNum := "CAST(" + scalar + " AS double precision)"
+	asNum := safeDouble(scalar)
 	return tval{
 		num: "(CASE " + typ + " WHEN 'number' THEN " + asNum +
 			" WHEN 'boolean' THEN (CASE WHEN " + scalar + " = 'true' THEN CAST(1 AS double precision) ELSE CAST(0 AS double precision) END) END)",
@@ -573,7 +573,9 @@ func (c *compiler) tjson(col, path string) tval {
 func (c *compiler) tgeoDistance(args []tval) tval {
 	rad := make([]string, 4)
 	for i, a := range args {
-		rad[i] = "radians(" + c.tnumber(a) + ")"
+		// cos() of an infinity is an error in PostgreSQL, NaN (NULL) in Go.
+		n := c.tnumber(a)
+		rad[i] = "radians(CASE WHEN abs(" + n + ") < 'Infinity' THEN " + n + " END)"
 	}
 	lonA, latA, lonB, latB := rad[0], rad[1], rad[2], rad[3]
 	x := "(cos(" + latA + ") * cos(" + latB + ") * cos(" + lonB + " - " + lonA + ") + sin(" + latA + ") * sin(" + latB + "))"
@@ -604,4 +606,18 @@ func (c *compiler) checkText(v any) {
 	if bad != "" && c.err == nil {
 		c.err = errorf("text %q is not valid UTF-8 or contains a NUL character", bad)
 	}
+}
+
+// safeDouble converts text that looks like a number (numericPattern, or a
+// JSON number) to double precision as Go's ParseFloat and SQLite do: beyond
+// the range it is an infinity, below it zero, where PostgreSQL's cast would
+// fail. Exponents of five digits or more are settled by their sign alone:
+// numeric cannot hold them.
+func safeDouble(text string) string {
+	n := "CAST(" + text + " AS numeric)"
+	neg := "(CASE WHEN btrim(" + text + `, E' \t\n\v\f\r') LIKE '-%' THEN -1 ELSE 1 END)`
+	return "(CASE WHEN " + text + " ~ '[eE][+-]?0*[1-9][0-9]{4,}' THEN (CASE WHEN " + text + " ~ '[1-9][^eE]*[eE]' AND " + text + " ~ '[eE][+]?[0-9]' THEN " + neg + " * CAST('Infinity' AS double precision) ELSE " + neg + " * CAST(0 AS double precision) END)" +
+		" WHEN abs(" + n + ") >= 1.7976931348623158e308 THEN " + neg + " * CAST('Infinity' AS double precision)" +
+		" WHEN abs(" + n + ") < 2.4703282292062328e-324 THEN " + neg + " * CAST(0 AS double precision)" +
+		" ELSE CAST(" + n + " AS double precision) END)"
 }
