@@ -5,7 +5,12 @@ import (
 	"strings"
 )
 
-// Dialect renders the engine-specific parts of the SQL.
+// Dialect renders the engine-specific parts of the SQL. A dialect of a
+// strictly typed engine also implements an unexported marker (Postgres
+// does): the compiler then gives every value an explicit type and emulates
+// SQLite's comparison rules itself, and of the methods below uses only
+// Placeholder, Quote, JSONEach, JSONExtract (with a text[] path),
+// JSONArrayLength, Like, Random and RowID.
 type Dialect interface {
 	// Placeholder returns the marker of the n-th bound parameter (1-based).
 	Placeholder(n int) string
