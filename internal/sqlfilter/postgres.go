@@ -71,6 +71,29 @@ package sqlfilter
 // collection and field names must be rejected; quoted identifiers are case
 // sensitive, so names must be quoted everywhere (Quote).
 
+// Filters on PostgreSQL.
+//
+// The compiled SQL gives the results SQLite gives (the differential tests
+// in postgres_diff_test.go hold them together), with these exceptions, all
+// at the edges:
+//
+//   - text that is not valid UTF-8 or contains NUL in a filter (a literal,
+//     a placeholder, request data) is refused with an *Error: PostgreSQL
+//     cannot bind it, and no stored text could equal it;
+//   - a REAL turned into text (LIKE, :lower, a text column compared with a
+//     JSON number) whose shortest exact form has 16 significant digits, or
+//     whose magnitude is at least 1e15, is spelled as PostgreSQL's shortest
+//     form where SQLite prints 17 digits or a plain decimal; this assumes
+//     the default extra_float_digits (1);
+//   - integers in JSON documents beyond 2^53 compare as doubles;
+//   - strftime() follows the in-memory evaluator, which differs from SQLite
+//     for numeric text ('2460000.5' is a Julian day number to SQLite, NULL
+//     to the evaluator) and for dates before year 0000 (SQLite prints
+//     -4713-11-25 for Julian day 1, the evaluator gives NULL);
+//   - a JSON document with duplicate keys may yield another of the values;
+//   - the text of a multi-valued field read with :lower is PostgreSQL's
+//     JSON text compacted, which escapes fewer characters than Go's.
+
 import (
 	"strconv"
 	"strings"
