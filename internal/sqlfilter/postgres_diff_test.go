@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -22,8 +24,49 @@ import (
 // laid out by PostgresColumn.
 func pgFixture(t testing.TB, f *fixture) *pgx.Conn {
 	t.Helper()
+	return pgFixtureAt(t, f, pgtest.NewDatabase(t))
+}
+
+// icuDatabase creates a database whose default collation is ICU's en-US,
+// as on many servers, where 'B' < 'a' is false and text must be compared
+// under "C" explicitly; it is dropped when t ends.
+func icuDatabase(t testing.TB) string {
+	t.Helper()
+	server := pgtest.ServerURL(t)
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(pgtest.NewDatabase(t))
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("basalt_test_icu_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"); err != nil {
+		t.Fatalf("create ICU database: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), server)
+		if err != nil {
+			t.Errorf("drop %s: %v", name, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// pgFixtureAt is pgFixture in the database at dsn.
+func pgFixtureAt(t testing.TB, f *fixture, dsn string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +197,8 @@ var pgUserOperands = []string{
 
 // TestDifferentialPostgres runs the generated filters of TestDifferential on
 // PostgreSQL over the same data (tables laid out by PostgresColumn) and
-// compares each result set with SQLite's and the in-memory evaluator's.
+// compares each result set with SQLite's and the in-memory evaluator's. The
+// third seed runs on a database with an ICU en-US default collation.
 func TestDifferentialPostgres(t *testing.T) {
 	t.Parallel()
 	n := 3000
@@ -167,7 +211,12 @@ func TestDifferentialPostgres(t *testing.T) {
 	checked, failures := 0, 0
 	for seed := range uint64(3) {
 		f := newFixture(t, seed)
-		conn := pgFixture(t, f)
+		var conn *pgx.Conn
+		if seed == 2 {
+			conn = pgFixtureAt(t, f, icuDatabase(t))
+		} else {
+			conn = pgFixture(t, f)
+		}
 		r := rand.New(rand.NewPCG(seed, 99))
 		for i := range n / 3 {
 			target, ops := "posts", postOps
@@ -265,9 +314,14 @@ func TestSortPostgres(t *testing.T) {
 			"title,-views", "published,-data.a,views", "-author.email:lower,title"},
 		"users": {"email", "-email", "name,-age", "team.name", "verified,-emailVisibility", "tags:length", "-@rowid"},
 	}
-	for seed := range uint64(3) {
+	for run := range 6 {
+		// Every seed on a default database and on an ICU en-US one.
+		seed := uint64(run / 2)
 		f := newFixture(t, seed)
 		conn := pgFixture(t, f)
+		if run%2 == 1 {
+			conn = pgFixtureAt(t, f, icuDatabase(t))
+		}
 		for target, list := range sorts {
 			for _, text := range list {
 				sort, err := filter.ParseSort(text)
