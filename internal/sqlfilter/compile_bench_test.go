@@ -56,6 +56,28 @@ func BenchmarkCompile(b *testing.B) {
 				compile(b, cache.Parse)
 			}
 		})
+		b.Run(bf.name+"/cached/postgres", func(b *testing.B) {
+			cache := filter.NewCache(16)
+			in := Input{}
+			var err error
+			if bf.rule != "" {
+				if in.Trusted, err = cache.Parse(bf.rule); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if in.Client, err = cache.Parse(bf.client); err != nil {
+				b.Fatal(err)
+			}
+			if in.Sort, err = filter.ParseSort(bf.sort); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Compile(Postgres{}, src, opts, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
