@@ -157,22 +157,41 @@ func TestPasswordLoginDefaultThrottle(t *testing.T) {
 	m.login("users", userEmail, userPass)
 }
 
-func TestConfirmEndpointsThrottlePerIP(t *testing.T) {
+// TestEveryAuthEndpointIsThrottledPerIP checks the per-IP limit of each
+// public endpoint that sends mail or checks a secret, each with its own
+// budget, and that another client IP is not affected.
+func TestEveryAuthEndpointIsThrottledPerIP(t *testing.T) {
 	t.Parallel()
 	m := newMailEnv(t, auth.WithThrottle(auth.Throttle{PerIP: ratelimit.Rule{Burst: 2, Per: time.Hour}}))
-	m.t = t
+	m.patchCollection(t, "users", map[string]any{"otp": map[string]any{"enabled": true}})
+	m.trustProxy(t)
+	n := 0
 	for _, c := range []struct {
-		endpoint string
-		body     map[string]any
+		endpoint, auth string
+		body           func() map[string]any
+		status         int
 	}{
-		{"confirm-password-reset", map[string]any{"token": "forged.token.value", "password": "new-password-1", "passwordConfirm": "new-password-1"}},
-		{"confirm-email-change", map[string]any{"token": "forged.token.value", "password": userPass}},
+		{"request-otp", "", func() map[string]any { return map[string]any{"email": userEmail} }, 200},
+		{"auth-with-otp", "", func() map[string]any { return map[string]any{"otpId": "aaaaaaaaaaaaaaa", "password": "12345678"} }, 400},
+		{"request-verification", "", func() map[string]any { return map[string]any{"email": userEmail} }, 204},
+		{"request-password-reset", "", func() map[string]any { return map[string]any{"email": userEmail} }, 204},
+		{"confirm-password-reset", "", func() map[string]any {
+			return map[string]any{"token": "forged.token.value", "password": "new-password-1", "passwordConfirm": "new-password-1"}
+		}, 400},
+		{"request-email-change", "user", func() map[string]any {
+			n++
+			return map[string]any{"newEmail": "new" + strconv.Itoa(n) + "@example.com"}
+		}, 204},
+		{"confirm-email-change", "", func() map[string]any { return map[string]any{"token": "forged.token.value", "password": userPass} }, 400},
 	} {
 		url := "/api/collections/users/" + c.endpoint
+		ip := map[string]string{"X-Real-IP": "203.0.113.50"}
 		for i := range 2 {
-			wantStatus(t, c.endpoint+" "+strconv.Itoa(i+1), m.do("POST", url, "", c.body, nil), 400)
+			wantStatus(t, c.endpoint+" "+strconv.Itoa(i+1), m.do("POST", url, c.auth, c.body(), ip), c.status)
 		}
-		want429(t, c.endpoint+" 3rd", m.do("POST", url, "", c.body, nil), 30*60)
+		want429(t, c.endpoint+" 3rd", m.do("POST", url, c.auth, c.body(), ip), 30*60)
+		other := map[string]string{"X-Real-IP": "203.0.113.51"}
+		wantStatus(t, c.endpoint+" from another IP", m.do("POST", url, c.auth, c.body(), other), c.status)
 	}
 }
 
