@@ -155,6 +155,25 @@ func BenchmarkServe(b *testing.B) {
 			}
 		}
 	})
+	// Concurrent creates, as under load: they share write transactions.
+	b.Run("create-parallel", func(b *testing.B) {
+		body := []byte(`{"title":"Load test post","body":"` + benchPostBody + `","views":42,"published":true}`)
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		defer cpuMetric(b)()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req := httptest.NewRequest("POST", "/api/collections/posts/records", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Errorf("%d %s", w.Code, w.Body)
+					return
+				}
+			}
+		})
+	})
 }
 
 // cpuMetric reports the process's CPU time per operation ("cpu-ns/op") of

@@ -62,6 +62,11 @@ type Store struct {
 	stmts  *stmtCache
 	logger *slog.Logger
 	opts   options
+	// writer passes the writer connection between InTx callers; open is the
+	// transaction they share, owned by whoever holds writer (groupcommit.go).
+	writer writerLock
+	open   *group
+	groups groupStats
 }
 
 var _ store.Store = (*Store)(nil)
@@ -145,60 +150,9 @@ func (s *Store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// InTx runs fn in one write transaction (BEGIN IMMEDIATE) on the writer
-// connection, committing when fn returns nil and rolling back otherwise (also
-// when fn panics or ctx is canceled before the commit). It returns fn's error
-// unchanged. Starting and committing are retried while another process holds
-// the write lock; if it keeps it, the error is Unavailable. Calling InTx again
-// from inside fn deadlocks (there is one writer): use the Tx.
-func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	conn, err := s.write.Conn(ctx)
-	if err != nil {
-		return formatError(ctx, fmt.Errorf("acquiring writer: %w", err))
-	}
-	defer conn.Close()
-
-	if err := s.retryBusy(ctx, func() error {
-		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
-		return err
-	}); err != nil {
-		return formatError(ctx, fmt.Errorf("beginning transaction: %w", err))
-	}
-	done := false
-	defer func() {
-		if !done { // fn panicked
-			s.rollback(conn)
-		}
-	}()
-
-	if err := fn(&tx{reader: reader{q: conn, filters: s.filters, tables: s.tables}, conn: conn}); err != nil {
-		done = true
-		s.rollback(conn)
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		done = true
-		s.rollback(conn)
-		return formatError(ctx, err)
-	}
-	// Commit is not cut short by ctx: fn's work is complete, and a commit
-	// interrupted halfway would leave the outcome unclear to the caller.
-	commitCtx := context.WithoutCancel(ctx)
-	err = s.retryBusy(ctx, func() error {
-		_, err := conn.ExecContext(commitCtx, "COMMIT")
-		return err
-	})
-	done = true
-	if err != nil {
-		s.rollback(conn)
-		return formatError(ctx, fmt.Errorf("committing transaction: %w", err))
-	}
-	return nil
-}
-
 // rollback ends the open transaction on conn. When that fails for any reason
 // other than SQLite having already rolled back, the connection is discarded
-// so that a half-open transaction never leaks into the next InTx.
+// so that a half-open transaction never leaks into the next group.
 func (s *Store) rollback(conn *sql.Conn) {
 	_, err := conn.ExecContext(context.Background(), "ROLLBACK")
 	if err == nil || strings.Contains(err.Error(), "no transaction is active") {

@@ -1,0 +1,291 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// holdWriter starts an InTx whose fn sets key and then waits for release,
+// so that callers started meanwhile queue up and join its group. It returns
+// the channel the holder's result arrives on.
+func holdWriter(t *testing.T, s *Store, key string, release <-chan struct{}) <-chan error {
+	t.Helper()
+	ctx := context.Background()
+	locked := make(chan struct{})
+	res := make(chan error, 1)
+	go func() {
+		res <- s.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.SetParam(ctx, key, []byte("1")); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
+	<-locked
+	return res
+}
+
+// waitQueued waits until n callers wait for the writer.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.writer.mu.Lock()
+		got := len(s.writer.queue)
+		s.writer.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %d queued writers: %d queued", n, got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func hasParam(t *testing.T, s *Store, key string) bool {
+	t.Helper()
+	_, err := s.Param(context.Background(), key)
+	if err == nil {
+		return true
+	}
+	if apperr.CodeOf(err) != apperr.NotFound {
+		t.Fatalf("Param(%q): %v", key, err)
+	}
+	return false
+}
+
+func TestGroupCommitIsolatesCallers(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	held := holdWriter(t, s, "holder", release)
+
+	type outcome struct {
+		key string
+		err error
+		// visible: the write could be read outside the transaction when
+		// InTx returned.
+		visible bool
+	}
+	const callers = 12
+	out := make(chan outcome, callers)
+	errFn := errors.New("caller failed")
+	canceled, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for i := range callers {
+		key := fmt.Sprintf("k%02d", i)
+		go func() {
+			o := outcome{key: key}
+			defer func() {
+				if p := recover(); p != nil {
+					o.err = fmt.Errorf("panic: %v", p)
+				}
+				out <- o
+			}()
+			callCtx := ctx
+			if i == 5 {
+				callCtx = canceled
+			}
+			o.err = s.InTx(callCtx, func(tx store.Tx) error {
+				if err := tx.SetParam(callCtx, key, []byte("v")); err != nil {
+					return err
+				}
+				switch i {
+				case 3:
+					return errFn
+				case 5:
+					cancel()
+				case 7:
+					panic("boom")
+				}
+				return nil
+			})
+			if o.err == nil {
+				o.visible = hasParam(t, s, key)
+			}
+		}()
+	}
+	waitQueued(t, s, callers)
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatalf("holder: %v", err)
+	}
+	for range callers {
+		o := <-out
+		fail := o.key == "k03" || o.key == "k05" || o.key == "k07"
+		switch {
+		case fail && o.err == nil:
+			t.Errorf("%s: InTx succeeded, want an error", o.key)
+		case !fail && o.err != nil:
+			t.Errorf("%s: InTx: %v", o.key, o.err)
+		case !fail && !o.visible:
+			t.Errorf("%s: acknowledged before its write was committed", o.key)
+		}
+		if got := hasParam(t, s, o.key); got == fail {
+			t.Errorf("%s: stored %v, want %v", o.key, got, !fail)
+		}
+	}
+	if o := hasParam(t, s, "holder"); !o {
+		t.Errorf("holder's write was lost")
+	}
+}
+
+func TestGroupCommitFailureFailsEveryCaller(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	// A deferred foreign key is checked at COMMIT, so a dangling reference
+	// makes the shared commit fail after every fn succeeded.
+	_, err := s.write.ExecContext(ctx, `CREATE TABLE "parent" ("id" TEXT PRIMARY KEY);
+		CREATE TABLE "child" ("id" TEXT PRIMARY KEY, "parent" TEXT REFERENCES "parent" ("id") DEFERRABLE INITIALLY DEFERRED)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	held := holdWriter(t, s, "holder", release)
+	const callers = 6
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			errs <- s.InTx(ctx, func(storeTx store.Tx) error {
+				if i == 2 {
+					_, err := storeTx.(*tx).conn.ExecContext(ctx, `INSERT INTO "child" VALUES ('c1', 'missing')`)
+					return err
+				}
+				return storeTx.SetParam(ctx, fmt.Sprintf("k%d", i), []byte("v"))
+			})
+		}()
+	}
+	waitQueued(t, s, callers)
+	close(release)
+	if err := <-held; err == nil {
+		t.Errorf("holder: InTx succeeded, want the commit's error")
+	}
+	for range callers {
+		if err := <-errs; err == nil {
+			t.Errorf("a caller of the failed commit succeeded")
+		}
+	}
+	for i := range callers {
+		if hasParam(t, s, fmt.Sprintf("k%d", i)) {
+			t.Errorf("k%d stored by a failed commit", i)
+		}
+	}
+	if hasParam(t, s, "holder") {
+		t.Errorf("holder's write stored by a failed commit")
+	}
+	// The writer is usable again.
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetParam(ctx, "after", []byte("v")) }); err != nil {
+		t.Fatalf("InTx after a failed commit: %v", err)
+	}
+	if !hasParam(t, s, "after") {
+		t.Errorf("write after a failed commit lost")
+	}
+}
+
+func TestGroupCommitTransactionEndedBySQLite(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	held := holdWriter(t, s, "holder", release)
+	const callers = 4
+	var wg sync.WaitGroup
+	errs := make([]error, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.InTx(ctx, func(storeTx store.Tx) error {
+				if err := storeTx.SetParam(ctx, fmt.Sprintf("k%d", i), []byte("v")); err != nil {
+					return err
+				}
+				if i == 1 {
+					// Stands for SQLite ending the transaction on its own
+					// (an interrupted write, an I/O error).
+					_, err := storeTx.(*tx).conn.ExecContext(ctx, "ROLLBACK")
+					return err
+				}
+				return nil
+			})
+		}()
+		waitQueued(t, s, i+1) // in this order
+	}
+	close(release)
+	if err := <-held; err == nil {
+		t.Errorf("holder: InTx succeeded though its transaction was rolled back")
+	}
+	wg.Wait()
+	// k0 and k1 ran in the rolled back transaction; k2 and k3 after it, in
+	// a new one.
+	for i, err := range errs {
+		if want := i <= 1; (err != nil) != want {
+			t.Errorf("k%d: InTx error %v, want an error: %v", i, err, want)
+		}
+		if got, want := hasParam(t, s, fmt.Sprintf("k%d", i)), i > 1; got != want {
+			t.Errorf("k%d: stored %v, want %v", i, got, want)
+		}
+	}
+}
+
+func TestGroupCommitCanceledWhileWaiting(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	held := holdWriter(t, s, "holder", release)
+	waiting, cancel := context.WithCancel(ctx)
+	res := make(chan error, 1)
+	go func() {
+		res <- s.InTx(waiting, func(tx store.Tx) error { return tx.SetParam(ctx, "gone", []byte("v")) })
+	}()
+	waitQueued(t, s, 1)
+	cancel()
+	if err := <-res; apperr.CodeOf(err) != apperr.Unavailable {
+		t.Errorf("InTx canceled while waiting: got %v, want unavailable", err)
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatalf("holder: %v", err)
+	}
+	if hasParam(t, s, "gone") || !hasParam(t, s, "holder") {
+		t.Errorf("stored: gone %v holder %v, want false true", hasParam(t, s, "gone"), hasParam(t, s, "holder"))
+	}
+}
+
+// BenchmarkInTxParallel measures small concurrent write transactions, the
+// case group commit is for.
+func BenchmarkInTxParallel(b *testing.B) {
+	s := openTest(b)
+	ctx := context.Background()
+	b.SetParallelism(16)
+	defer func() {
+		if c := s.groups.commits.Load(); c > 0 {
+			b.ReportMetric(float64(s.groups.callers.Load())/float64(c), "callers/commit")
+		}
+	}()
+	var n sync.Mutex
+	i := 0
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n.Lock()
+			i++
+			key := fmt.Sprintf("k%d", i)
+			n.Unlock()
+			if err := s.InTx(ctx, func(tx store.Tx) error { return tx.SetParam(ctx, key, []byte("v")) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
