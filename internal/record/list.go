@@ -78,8 +78,12 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 		return nil, err
 	}
 	if !opts.SkipTotal {
-		total, err := s.store.CountRecords(ctx, q)
-		if err != nil {
+		var total int64
+		if n := len(records); n < opts.PerPage && (n > 0 || q.Offset == 0) {
+			// A short page is the last one: the total is known without a
+			// COUNT. (An empty page past the first may lie beyond the end.)
+			total = int64(q.Offset + n)
+		} else if total, err = s.store.CountRecords(ctx, q); err != nil {
 			return nil, err
 		}
 		res.TotalItems = total

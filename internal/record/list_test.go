@@ -76,3 +76,43 @@ func TestListTrust(t *testing.T) {
 		t.Errorf("users filtered by a private email: got %v, %v; want no items", res, err)
 	}
 }
+
+// TestListTotal checks the total on every kind of page: full pages (which
+// count), the short last page (whose total is known without a count) and
+// empty pages past the end.
+func TestListTotal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	def := `{"name":"items","listRule":"","fields":[{"name":"n","type":"number"}]}`
+	if _, err := f.cols.Create(ctx, []byte(def)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		f.create(t, su(), "items", map[string]any{"n": i})
+	}
+	for _, tt := range []struct {
+		page, perPage int
+		filter        string
+		items         int
+		total         int64
+	}{
+		{1, 2, "", 2, 5},
+		{2, 2, "", 2, 5},
+		{3, 2, "", 1, 5},
+		{4, 2, "", 0, 5},
+		{1, 10, "", 5, 5},
+		{1, 10, "n > 1", 3, 3},
+		{2, 3, "n > 1", 0, 3},
+		{1, 1, "n > 10", 0, 0},
+	} {
+		res, err := f.records.List(ctx, nil, "items", record.ListOptions{Page: tt.page, PerPage: tt.perPage, Filter: tt.filter})
+		if err != nil {
+			t.Fatalf("List page %d of %d (%q): %v", tt.page, tt.perPage, tt.filter, err)
+		}
+		if len(res.Items) != tt.items || res.TotalItems != tt.total || res.TotalPages != (tt.total+int64(tt.perPage)-1)/int64(tt.perPage) {
+			t.Errorf("List page %d of %d (%q): %d items, total %d, %d pages; want %d items, total %d",
+				tt.page, tt.perPage, tt.filter, len(res.Items), res.TotalItems, res.TotalPages, tt.items, tt.total)
+		}
+	}
+}

@@ -23,6 +23,9 @@ type selectQuery struct {
 	args  []any
 	order string // ORDER BY list without the keyword
 	none  bool   // the query matches nothing (an empty id list)
+	// sorted: the client asked for an order by fields, which SQLite may
+	// have to sort (FindRecords then looks the page's rows up late).
+	sorted bool
 }
 
 // filterCacheSize bounds the parsed filters a store remembers.
@@ -108,6 +111,12 @@ func (r reader) compile(q *store.Query, withSort bool) (*selectQuery, error) {
 	}
 	if withSort {
 		sq.order = withTiebreak(tbl, cq.OrderBy, in.Sort)
+		sq.sorted = len(in.Sort) > 0 && len(q.IDs) != 1
+		for _, f := range in.Sort {
+			if f.Special != "" {
+				sq.sorted = false // @random: nothing to sort twice; @rowid: no sorter
+			}
+		}
 	}
 	return sq, nil
 }
@@ -185,7 +194,19 @@ func (r reader) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Reco
 		// with the value), which would cost more than the cached statement
 		// saves. Limits take few distinct values (page sizes); the offset
 		// stays a parameter.
-		query += " LIMIT " + strconv.Itoa(limit) + " OFFSET " + sq.arg(offset)
+		page := " LIMIT " + strconv.Itoa(limit) + " OFFSET " + sq.arg(offset)
+		if limit > 0 && sq.sorted {
+			// Late row lookup: when SQLite sorts the matches itself (no
+			// index gives the order), its sorter otherwise carries every
+			// column of every match. Sorting only the keys and row ids and
+			// then reading the page's rows by id costs much less per match.
+			// Placeholders are numbered, so the order may appear twice.
+			query = "SELECT " + sq.tbl.list + " FROM " + sq.tbl.quoted + " WHERE " + sq.tbl.quoted + "._rowid_ IN (SELECT " +
+				sq.tbl.quoted + "._rowid_ FROM " + sq.tbl.quoted + sq.whereSQL() + " ORDER BY " + sq.order + page +
+				") ORDER BY " + sq.order
+		} else {
+			query += page
+		}
 	}
 	rows, err := r.q.QueryContext(ctx, query, sq.args...)
 	if err != nil {
