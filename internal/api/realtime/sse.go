@@ -35,7 +35,8 @@ func (b *Broker) Connect(w http.ResponseWriter, r *http.Request, ip string) {
 	// Proxies such as nginx must pass every message on at once.
 	h.Set("X-Accel-Buffering", "no")
 
-	if r.ProtoMajor == 1 {
+	// A HEAD request gets the headers from net/http, which sends no body.
+	if r.ProtoMajor == 1 && r.Method != http.MethodHead {
 		if conn, _, err := rc.Hijack(); err == nil {
 			b.serveConn(c, conn, r, h)
 			return

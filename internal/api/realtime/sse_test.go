@@ -112,3 +112,18 @@ func TestConnectWithoutHijack(t *testing.T) {
 	f.broker.Close()
 	s.waitClosed(2 * time.Second)
 }
+
+// TestConnectHead checks that a HEAD request gets the stream's headers and
+// no body (its connection is not taken over).
+func TestConnectHead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	resp, err := http.Head(f.srv.URL + "/realtime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("HEAD: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
