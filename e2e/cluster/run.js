@@ -1,0 +1,275 @@
+#!/usr/bin/env node
+// The cluster test: the SDK suite (e2e/*.test.js) through nginx round-robin in front of three
+// `basalt serve` replicas on one PostgreSQL database, with one replica killed (SIGKILL) mid-run.
+//
+//   BASALT_TEST_POSTGRES=postgres://…/postgres BASALT_BIN=bin/basalt node e2e/cluster/run.js [file.test.js …]
+//
+// For every test file it starts a fresh cluster (a new database, three replicas on the same three
+// ports, one nginx for the whole run), runs the file with BASALT_E2E_URL pointing at nginx, and at the
+// same time runs a writer that creates records through nginx and remembers every id that was
+// acknowledged (200). Part-way through the file it kills one replica with SIGKILL, by PID (a
+// different one per file). When the file is done it checks through nginx that every acknowledged
+// record exists. It prints one line per file and a closing `N passed, N failed` line, and exits
+// non-zero when a test failed or an acknowledged write is missing.
+//
+// Knobs: BASALT_CLUSTER_REPLICAS (3), BASALT_CLUSTER_KILL_AFTER_MS (1500: when the kill happens, after
+// the file's process starts), BASALT_CLUSTER_KILL=0 (no kill), BASALT_CLUSTER_KEEP=1 (keep logs and
+// databases), BASALT_NGINX (the nginx binary).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from '../lib/server.js';
+import { psql, startNginx, startReplicas } from './cluster.js';
+
+const e2eDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Test files left out of the cluster run, and why. Each is about one server process's own lifecycle
+// or starts servers of its own, so running it "through nginx" would not test the cluster.
+const EXCLUDED = {
+  // Checks the harness itself against fixtures/fake-basalt (missing binary, early exit, …).
+  'harness.test.js': 'tests the single-server harness against a fake binary',
+  // upsert while serving, exit code on SIGTERM, restart over the same --dir: one process's lifecycle.
+  'cli.test.js': 'tests one server process lifecycle (SIGTERM exit, restart over the same --dir)',
+  // Kills and restarts one server over its own SQLite --dir; this run does its own kill instead.
+  'webhooks-crash.test.js': 'kills and restarts one server process over the same --dir',
+  // Starts its own single server with a login limit in its environment (startServer, not
+  // useServer). Without Redis the limits are per replica (docs/throttling.md, docs/scaling.md), so
+  // the same limit through nginx would be N times as loose and the test would not hold by design.
+  'throttle.test.js': 'starts its own single server; auth limits are per replica without Redis',
+};
+
+// Single tests left out of a file that otherwise runs, as a --test-name-pattern that every other
+// test name matches (node 20 has no skip pattern). node runs a test whose parent matches, so the
+// pattern must not match the runner's root test, named "<root>".
+const NAME_PATTERN = {
+  // Stops the one server and serves its --dir again on the same port (srv.server.stop/dir): a
+  // single process's lifecycle. The replica kill of this run covers reconnecting through nginx.
+  'realtime.test.js': '^(?!after a server restart|<root>$)',
+};
+
+// Environment of the replicas per test file (what the file would give its own server).
+const REPLICA_ENV = {
+  'webhooks.test.js': { BASALT_WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' },
+};
+
+const pg = process.env.BASALT_TEST_POSTGRES || process.env.BASALT_CLUSTER_POSTGRES;
+if (!pg) {
+  // As the Go tests on PostgreSQL: skipped on a developer's machine without one, never in CI.
+  console.error('cluster: set BASALT_TEST_POSTGRES to a PostgreSQL server URL that may CREATE DATABASE');
+  process.exit(process.env.CI ? 2 : 0);
+}
+const replicaCount = Number(process.env.BASALT_CLUSTER_REPLICAS || 3);
+const killAfterMs = Number(process.env.BASALT_CLUSTER_KILL_AFTER_MS || 1500);
+const kill = process.env.BASALT_CLUSTER_KILL !== '0';
+const keep = Boolean(process.env.BASALT_CLUSTER_KEEP);
+
+let files = process.argv.slice(2).map((f) => path.basename(f));
+if (files.length === 0) {
+  files = fs
+    .readdirSync(e2eDir)
+    .filter((f) => f.endsWith('.test.js') && !EXCLUDED[f])
+    .sort();
+}
+for (const [f, why] of Object.entries(EXCLUDED)) console.log(`cluster: not run: ${f}: ${why}`);
+
+/** Creates records through url as fast as one connection allows and keeps every acknowledged id. */
+function startWriter(url, token) {
+  const acked = [];
+  let failed = 0;
+  let seq = 0;
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
+      const n = ++seq;
+      try {
+        const res = await fetch(`${url}/api/collections/cluster_writes/records`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: token },
+          body: JSON.stringify({ n }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const body = await res.json().catch(() => null);
+        if (res.status === 200 && body?.id) acked.push({ id: body.id, n });
+        else failed++;
+      } catch {
+        failed++;
+      }
+      await sleep(5);
+    }
+  })();
+  return {
+    acked,
+    failed: () => failed,
+    stop: async () => {
+      stopping = true;
+      await loop;
+    },
+  };
+}
+
+/**
+ * Returns the acknowledged records that cannot be read back through url (each is tried again for up
+ * to 5 s, in case the replica that answers lags) and those absent from the database itself.
+ */
+async function missingWrites(url, token, acked, db) {
+  const unreadable = [];
+  const deadline = Date.now() + 5000;
+  for (const w of acked) {
+    for (;;) {
+      const res = await fetch(`${url}/api/collections/cluster_writes/records/${w.id}`, { headers: { Authorization: token } });
+      const body = await res.json().catch(() => null);
+      if (res.status === 200 && body?.n === w.n) break;
+      if (Date.now() > deadline) {
+        unreadable.push({ ...w, status: res.status, message: body?.message });
+        break;
+      }
+      await sleep(100);
+    }
+  }
+  const stored = new Set();
+  for (let i = 0; i < acked.length; i += 500) {
+    const ids = acked.slice(i, i + 500).map((w) => `'${w.id}'`).join(',');
+    const out = await psql(db, `SELECT id FROM cluster_writes WHERE id IN (${ids})`);
+    for (const id of out.split('\n')) if (id) stored.add(id);
+  }
+  const absent = acked.filter((w) => !stored.has(w.id));
+  return { unreadable, absent };
+}
+
+/** Waits until every replica answers for the cluster_writes collection (bounded). */
+async function waitCollectionEverywhere(replicas, token) {
+  const deadline = Date.now() + 5000;
+  for (const r of replicas) {
+    while (Date.now() < deadline) {
+      const res = await fetch(`${r.url}/api/collections/cluster_writes/records?perPage=1`, { headers: { Authorization: token } });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+      await sleep(50);
+    }
+  }
+}
+
+async function superuserToken(url) {
+  const res = await fetch(`${url}/api/collections/_superusers/auth-with-password`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ identity: SUPERUSER_EMAIL, password: SUPERUSER_PASSWORD }),
+  });
+  if (res.status !== 200) throw new Error(`superuser sign-in through nginx: ${res.status} ${await res.text()}`);
+  return (await res.json()).token;
+}
+
+async function createWritesCollection(url, token) {
+  const res = await fetch(`${url}/api/collections`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: token },
+    body: JSON.stringify({ name: 'cluster_writes', type: 'base', fields: [{ name: 'n', type: 'number' }] }),
+  });
+  if (res.status !== 200) throw new Error(`creating cluster_writes: ${res.status} ${await res.text()}`);
+}
+
+/** Runs one test file with the spec reporter; resolves to {code, pass, fail, output}. */
+function runFile(file, url) {
+  return new Promise((resolve) => {
+    const args = ['--test', '--test-reporter=spec'];
+    if (NAME_PATTERN[file]) args.push(`--test-name-pattern=${NAME_PATTERN[file]}`);
+    args.push(file);
+    const child = spawn(process.execPath, args, {
+      cwd: e2eDir,
+      env: { ...process.env, BASALT_E2E_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (output += d));
+    child.on('exit', (code, signal) => {
+      const count = (word) => Number(output.match(new RegExp(`^\\S+ ${word} (\\d+)$`, 'm'))?.[1] || 0);
+      resolve({ code: code ?? signal, pass: count('pass'), fail: count('fail'), skipped: count('skipped'), output });
+    });
+  });
+}
+
+const replicaPorts = await Promise.all(Array.from({ length: replicaCount }, () => freePort()));
+const nginx = await startNginx(replicaPorts);
+console.log(`cluster: nginx pid ${nginx.pid} on ${nginx.url} (config ${nginx.prefix}/nginx.conf), replicas on ports ${replicaPorts.join(', ')}`);
+
+let pass = 0;
+let fail = 0;
+let skipped = 0;
+let lostTotal = 0;
+let ackedTotal = 0;
+let kills = 0;
+const failedFiles = [];
+try {
+  for (const [i, file] of files.entries()) {
+    const cluster = await startReplicas(pg, replicaCount, {
+      ports: replicaPorts,
+      env: { ...process.env, ...REPLICA_ENV[file] },
+      name: `basalt_cluster_${process.pid}_${i}`,
+    });
+    const started = Date.now();
+    let killed = null;
+    let writer = null;
+    let timer = null;
+    try {
+      const token = await superuserToken(nginx.url);
+      await createWritesCollection(nginx.url, token);
+      await waitCollectionEverywhere(cluster.replicas, token);
+      writer = startWriter(nginx.url, token);
+      const victim = cluster.replicas[i % replicaCount];
+      if (kill) {
+        timer = setTimeout(() => {
+          victim.kill('SIGKILL');
+          killed = { replica: victim.i, pid: victim.pid, atMs: Date.now() - started };
+          kills++;
+        }, killAfterMs);
+      }
+      const res = await runFile(file, nginx.url);
+      clearTimeout(timer);
+      await writer.stop();
+      const { unreadable, absent } = await missingWrites(nginx.url, token, writer.acked, cluster.db);
+      const missing = [...new Map([...unreadable, ...absent].map((w) => [w.id, w])).values()];
+      pass += res.pass;
+      fail += res.fail;
+      skipped += res.skipped;
+      lostTotal += missing.length;
+      ackedTotal += writer.acked.length;
+      const ok = res.code === 0 && res.fail === 0 && missing.length === 0;
+      if (!ok) failedFiles.push(file);
+      const how = killed ? `replica ${killed.replica} (pid ${killed.pid}) SIGKILLed at ${killed.atMs} ms` : 'no kill (file ended first)';
+      console.log(
+        `cluster: ${ok ? 'ok  ' : 'FAIL'} ${file}: ${res.pass} passed, ${res.fail} failed, ${res.skipped} skipped; ` +
+          `${how}; writes acknowledged ${writer.acked.length}, unacknowledged ${writer.failed()}, lost ${missing.length} ` +
+          `(unreadable through nginx ${unreadable.length}, absent from the database ${absent.length}) ` +
+          `(${Date.now() - started} ms)`,
+      );
+      if (!ok) {
+        console.log(res.output.split('\n').map((l) => `    ${l}`).join('\n'));
+        if (missing.length) console.log(`    lost writes: ${JSON.stringify(missing.slice(0, 20))}`);
+      }
+    } catch (err) {
+      clearTimeout(timer);
+      if (writer) await writer.stop();
+      fail++;
+      failedFiles.push(file);
+      console.log(`cluster: FAIL ${file}: ${err.stack || err}`);
+    } finally {
+      await cluster.stop({ keep });
+      if (keep) console.log(`cluster: kept ${cluster.dir} and ${cluster.db}`);
+    }
+  }
+} finally {
+  await nginx.stop({ keep });
+}
+
+console.log(
+  `cluster: ${files.length} files through nginx and ${replicaCount} replicas; ` +
+    `${kills} replicas killed mid-file; ${ackedTotal} acknowledged writes, ${lostTotal} lost` +
+    (failedFiles.length ? `; failed: ${failedFiles.join(', ')}` : ''),
+);
+console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
+if (kill && kills === 0) console.log('cluster: FAIL: no file ran long enough for its replica kill (BASALT_CLUSTER_KILL_AFTER_MS)');
+process.exit(fail === 0 && failedFiles.length === 0 && lostTotal === 0 && (!kill || kills > 0) ? 0 : 1);
