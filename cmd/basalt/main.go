@@ -237,6 +237,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.store.Close()
+	defer watchConfig(ctx, a)()
 	obs.attach(a)
 	hookOpts, err := webhookOptions(o)
 	if err != nil {

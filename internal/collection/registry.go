@@ -18,12 +18,17 @@ import (
 // Registry is a snapshot cache of all collections, replaced whole after each
 // change so readers never see a half-applied one.
 type Registry struct {
-	mu     sync.RWMutex
-	byKey  map[string]*schema.Collection // lowercased name and id
-	sorted []*schema.Collection
+	// loading serializes loads, so that a load that read older definitions
+	// never replaces the result of one that read newer ones.
+	loading sync.Mutex
+	mu      sync.RWMutex
+	byKey   map[string]*schema.Collection // lowercased name and id
+	sorted  []*schema.Collection
 }
 
 func (r *Registry) load(ctx context.Context, rd store.Reader) error {
+	r.loading.Lock()
+	defer r.loading.Unlock()
 	list, err := rd.Collections(ctx)
 	if err != nil {
 		return err

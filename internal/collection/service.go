@@ -46,13 +46,31 @@ func New(ctx context.Context, st store.Store, now func() time.Time) (*Service, e
 		return s, nil
 	}
 	err := st.InTx(ctx, func(tx store.Tx) error {
+		// Another replica starting on the same database may have created
+		// some of them since the registry was loaded.
+		stored, err := tx.Collections(ctx)
+		if err != nil {
+			return err
+		}
+		exists := map[string]bool{}
+		for _, c := range stored {
+			exists[strings.ToLower(c.ID)], exists[strings.ToLower(c.Name)] = true, true
+		}
+		created := false
 		for _, c := range missing {
+			if exists[strings.ToLower(c.ID)] || exists[strings.ToLower(c.Name)] {
+				continue
+			}
 			c.Created, c.Updated = s.stamp(), s.stamp()
 			if err := tx.CreateCollection(ctx, c); err != nil {
 				return fmt.Errorf("creating %s: %w", c.Name, err)
 			}
+			created = true
 		}
-		return nil
+		if !created {
+			return nil
+		}
+		return tx.TouchConfig(ctx, store.ConfigCollections)
 	})
 	if err != nil {
 		return nil, err
@@ -124,26 +142,46 @@ func (s *Service) Create(ctx context.Context, body []byte) (*schema.Collection, 
 // when present, is the complete new field list (fields matched by id, or by
 // name when the id is omitted).
 func (s *Service) Update(ctx context.Context, nameOrID string, body []byte) (*schema.Collection, error) {
-	prev, err := s.Find(nameOrID)
-	if err != nil {
-		return nil, err
+	for retried := false; ; retried = true {
+		prev, err := s.Find(nameOrID)
+		if err != nil {
+			return nil, err
+		}
+		next := prev.Clone()
+		if err := decodeOnto(body, next); err != nil {
+			return nil, err
+		}
+		// Identity and bookkeeping are not client-editable.
+		next.ID, next.System, next.Created = prev.ID, prev.System, prev.Created
+		next.Updated = s.stamp()
+		err = s.save(ctx, prev, next)
+		if errors.Is(err, errStale) && !retried {
+			if err := s.Reload(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, staleError(err)
+		}
+		return s.registry.Lookup(next.ID), nil
 	}
-	next := prev.Clone()
-	if err := decodeOnto(body, next); err != nil {
-		return nil, err
-	}
-	// Identity and bookkeeping are not client-editable.
-	next.ID, next.System, next.Created = prev.ID, prev.System, prev.Created
-	next.Updated = s.stamp()
-	if err := s.save(ctx, prev, next); err != nil {
-		return nil, err
-	}
-	return s.registry.Lookup(next.ID), nil
 }
 
 // Delete drops a collection. System collections and collections that other
 // collections' relation fields point to cannot be deleted.
 func (s *Service) Delete(ctx context.Context, nameOrID string) error {
+	err := s.delete(ctx, nameOrID)
+	if errors.Is(err, errStale) {
+		if err := s.Reload(ctx); err != nil {
+			return err
+		}
+		err = s.delete(ctx, nameOrID)
+	}
+	return staleError(err)
+}
+
+func (s *Service) delete(ctx context.Context, nameOrID string) error {
 	c, err := s.Find(nameOrID)
 	if err != nil {
 		return err
@@ -161,7 +199,15 @@ func (s *Service) Delete(ctx context.Context, nameOrID string) error {
 			}
 		}
 	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteCollection(ctx, c) })
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := current(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := tx.DeleteCollection(ctx, c); err != nil {
+			return err
+		}
+		return tx.TouchConfig(ctx, store.ConfigCollections)
+	})
 	if err != nil {
 		return err
 	}
@@ -171,6 +217,17 @@ func (s *Service) Delete(ctx context.Context, nameOrID string) error {
 // Import creates or updates every collection in defs in one transaction; with
 // deleteMissing, non-system collections absent from defs are deleted.
 func (s *Service) Import(ctx context.Context, defs []json.RawMessage, deleteMissing bool) error {
+	err := s.importDefs(ctx, defs, deleteMissing)
+	if errors.Is(err, errStale) {
+		if err := s.Reload(ctx); err != nil {
+			return err
+		}
+		err = s.importDefs(ctx, defs, deleteMissing)
+	}
+	return staleError(err)
+}
+
+func (s *Service) importDefs(ctx context.Context, defs []json.RawMessage, deleteMissing bool) error {
 	if len(defs) == 0 {
 		return apperr.Fields("Failed to import collections.", map[string]apperr.Field{
 			"collections": {Code: "validation_required", Message: "Cannot be blank."}})
@@ -224,6 +281,18 @@ func (s *Service) Import(ctx context.Context, defs []json.RawMessage, deleteMiss
 		}
 	}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		var known []*schema.Collection
+		for _, ch := range changes {
+			if ch.prev != nil {
+				known = append(known, ch.prev)
+			}
+		}
+		if deleteMissing {
+			known = s.registry.All()
+		}
+		if err := current(ctx, tx, known...); err != nil {
+			return err
+		}
 		// Create first (so relations resolve), then update, then delete.
 		for _, ch := range changes {
 			if ch.prev == nil {
@@ -253,7 +322,7 @@ func (s *Service) Import(ctx context.Context, defs []json.RawMessage, deleteMiss
 				return err
 			}
 		}
-		return nil
+		return tx.TouchConfig(ctx, store.ConfigCollections)
 	})
 	if err != nil {
 		return err
@@ -387,13 +456,16 @@ func (s *Service) save(ctx context.Context, prev, next *schema.Collection) error
 		var err error
 		if prev == nil {
 			err = tx.CreateCollection(ctx, next)
-		} else {
+		} else if err = current(ctx, tx, prev); err == nil {
 			err = tx.UpdateCollection(ctx, prev, next)
 		}
 		if err != nil {
 			return err
 		}
-		return checkRules(ctx, tx, next, lookup)
+		if err := checkRules(ctx, tx, next, lookup); err != nil {
+			return err
+		}
+		return tx.TouchConfig(ctx, store.ConfigCollections)
 	})
 	if err != nil {
 		return err

@@ -111,7 +111,11 @@ func (s *Service) Update(ctx context.Context, patch []byte) (*Settings, error) {
 		if err != nil {
 			return fmt.Errorf("encoding settings: %w", err)
 		}
-		return tx.SetParam(ctx, ParamKey, raw)
+		if err := tx.SetParam(ctx, ParamKey, raw); err != nil {
+			return err
+		}
+		// Other replicas reload when they learn of it (store.WatchConfig).
+		return tx.TouchConfig(ctx, store.ConfigSettings)
 	})
 	if err != nil {
 		if apperr.As(err) != nil {

@@ -46,7 +46,7 @@ func (m *memStore) InTx(_ context.Context, fn func(tx store.Tx) error) error {
 	return nil
 }
 
-// memTx implements the two Tx methods the service uses; the embedded nil
+// memTx implements the Tx methods the service uses; the embedded nil
 // store.Tx makes any other call panic.
 type memTx struct {
 	store.Tx
@@ -63,6 +63,13 @@ func (t *memTx) Param(_ context.Context, key string) ([]byte, error) {
 
 func (t *memTx) SetParam(_ context.Context, key string, value []byte) error {
 	t.staged[key] = value
+	return nil
+}
+
+// TouchConfig counts the touches of area in the staged params.
+func (t *memTx) TouchConfig(_ context.Context, area store.ConfigArea) error {
+	key := "touched." + string(area)
+	t.staged[key] = append(t.staged[key], '+')
 	return nil
 }
 
@@ -410,4 +417,25 @@ func FuzzUpdate(f *testing.F) {
 			t.Fatalf("cannot encode accepted settings: %v", err)
 		}
 	})
+}
+
+// TestUpdateTouchesConfig checks that a saved change tells other replicas
+// to reload (store.ConfigSettings) and a refused one does not.
+func TestUpdateTouchesConfig(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	s, err := New(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, []byte(`{"meta":{"appName":"One"}}`)); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if _, err := s.Update(ctx, []byte(`{"meta":{"appName":""}}`)); err == nil {
+		t.Fatalf("Update with an empty app name: want an error")
+	}
+	got, _ := st.Param(ctx, "touched."+string(store.ConfigSettings))
+	if string(got) != "+" {
+		t.Errorf("settings touches: got %q, want one", got)
+	}
 }

@@ -26,6 +26,7 @@ import (
 type Store interface {
 	Reader
 	Outbox
+	ConfigWatcher
 	// InTx runs fn in one write transaction. It commits when fn returns nil
 	// and rolls back otherwise, returning fn's error.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
@@ -76,6 +77,10 @@ type Tx interface {
 	Truncate(ctx context.Context, c *schema.Collection) error
 	// SetParam stores a settings value under key.
 	SetParam(ctx context.Context, key string, value []byte) error
+	// TouchConfig records that the transaction changes area: once it
+	// commits, ConfigVersions reports a higher version for area and every
+	// process's WatchConfig learns of it.
+	TouchConfig(ctx context.Context, area ConfigArea) error
 	// AppendEvent adds e to the outbox as part of the transaction, so that
 	// the event exists if and only if the transaction commits. The engine
 	// assigns e.Seq. Invalid when e lacks an ID, collection, record id or

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("private emails", func(t *testing.T) { testPrivateEmails(t, open) })
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("params", func(t *testing.T) { testParams(t, open) })
+	t.Run("config", func(t *testing.T) { testConfig(t, open) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("match", func(t *testing.T) { testMatch(t, open) })
 	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, open) })

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/store/postgres/pgtest"
+)
+
+// startReplica runs "basalt serve" on the PostgreSQL database db with its
+// own data directory and port, and waits for /api/health.
+func startReplica(t *testing.T, db string, args ...string) (addr string) {
+	t.Helper()
+	addr = freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	out := &syncBuffer{}
+	args = append([]string{"serve", "--http", addr, "--dir", t.TempDir(), "--db", db}, args...)
+	go func() { done <- run(ctx, args, noEnv, strings.NewReader(""), out, out) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if res, err := http.Get("http://" + addr + "/api/health"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("replica exited early: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("replica did not become healthy: %s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			t.Errorf("replica %s did not stop", addr)
+		}
+	})
+	return addr
+}
+
+// startReplicas creates a database with a superuser and starts n replicas
+// on it. It returns their addresses and a superuser token.
+func startReplicas(t *testing.T, n int, args ...string) (addrs []string, token string) {
+	t.Helper()
+	db := pgtest.NewDatabase(t)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"superuser", "upsert", "root@example.com", "root-pass-123", "--dir", t.TempDir(), "--db", db},
+		noEnv, nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("superuser upsert: %v\n%s", err, errOut.String())
+	}
+	addrs = make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		// Replicas start together, as they do behind a load balancer.
+		wg.Go(func() { addrs[i] = startReplica(t, db, args...) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	status, body := call(t, http.MethodPost, addrs[0], "/api/collections/_superusers/auth-with-password", "",
+		map[string]any{"identity": "root@example.com", "password": "root-pass-123"})
+	if status != http.StatusOK {
+		t.Fatalf("superuser login: %d %v", status, body)
+	}
+	token, _ = body["token"].(string)
+	return addrs, token
+}
+
+// call sends a JSON request and decodes a JSON object answer (nil body for
+// none).
+func call(t *testing.T, method, addr, path, token string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "http://"+addr+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return res.StatusCode, out
+}
+
+// within polls check until it returns "" or d has passed, and returns how
+// long that took and the last complaint.
+func within(d time.Duration, check func() string) (time.Duration, string) {
+	start := time.Now()
+	for {
+		msg := check()
+		if msg == "" || time.Since(start) > d {
+			return time.Since(start), msg
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReplicasShareConfiguration changes collections, rules and settings on
+// one replica and expects the others to apply them within a second.
+func TestReplicasShareConfiguration(t *testing.T) {
+	addrs, token := startReplicas(t, 3)
+	a, b, c := addrs[0], addrs[1], addrs[2]
+
+	status, body := call(t, http.MethodPost, a, "/api/collections", token, map[string]any{
+		"name": "notes", "type": "base", "listRule": "", "viewRule": "",
+		"fields": []map[string]any{{"name": "title", "type": "text"}},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("create collection on A: %d %v", status, body)
+	}
+	for _, addr := range []string{b, c} {
+		took, msg := within(time.Second, func() string {
+			if st, body := call(t, http.MethodGet, addr, "/api/collections/notes/records", "", nil); st != http.StatusOK {
+				return fmt.Sprintf("guest list: %d %v", st, body)
+			}
+			return ""
+		})
+		if msg != "" {
+			t.Fatalf("collection created on A not usable on %s after %v: %s", addr, took, msg)
+		}
+	}
+
+	// Records written through B are readable through C.
+	if st, body := call(t, http.MethodPost, b, "/api/collections/notes/records", token, map[string]any{"title": "hello"}); st != http.StatusOK {
+		t.Fatalf("create record on B: %d %v", st, body)
+	}
+
+	// A rule change on A: guests lose access on B and C within a second.
+	status, body = call(t, http.MethodPatch, a, "/api/collections/notes", token, map[string]any{"listRule": nil})
+	if status != http.StatusOK {
+		t.Fatalf("update collection on A: %d %v", status, body)
+	}
+	for _, addr := range []string{b, c} {
+		took, msg := within(time.Second, func() string {
+			if st, _ := call(t, http.MethodGet, addr, "/api/collections/notes/records", "", nil); st != http.StatusForbidden {
+				return fmt.Sprintf("guest list: got %d, want 403", st)
+			}
+			return ""
+		})
+		if msg != "" {
+			t.Fatalf("rule changed on A not applied on %s after %v: %s", addr, took, msg)
+		}
+	}
+
+	// A schema change on B (a new field) is applied by A and C.
+	status, body = call(t, http.MethodPatch, b, "/api/collections/notes", token, map[string]any{
+		"fields": []map[string]any{{"name": "title", "type": "text"}, {"name": "rank", "type": "number"}},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("add a field on B: %d %v", status, body)
+	}
+	for _, addr := range []string{a, c} {
+		took, msg := within(time.Second, func() string {
+			st, body := call(t, http.MethodPost, addr, "/api/collections/notes/records", token, map[string]any{"title": "x", "rank": 7})
+			if st != http.StatusOK || body["rank"] != float64(7) {
+				return fmt.Sprintf("create with the new field: %d %v", st, body)
+			}
+			return ""
+		})
+		if msg != "" {
+			t.Fatalf("field added on B not known on %s after %v: %s", addr, took, msg)
+		}
+	}
+
+	// An update computed on C from a definition C may not have reloaded yet
+	// still applies on top of B's change.
+	status, body = call(t, http.MethodPatch, a, "/api/collections/notes", token, map[string]any{"viewRule": "title != ''"})
+	if status != http.StatusOK {
+		t.Fatalf("update viewRule on A: %d %v", status, body)
+	}
+	status, body = call(t, http.MethodPatch, c, "/api/collections/notes", token, map[string]any{"listRule": "rank > 0"})
+	if status != http.StatusOK {
+		t.Fatalf("update listRule on C: %d %v", status, body)
+	}
+	took, msg := within(time.Second, func() string {
+		_, body := call(t, http.MethodGet, b, "/api/collections/notes", token, nil)
+		if body["viewRule"] != "title != ''" || body["listRule"] != "rank > 0" {
+			return fmt.Sprintf("rules on B: view %v, list %v", body["viewRule"], body["listRule"])
+		}
+		return ""
+	})
+	if msg != "" {
+		t.Fatalf("rules after updates on A and C, seen on B after %v: %s", took, msg)
+	}
+
+	// Deleting on C removes the collection everywhere.
+	if st, body := call(t, http.MethodDelete, c, "/api/collections/notes", token, nil); st != http.StatusNoContent {
+		t.Fatalf("delete collection on C: %d %v", st, body)
+	}
+	for _, addr := range []string{a, b} {
+		took, msg := within(time.Second, func() string {
+			if st, _ := call(t, http.MethodGet, addr, "/api/collections/notes/records", token, nil); st != http.StatusNotFound {
+				return fmt.Sprintf("list: got %d, want 404", st)
+			}
+			return ""
+		})
+		if msg != "" {
+			t.Fatalf("collection deleted on C still served by %s after %v: %s", addr, took, msg)
+		}
+	}
+
+	// Settings changed on A apply on B and C.
+	status, body = call(t, http.MethodPatch, a, "/api/settings", token, map[string]any{"meta": map[string]any{"appName": "Replicated"}})
+	if status != http.StatusOK {
+		t.Fatalf("update settings on A: %d %v", status, body)
+	}
+	for _, addr := range []string{b, c} {
+		took, msg := within(time.Second, func() string {
+			_, body := call(t, http.MethodGet, addr, "/api/settings", token, nil)
+			meta, _ := body["meta"].(map[string]any)
+			if meta["appName"] != "Replicated" {
+				return fmt.Sprintf("appName %v", meta["appName"])
+			}
+			return ""
+		})
+		if msg != "" {
+			t.Fatalf("settings changed on A not applied on %s after %v: %s", addr, took, msg)
+		}
+	}
+}

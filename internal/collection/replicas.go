@@ -1,0 +1,68 @@
+package collection
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// Several replicas may share one database. Every change of collections
+// touches store.ConfigCollections in its transaction, so that the other
+// replicas reload their registries (Reload, called when the store's
+// WatchConfig reports the area).
+// Until they do, a replica's registry may be behind: a change is therefore
+// checked inside its transaction against the stored definitions it was
+// computed from (current), and computed again once on a fresh registry
+// when they moved.
+
+// errStale reports that a collection a change was computed from no longer
+// matches the stored one.
+var errStale = errors.New("collection changed by another replica")
+
+// current returns errStale unless every collection in cols is stored
+// exactly as given (the writer lock of tx keeps it so until commit).
+func current(ctx context.Context, tx store.Reader, cols ...*schema.Collection) error {
+	if len(cols) == 0 {
+		return nil
+	}
+	stored, err := tx.Collections(ctx)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*schema.Collection, len(stored))
+	for _, c := range stored {
+		byID[c.ID] = c
+	}
+	for _, c := range cols {
+		s := byID[c.ID]
+		if s == nil {
+			return errStale
+		}
+		a, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encoding collection %s: %w", c.Name, err)
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("encoding collection %s: %w", s.Name, err)
+		}
+		if !bytes.Equal(a, b) {
+			return errStale
+		}
+	}
+	return nil
+}
+
+// staleError turns an errStale left after the retry into a client error.
+func staleError(err error) error {
+	if errors.Is(err, errStale) {
+		return apperr.Wrap(apperr.Conflict, "The collection was changed at the same time; try again.", err)
+	}
+	return err
+}
