@@ -16,6 +16,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -239,8 +240,10 @@ func (b *Broker) Subscribe(clientID, ip string, auth *schema.Record, topics []st
 }
 
 // Publish sends data as an event named topic to the client with the given id
-// when it is subscribed to exactly that topic (used for OAuth2Topic). It
-// reports whether the message was queued.
+// when it is subscribed to exactly that topic (used for the @oauth2 topic),
+// and ends that subscription: a topic published this way delivers once, so a
+// second redirect carrying the same state cannot hand the client another
+// code. It reports whether the message was queued.
 func (b *Broker) Publish(clientID, topic string, data []byte) bool {
 	b.mu.RLock()
 	c := b.clients[clientID]
@@ -248,16 +251,16 @@ func (b *Broker) Publish(clientID, topic string, data []byte) bool {
 	if c == nil {
 		return false
 	}
-	subscribed := false
-	for _, s := range c.current().subs {
-		if s.raw == topic {
-			subscribed = true
-			break
-		}
-	}
-	if !subscribed {
+	c.subMu.Lock()
+	cur := c.current()
+	i := slices.IndexFunc(cur.subs, func(s *subscription) bool { return s.raw == topic })
+	if i < 0 {
+		c.subMu.Unlock()
 		return false
 	}
+	rest := slices.Delete(slices.Clone(cur.subs), i, i+1)
+	c.state.Store(&clientState{auth: cur.auth, subs: rest})
+	c.subMu.Unlock()
 	b.writers.add(b.push(c, &message{name: topic, data: data}, nil)...)
 	return !c.dropped()
 }

@@ -140,6 +140,9 @@ func TestPublishOAuth2(t *testing.T) {
 	if ev.event != OAuth2Topic || ev.data != `{"state":"`+s.id+`","code":"abc"}` || ev.id != s.id {
 		t.Errorf("oauth2 event: %+v", ev)
 	}
+	if f.broker.Publish(s.id, OAuth2Topic, []byte(`{"state":"`+s.id+`","code":"other"}`)) {
+		t.Error("a second publish to the same client was delivered: the topic must deliver once")
+	}
 	if f.broker.Publish("nope", OAuth2Topic, nil) {
 		t.Error("published to an unknown client")
 	}

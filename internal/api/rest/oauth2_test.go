@@ -488,6 +488,13 @@ func TestOAuth2RedirectOverRealtime(t *testing.T) {
 	if ev := c.next(t); ev[0] != "@oauth2" || ev[1] != `{"code":"abc","state":"`+c.id+`"}` {
 		t.Fatalf("event = %v", ev)
 	}
+	// The topic delivers once: a second redirect with the same state finds
+	// no subscription (the SDK subscribes anew for every popup).
+	res = e.do("GET", "/api/oauth2-redirect?state="+c.id+"&code=other", "", nil, nil)
+	if !strings.Contains(string(res.body), redirectFailed) {
+		t.Fatalf("second redirect with the same state: %s", res.body)
+	}
+	e.mustJSON("POST", "/api/realtime", "", map[string]any{"clientId": c.id, "subscriptions": []string{"@oauth2"}}, 204)
 	// form_post, with a provider error.
 	res = e.do("POST", "/api/oauth2-redirect", "", url.Values{"state": {c.id}, "error": {"access_denied"}}, nil)
 	if !strings.Contains(string(res.body), redirectFailed) {
