@@ -33,31 +33,33 @@ func TestConnectionLifetimes(t *testing.T) {
 	t.Parallel()
 	t.Run("idle", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, Options{IdleTimeout: 150 * time.Millisecond})
+		// Generous margins: a loaded CI machine may stall a goroutine for
+		// hundreds of milliseconds.
+		f := newFixture(t, Options{IdleTimeout: 1500 * time.Millisecond})
 		s := f.connect()
 		f.mustSubscribe(s, "ann", "posts/*")
-		time.Sleep(80 * time.Millisecond)
+		time.Sleep(800 * time.Millisecond)
 		f.createPost("ann", "keeps it alive")
 		f.deliver()
 		s.next()
-		time.Sleep(100 * time.Millisecond) // 180 ms since connecting, 100 since the message
+		time.Sleep(1000 * time.Millisecond) // 1.8 s since connecting, 1 s since the message
 		select {
 		case <-s.closed:
 			t.Fatal("a message did not reset the idle timer")
 		default:
 		}
-		s.waitClosed(2 * time.Second)
+		s.waitClosed(5 * time.Second)
 		if f.broker.Clients() != 0 {
 			t.Errorf("Clients after idle close: %d", f.broker.Clients())
 		}
 	})
 	t.Run("max lifetime", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, Options{MaxLifetime: 200 * time.Millisecond})
+		f := newFixture(t, Options{MaxLifetime: 2 * time.Second})
 		s := f.connect()
 		f.mustSubscribe(s, "ann", "posts/*")
 		start := time.Now()
-		for time.Since(start) < 150*time.Millisecond {
+		for time.Since(start) < time.Second { // busy, yet closed at the lifetime
 			f.createPost("ann", "busy")
 			f.deliver()
 			s.next()

@@ -221,11 +221,11 @@ func TestWebSocketClosing(t *testing.T) {
 	})
 	t.Run("heartbeats keep a reading client", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, Options{PingInterval: 30 * time.Millisecond})
+		f := newFixture(t, Options{PingInterval: 250 * time.Millisecond})
 		c := f.dialWS("")
 		// Reading (in the background) answers the server's pings.
 		c.conn.CloseRead(context.Background())
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(2 * time.Second)
 		if f.broker.Clients() != 1 {
 			t.Fatalf("client dropped despite answering pings")
 		}
