@@ -7,13 +7,13 @@
 // For every test file it starts a fresh cluster (a new database, three replicas on the same three
 // ports, one nginx for the whole run), runs the file with BASALT_E2E_URL pointing at nginx, and at the
 // same time runs a writer that creates records through nginx and remembers every id that was
-// acknowledged (200). Part-way through the file it kills one replica with SIGKILL, by PID (a
-// different one per file). When the file is done it checks through nginx that every acknowledged
+// acknowledged (200). Part-way through the file (once its first test has finished) it kills one
+// replica with SIGKILL, by PID (a different one per file), while the file's other tests run. When the file is done it checks through nginx that every acknowledged
 // record exists. It prints one line per file and a closing `N passed, N failed` line, and exits
 // non-zero when a test failed or an acknowledged write is missing.
 //
-// Knobs: BASALT_CLUSTER_REPLICAS (3), BASALT_CLUSTER_KILL_AFTER_MS (1500: when the kill happens, after
-// the file's process starts), BASALT_CLUSTER_KILL=0 (no kill), BASALT_CLUSTER_KEEP=1 (keep logs and
+// Knobs: BASALT_CLUSTER_REPLICAS (3), BASALT_CLUSTER_KILL_AFTER_MS (100: how long after the file's
+// first test result the kill happens), BASALT_CLUSTER_KILL=0 (no kill), BASALT_CLUSTER_KEEP=1 (keep logs and
 // databases), BASALT_NGINX (the nginx binary).
 
 import { spawn } from 'node:child_process';
@@ -62,7 +62,7 @@ if (!pg) {
   process.exit(process.env.CI ? 2 : 0);
 }
 const replicaCount = Number(process.env.BASALT_CLUSTER_REPLICAS || 3);
-const killAfterMs = Number(process.env.BASALT_CLUSTER_KILL_AFTER_MS || 1500);
+const killAfterMs = Number(process.env.BASALT_CLUSTER_KILL_AFTER_MS || 100);
 const kill = process.env.BASALT_CLUSTER_KILL !== '0';
 const keep = Boolean(process.env.BASALT_CLUSTER_KEEP);
 
@@ -171,8 +171,11 @@ async function createWritesCollection(url, token) {
   if (res.status !== 200) throw new Error(`creating cluster_writes: ${res.status} ${await res.text()}`);
 }
 
-/** Runs one test file with the spec reporter; resolves to {code, pass, fail, output}. */
-function runFile(file, url) {
+/**
+ * Runs one test file with the spec reporter; resolves to {code, pass, fail, output}. onFirstResult is
+ * called once, when the first test has finished (so that what happens next is mid-file).
+ */
+function runFile(file, url, onFirstResult = () => {}) {
   return new Promise((resolve) => {
     const args = ['--test', '--test-reporter=spec'];
     if (NAME_PATTERN[file]) args.push(`--test-name-pattern=${NAME_PATTERN[file]}`);
@@ -183,7 +186,14 @@ function runFile(file, url) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
+    let first = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      output += d;
+      if (!first && /^\s*[✔✖]/m.test(output)) {
+        first = true;
+        onFirstResult();
+      }
+    });
     child.stderr.setEncoding('utf8').on('data', (d) => (output += d));
     child.on('exit', (code, signal) => {
       const count = (word) => Number(output.match(new RegExp(`^\\S+ ${word} (\\d+)$`, 'm'))?.[1] || 0);
@@ -220,14 +230,14 @@ try {
       await waitCollectionEverywhere(cluster.replicas, token);
       writer = startWriter(nginx.url, token);
       const victim = cluster.replicas[i % replicaCount];
-      if (kill) {
+      const killVictim = () => {
         timer = setTimeout(() => {
           victim.kill('SIGKILL');
           killed = { replica: victim.i, pid: victim.pid, atMs: Date.now() - started };
           kills++;
         }, killAfterMs);
-      }
-      const res = await runFile(file, nginx.url);
+      };
+      const res = await runFile(file, nginx.url, kill ? killVictim : undefined);
       clearTimeout(timer);
       await writer.stop();
       const { unreadable, absent } = await missingWrites(nginx.url, token, writer.acked, cluster.db);
@@ -271,5 +281,5 @@ console.log(
     (failedFiles.length ? `; failed: ${failedFiles.join(', ')}` : ''),
 );
 console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
-if (kill && kills === 0) console.log('cluster: FAIL: no file ran long enough for its replica kill (BASALT_CLUSTER_KILL_AFTER_MS)');
+if (kill && kills === 0) console.log('cluster: FAIL: no replica was killed (every file ended before its kill)');
 process.exit(fail === 0 && failedFiles.length === 0 && lostTotal === 0 && (!kill || kills > 0) ? 0 : 1);
