@@ -171,9 +171,9 @@ export async function startNginx(ports, { nginx = process.env.BASALT_NGINX || 'n
  * Starts n replicas of `basalt serve --db` on a fresh database of the PostgreSQL server pgURL, sharing
  * one --dir (uploaded files must be visible to every replica: a shared volume here, S3 in production),
  * after upserting the e2e superuser. ports, if given, fixes the replicas' ports (so that one nginx
- * can front several clusters in turn). Returns {db, dir, replicas: [{url, port, pid, kill(sig)}], stop()}.
+ * can front several clusters in turn); metrics gives each a --metrics-addr (see inFlight). Returns {db, dir, replicas: [{url, port, pid, kill(sig)}], stop()}.
  */
-export async function startReplicas(pgURL, n, { ports, env = process.env, name } = {}) {
+export async function startReplicas(pgURL, n, { ports, env = process.env, name, metrics = false } = {}) {
   const bin = resolveBinary(env);
   const dbName = name || `basalt_cluster_${process.pid}_${Date.now()}`;
   await psql(pgURL, `CREATE DATABASE ${dbName}`);
@@ -191,8 +191,17 @@ export async function startReplicas(pgURL, n, { ports, env = process.env, name }
       const port = ports[i];
       const url = `http://127.0.0.1:${port}`;
       const log = path.join(dir, `replica-${i}.log`);
-      const child = spawnLogged(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir, '--db', db], log, env);
+      const args = ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir, '--db', db];
+      const metricsURL = metrics ? `http://127.0.0.1:${await freePort()}/metrics` : null;
+      if (metricsURL) args.push('--metrics-addr', new URL(metricsURL).host);
+      const child = spawnLogged(bin, args, log, env);
       replicas.push({
+        // inFlight resolves to the replica's basalt_http_requests_in_flight (short requests being
+        // served; SSE streams are not counted), when started with metrics.
+        inFlight: async () => {
+          const text = await (await fetch(metricsURL, { signal: AbortSignal.timeout(1000) })).text();
+          return Number(text.match(/^basalt_http_requests_in_flight (\S+)$/m)?.[1]);
+        },
         i,
         url,
         port,
