@@ -24,12 +24,19 @@ type Registry struct {
 	mu      sync.RWMutex
 	byKey   map[string]*schema.Collection // lowercased name and id
 	sorted  []*schema.Collection
+	// version is the store's collections config version read before the
+	// definitions (so the definitions are at least that new).
+	version int64
 }
 
-func (r *Registry) load(ctx context.Context, rd store.Reader) error {
+func (r *Registry) load(ctx context.Context, st store.Store) error {
 	r.loading.Lock()
 	defer r.loading.Unlock()
-	list, err := rd.Collections(ctx)
+	versions, err := st.ConfigVersions(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := st.Collections(ctx)
 	if err != nil {
 		return err
 	}
@@ -39,9 +46,16 @@ func (r *Registry) load(ctx context.Context, rd store.Reader) error {
 		byKey[strings.ToLower(c.ID)] = c
 	}
 	r.mu.Lock()
-	r.byKey, r.sorted = byKey, list
+	r.byKey, r.sorted, r.version = byKey, list, versions[store.ConfigCollections]
 	r.mu.Unlock()
 	return nil
+}
+
+// loadedVersion returns the config version the registry was loaded at.
+func (r *Registry) loadedVersion() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.version
 }
 
 // Lookup returns the collection with the given name or id (case-insensitive),

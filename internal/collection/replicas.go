@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -65,4 +67,51 @@ func staleError(err error) error {
 		return apperr.Wrap(apperr.Conflict, "The collection was changed at the same time; try again.", err)
 	}
 	return err
+}
+
+// missTimeout bounds the store check of a lookup that missed.
+const missTimeout = 2 * time.Second
+
+// missCheck lets concurrent lookups that miss share one store check.
+type missCheck struct {
+	mu      sync.Mutex
+	running *missRun
+}
+
+type missRun struct {
+	done     chan struct{}
+	reloaded bool
+}
+
+// catchUp reloads the registry when the store's collections version moved
+// past the loaded one, and reports whether it did. A lookup that misses
+// calls it, so that a collection created through another replica a moment
+// ago (its notification still on the way) is found at once, as a client
+// behind a load balancer expects after its create call returned. Lookups
+// that miss at the same time share one check; hits never reach the store.
+func (s *Service) catchUp() bool {
+	m := &s.misses
+	m.mu.Lock()
+	if run := m.running; run != nil {
+		m.mu.Unlock()
+		<-run.done
+		return run.reloaded
+	}
+	run := &missRun{done: make(chan struct{})}
+	m.running = run
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.running = nil
+		m.mu.Unlock()
+		close(run.done)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), missTimeout)
+	defer cancel()
+	versions, err := s.store.ConfigVersions(ctx)
+	if err != nil || versions[store.ConfigCollections] == s.registry.loadedVersion() {
+		return false
+	}
+	run.reloaded = s.registry.load(ctx, s.store) == nil
+	return run.reloaded
 }

@@ -22,6 +22,8 @@ type Service struct {
 	store    store.Store
 	registry *Registry
 	now      func() time.Time
+	// misses coalesces the store checks of lookups that miss (catchUp).
+	misses missCheck
 }
 
 // New returns the service, creating the system collections on first start
@@ -81,8 +83,17 @@ func New(ctx context.Context, st store.Store, now func() time.Time) (*Service, e
 func (s *Service) stamp() string { return schema.FormatTime(s.now()) }
 
 // Lookup returns a collection by name or id, or nil. The result is shared and
-// must not be modified.
-func (s *Service) Lookup(nameOrID string) *schema.Collection { return s.registry.Lookup(nameOrID) }
+// must not be modified. A miss checks whether another replica changed the
+// collections since the registry was loaded (see catchUp).
+func (s *Service) Lookup(nameOrID string) *schema.Collection {
+	if c := s.registry.Lookup(nameOrID); c != nil {
+		return c
+	}
+	if s.catchUp() {
+		return s.registry.Lookup(nameOrID)
+	}
+	return nil
+}
 
 // All returns every collection, oldest first.
 func (s *Service) All() []*schema.Collection { return s.registry.All() }
@@ -92,7 +103,7 @@ func (s *Service) Reload(ctx context.Context) error { return s.registry.load(ctx
 
 // Find returns a collection by name or id, or a NotFound error.
 func (s *Service) Find(nameOrID string) (*schema.Collection, error) {
-	if c := s.registry.Lookup(nameOrID); c != nil {
+	if c := s.Lookup(nameOrID); c != nil {
 		return c, nil
 	}
 	return nil, apperr.New(apperr.NotFound, "The requested resource wasn't found.")
