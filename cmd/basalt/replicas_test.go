@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -251,6 +252,113 @@ func TestReplicasShareConfiguration(t *testing.T) {
 		})
 		if msg != "" {
 			t.Fatalf("settings changed on A not applied on %s after %v: %s", addr, took, msg)
+		}
+	}
+}
+
+// TestReplicasDeliverWebhooksOnce runs three replicas with a webhook and
+// expects the receiver to get every attempt exactly once: no replica posts
+// an attempt another one makes, whichever replica wrote the record.
+func TestReplicasDeliverWebhooksOnce(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		counts = map[string]int{} // webhook-id (the event id) -> requests
+		first  string             // the event whose first attempt fails
+	)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("webhook-id")
+		mu.Lock()
+		counts[id]++
+		if first == "" {
+			first = id
+		}
+		fail := id == first && counts[id] == 1
+		mu.Unlock()
+		if fail {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(recv.Close)
+
+	addrs, token := startReplicas(t, 3, "--webhook-allow-private", "127.0.0.0/8")
+	status, body := call(t, http.MethodPost, addrs[0], "/api/collections", token, map[string]any{
+		"name": "orders", "type": "base", "createRule": "",
+		"fields": []map[string]any{{"name": "n", "type": "number"}},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("create collection: %d %v", status, body)
+	}
+	status, body = call(t, http.MethodPost, addrs[1], "/api/webhooks", token, map[string]any{
+		"url": recv.URL + "/hook", "collections": []string{"orders"},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("create webhook: %d %v", status, body)
+	}
+	hookID, _ := body["id"].(string)
+
+	const records = 30
+	var wg sync.WaitGroup
+	for i := range records {
+		addr := addrs[i%len(addrs)]
+		wg.Go(func() {
+			// Every replica must know the collection first (within a second).
+			_, msg := within(2*time.Second, func() string {
+				if st, body := call(t, http.MethodPost, addr, "/api/collections/orders/records", "", map[string]any{"n": i}); st != http.StatusOK {
+					return fmt.Sprintf("create record: %d %v", st, body)
+				}
+				return ""
+			})
+			if msg != "" {
+				t.Errorf("record %d on %s: %s", i, addr, msg)
+			}
+		})
+	}
+	wg.Wait()
+
+	// The failed first attempt is retried after the backoff (2.5-5 s).
+	took, msg := within(30*time.Second, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(counts) != records || counts[first] < 2 {
+			return fmt.Sprintf("%d of %d events received, retried event %d times", len(counts), records, counts[first])
+		}
+		return ""
+	})
+	if msg != "" {
+		t.Fatalf("after %v: %s", took, msg)
+	}
+	// Give a duplicate the time to show up: a poll or two of every replica.
+	time.Sleep(2 * time.Second)
+	mu.Lock()
+	for id, n := range counts {
+		want := 1
+		if id == first {
+			want = 2
+		}
+		if n != want {
+			t.Errorf("event %s: %d requests, want %d", id, n, want)
+		}
+	}
+	mu.Unlock()
+
+	status, body = call(t, http.MethodGet, addrs[2], "/api/webhooks/"+hookID+"/deliveries?perPage=100", token, nil)
+	if status != http.StatusOK {
+		t.Fatalf("list deliveries: %d %v", status, body)
+	}
+	items, _ := body["items"].([]any)
+	if total, _ := body["totalItems"].(float64); total != records || len(items) != records {
+		t.Fatalf("deliveries: total %v, %d items; want %d (one per event)", body["totalItems"], len(items), records)
+	}
+	for _, it := range items {
+		d, _ := it.(map[string]any)
+		want := float64(1)
+		if d["eventId"] == first {
+			want = 2
+		}
+		if d["status"] != "succeeded" || d["attemptCount"] != want {
+			t.Errorf("delivery of %v: %v after %v attempts, want succeeded after %v", d["eventId"], d["status"], d["attemptCount"], want)
 		}
 	}
 }

@@ -27,6 +27,7 @@ type Store interface {
 	Reader
 	Outbox
 	ConfigWatcher
+	DeliveryLeaser
 	// InTx runs fn in one write transaction. It commits when fn returns nil
 	// and rolls back otherwise, returning fn's error.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
@@ -98,6 +99,12 @@ type Tx interface {
 	// UpdateDelivery writes status, attempt count, next attempt time and the
 	// attempts log of the delivery with d's id (NotFound if none).
 	UpdateDelivery(ctx context.Context, d *Delivery) error
+	// FinishDelivery writes d's progress as UpdateDelivery does and ends
+	// owner's lease on it (see ClaimDeliveries). NotFound when no delivery
+	// has d's id; Conflict when it is not leased to owner (never claimed,
+	// or claimed by another owner once owner's lease expired), in which
+	// case nothing is written.
+	FinishDelivery(ctx context.Context, d *Delivery, owner string) error
 	// PruneDeliveries deletes up to limit succeeded or dead deliveries last
 	// updated before olderThan and returns how many it deleted.
 	PruneDeliveries(ctx context.Context, olderThan time.Time, limit int) (int64, error)

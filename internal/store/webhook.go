@@ -24,6 +24,21 @@ type WebhookReader interface {
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*Delivery, error)
 }
 
+// DeliveryLeaser hands due deliveries to senders, one sender per delivery
+// across every process sharing the database, so that replicas never post the
+// same attempt twice and a sender that dies mid-attempt only delays it.
+type DeliveryLeaser interface {
+	// ClaimDeliveries leases deliveries to owner until leaseUntil and
+	// returns them: for up to limit webhooks none of whose pending or failed
+	// deliveries holds a lease unexpired at now, the earliest (by next
+	// attempt, then creation) pending or failed delivery whose next attempt
+	// is at or before now, the earliest first. A leased delivery is claimed
+	// by no one else until its lease expires or Tx.FinishDelivery ends it,
+	// even when processes claim at the same moment; deliveries of one
+	// webhook thus stay one at a time, in order.
+	ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Delivery, error)
+}
+
 // Webhook is a superuser's subscription of an outside URL to record events.
 type Webhook struct {
 	ID  string

@@ -72,6 +72,10 @@ func (s *Service) runPrune(ctx context.Context) {
 }
 
 // runWorkers claims due deliveries and posts them, at most Workers at once.
+// Claims are leases in the store (see store.DeliveryLeaser), so that every
+// replica may run workers and each attempt is still made by one of them;
+// a webhook's deliveries are sent one at a time, the earliest due first, so
+// that a receiver gets its events in commit order (retries aside).
 func (s *Service) runWorkers(ctx context.Context) {
 	sem := make(chan struct{}, s.opts.Workers)
 	var wg sync.WaitGroup
@@ -79,26 +83,21 @@ func (s *Service) runWorkers(ctx context.Context) {
 	t := time.NewTicker(s.opts.Poll)
 	defer t.Stop()
 	for {
-		due, err := s.store.DueDeliveries(ctx, s.opts.Now(), dueBatch)
-		if err != nil && ctx.Err() == nil {
-			s.opts.Logger.Error("reading due webhook deliveries", "err", err)
-		}
-		// One delivery per webhook at a time, the earliest due first, so
-		// that a receiver gets its events in commit order (retries aside).
-		for _, d := range due {
-			if _, busy := s.inflight.LoadOrStore(d.WebhookID, struct{}{}); busy {
-				continue
+		// Only this loop fills sem, so the free slots counted here stay
+		// free until the claimed deliveries take them.
+		if free := cap(sem) - len(sem); free > 0 && ctx.Err() == nil {
+			now := s.opts.Now()
+			due, err := s.store.ClaimDeliveries(ctx, s.owner, now, now.Add(s.opts.Lease), min(free, dueBatch))
+			if err != nil && ctx.Err() == nil {
+				s.opts.Logger.Error("claiming due webhook deliveries", "err", err)
 			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				s.inflight.Delete(d.WebhookID)
-				return
+			for _, d := range due {
+				sem <- struct{}{}
+				wg.Go(func() {
+					defer func() { <-sem; nudge(s.workNudge) }()
+					s.attempt(ctx, d)
+				})
 			}
-			wg.Go(func() {
-				defer func() { <-sem; s.inflight.Delete(d.WebhookID); nudge(s.workNudge) }()
-				s.attempt(ctx, d)
-			})
 		}
 		select {
 		case <-ctx.Done():
@@ -109,30 +108,31 @@ func (s *Service) runWorkers(ctx context.Context) {
 	}
 }
 
-// attempt posts d once and records the outcome.
+// attempt posts d, which this process holds the lease of, once and records
+// the outcome, which ends the lease.
 func (s *Service) attempt(ctx context.Context, d *store.Delivery) {
-	// The list d came from may predate an attempt that just finished.
-	d, err := s.store.Delivery(ctx, d.ID)
-	if err != nil || (d.Status != store.DeliveryPending && d.Status != store.DeliveryFailed) || d.NextAttempt.After(s.opts.Now()) {
-		return
-	}
 	w, err := s.store.Webhook(ctx, d.WebhookID)
 	if err != nil {
 		if ctx.Err() == nil && apperr.CodeOf(err) != apperr.NotFound {
 			s.opts.Logger.Error("loading a webhook", "webhook", d.WebhookID, "err", err)
 		}
+		// Deleted with its deliveries, or unreadable: give the lease back.
+		s.finish(context.WithoutCancel(ctx), d)
 		return
 	}
 	if !w.Enabled {
 		// Disabled webhooks keep their deliveries pending until re-enabled.
 		d.NextAttempt = s.opts.Now().Add(s.opts.Poll * 30)
-		s.save(ctx, d)
+		s.finish(ctx, d)
 		return
 	}
 	start := s.opts.Now()
 	res := s.send(ctx, w, d, start)
 	if res.err != nil && ctx.Err() != nil {
-		return // cut short by shutdown: the delivery stays due and is retried
+		// Cut short by shutdown: the delivery stays due, and giving the
+		// lease back lets another replica retry it at once.
+		s.finish(context.WithoutCancel(ctx), d)
+		return
 	}
 	// An answered attempt is recorded even when shutdown began meanwhile.
 	ctx = context.WithoutCancel(ctx)
@@ -160,17 +160,30 @@ func (s *Service) attempt(ctx context.Context, d *store.Delivery) {
 		d.NextAttempt = now.Add(s.backoff(d.AttemptCount))
 	}
 	d.Updated = now
-	s.save(ctx, d)
-	if s.opts.OnAttempt != nil {
+	if s.finish(ctx, d) && s.opts.OnAttempt != nil {
 		s.opts.OnAttempt(string(d.Status))
 	}
 }
 
-func (s *Service) save(ctx context.Context, d *store.Delivery) {
-	err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) })
-	if err != nil && ctx.Err() == nil && apperr.CodeOf(err) != apperr.NotFound {
-		s.opts.Logger.Error("recording a webhook attempt", "delivery", d.ID, "err", err)
+// finish records d's progress and ends this process's lease on it. It
+// reports whether the record was written: not when the lease ran out and
+// another replica claimed the delivery (which then owns its outcome).
+func (s *Service) finish(ctx context.Context, d *store.Delivery) bool {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.FinishDelivery(ctx, d, s.owner) })
+	switch apperr.CodeOf(err) {
+	case "":
+		return true
+	case apperr.NotFound:
+	case apperr.Conflict:
+		s.opts.Logger.Warn("webhook delivery lease ran out before its attempt was recorded", "delivery", d.ID, "lease", s.opts.Lease)
+	default:
+		if ctx.Err() == nil {
+			s.opts.Logger.Error("recording a webhook attempt", "delivery", d.ID, "err", err)
+		}
 	}
+	return false
 }
 
 // send signs and posts d's payload to w.

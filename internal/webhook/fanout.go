@@ -16,6 +16,12 @@ import (
 // that events committed while Basalt was down are delivered after a restart
 // and none is fanned out twice. The dispatcher only nudges it (Consume) and
 // holds pruning back to the cursor (Position).
+//
+// Every replica runs the fan-out. The cursor is read again inside the
+// writing transaction (which the store serializes cluster-wide), so a
+// replica only adds the deliveries of events after the stored cursor and
+// never moves it back; the unique (webhook, event) pair of deliveries is
+// the second guard.
 
 // cursorKey is the _params key of the last event seq fanned out.
 const cursorKey = "webhooks.cursor"
@@ -35,7 +41,14 @@ func nudge(c chan struct{}) {
 // Position returns the last event seq fanned out: the outbox must keep the
 // events after it.
 func (s *Service) Position(ctx context.Context) (int64, error) {
-	b, err := s.store.Param(ctx, cursorKey)
+	return position(ctx, s.store)
+}
+
+// position reads the cursor through r (the store or a transaction).
+func position(ctx context.Context, r interface {
+	Param(ctx context.Context, key string) ([]byte, error)
+}) (int64, error) {
+	b, err := r.Param(ctx, cursorKey)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return 0, nil
 	}
@@ -75,15 +88,35 @@ func (s *Service) fanOut(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var ds []*store.Delivery
+		type owed struct {
+			seq int64
+			d   *store.Delivery
+		}
+		var ds []owed
 		for _, ev := range evs {
-			ds = append(ds, s.deliveriesOf(ctx, ev, hooks)...)
+			for _, d := range s.deliveriesOf(ctx, ev, hooks) {
+				ds = append(ds, owed{ev.Seq, d})
+			}
 		}
 		last := evs[len(evs)-1].Seq
+		added := 0
 		err = s.store.InTx(ctx, func(tx store.Tx) error {
-			for _, d := range ds {
-				if err := tx.InsertDelivery(ctx, d); err != nil && apperr.CodeOf(err) != apperr.Conflict {
+			added = 0
+			cur, err := position(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if cur >= last {
+				return nil // another replica fanned these events out
+			}
+			for _, o := range ds {
+				if o.seq <= cur {
+					continue
+				}
+				if err := tx.InsertDelivery(ctx, o.d); err != nil && apperr.CodeOf(err) != apperr.Conflict {
 					return err
+				} else if err == nil {
+					added++
 				}
 			}
 			return tx.SetParam(ctx, cursorKey, []byte(strconv.FormatInt(last, 10)))
@@ -91,7 +124,7 @@ func (s *Service) fanOut(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(ds) > 0 {
+		if added > 0 {
 			nudge(s.workNudge)
 		}
 		if len(evs) < fanOutBatch {

@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -34,6 +33,11 @@ type Options struct {
 	Workers int
 	// Timeout bounds one request, connection included.
 	Timeout time.Duration
+	// Lease is how long a claimed delivery is reserved for this process
+	// (Timeout plus 30 s by default): replicas never post a delivery
+	// another one holds, and a replica that dies mid-attempt leaves the
+	// delivery to the others once its lease ends. It must exceed Timeout.
+	Lease time.Duration
 	// BackoffBase is the delay before the first retry; each further retry
 	// waits twice as long (with jitter), up to BackoffMax.
 	BackoffBase, BackoffMax time.Duration
@@ -79,6 +83,9 @@ func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.Lease <= o.Timeout {
+		o.Lease = o.Timeout + 30*time.Second
+	}
 	if o.BackoffBase <= 0 {
 		o.BackoffBase = DefaultBackoffBase
 	}
@@ -115,7 +122,8 @@ type Service struct {
 	client  *client
 
 	fanNudge, workNudge chan struct{}
-	inflight            sync.Map // webhook id -> struct{} while one of its deliveries is posted
+	// owner names this process in delivery leases (random per service).
+	owner string
 }
 
 // New returns the service. Call Run to deliver.
@@ -126,6 +134,7 @@ func New(st store.Store, cols record.Collections, records *record.Service, opts 
 		client:    newClient(opts.Timeout, opts.AllowPrivate),
 		fanNudge:  make(chan struct{}, 1),
 		workNudge: make(chan struct{}, 1),
+		owner:     random.String(random.LowerAlnum, 20),
 	}
 }
 

@@ -92,6 +92,7 @@ var systemMigrations = []systemMigration{
 			`CREATE INDEX "_webhookDeliveries_due" ON "_webhookDeliveries" ("status", "nextAttempt")`,
 			`CREATE INDEX "_webhookDeliveries_webhook" ON "_webhookDeliveries" ("webhookId", "created")`},
 	},
+	webhookLeaseMigration,
 }
 
 // migrate creates and upgrades the system tables in one transaction. A

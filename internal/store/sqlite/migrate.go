@@ -78,6 +78,7 @@ var systemMigrations = []systemMigration{
 			`CREATE INDEX "_webhookDeliveries_due" ON "_webhookDeliveries" ("status", "nextAttempt")`,
 			`CREATE INDEX "_webhookDeliveries_webhook" ON "_webhookDeliveries" ("webhookId", "created")`},
 	},
+	webhookLeaseMigration,
 }
 
 // nowSQL is SQLite's clock in Basalt's date layout (2006-01-02 15:04:05.000Z).
