@@ -9,6 +9,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/event"
 	"github.com/basalt-dev/basalt/internal/metrics"
 	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store/timed"
 	"github.com/basalt-dev/basalt/internal/webhook"
 )
 
@@ -18,6 +19,11 @@ import (
 // cursor (and holds pruning back to it). It returns once the dispatcher has
 // its starting point; stop ends delivery and waits for both. m (nil for
 // none) gets the outbox lag, realtime connections and webhook attempts.
+//
+// On an engine that announces commits to every replica (PostgreSQL's
+// LISTEN/NOTIFY), the dispatcher is also woken by writes made through other
+// replicas, so their events reach this replica's subscribers at once rather
+// than at the next poll.
 func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts webhook.Options, m *metrics.Metrics) (broker *realtime.Broker, hooks *webhook.Service, stop func(), err error) {
 	d := event.New(a.store, event.Options{Retention: retention, Logger: a.logger})
 	if m != nil {
@@ -59,11 +65,28 @@ func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts 
 	}
 	hooksDone := make(chan error, 1)
 	go func() { hooksDone <- hooks.Run(ctx) }()
+	listenDone := make(chan struct{})
+	if l, ok := timed.Unwrap(a.store).(eventListener); ok {
+		go func() {
+			defer close(listenDone)
+			// It returns only when ctx ends: it reconnects by itself.
+			_ = l.ListenEvents(ctx, d.Notify)
+		}()
+	} else {
+		close(listenDone)
+	}
 	return broker, hooks, func() {
 		cancel()
 		<-done
+		<-listenDone
 		if err := <-hooksDone; err != nil {
 			a.logger.Error("webhooks stopped", "err", err)
 		}
 	}, nil
+}
+
+// eventListener is an engine that wakes every replica when events are
+// committed anywhere (the PostgreSQL store).
+type eventListener interface {
+	ListenEvents(ctx context.Context, wake func()) error
 }
