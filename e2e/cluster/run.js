@@ -356,7 +356,7 @@ try {
       ackedTotal += writer.acked.length;
       const ok = res.code === 0 && res.fail === 0 && missing.length === 0 && missed.length === 0;
       if (!ok) failedFiles.push(file);
-      const how = killed ? `replica ${killed.replica} (pid ${killed.pid}) SIGKILLed at ${killed.atMs} ms${killed.quiet ? ' with no short request in flight' : ' (never quiet for 10 s: killed anyway)'}` : 'no kill (file ended first)';
+      const how = killed ? `replica ${killed.replica} (pid ${killed.pid}) SIGKILLed at ${killed.atMs} ms${killed.quiet ? ' with no short request in flight' : ' (never quiet for 10 s: killed anyway)'}` : killsIn(file) ? 'no kill (the file ended first)' : 'no kill in this file';
       console.log(
         `cluster: ${ok ? 'ok  ' : 'FAIL'} ${file}: ${res.pass} passed, ${res.fail} failed, ${res.skipped} skipped; ` +
           `${how}; writes acknowledged ${writer.acked.length}, unacknowledged ${writer.failed()}, lost ${missing.length} ` +
