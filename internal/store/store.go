@@ -26,6 +26,7 @@ import (
 type Store interface {
 	Reader
 	Outbox
+	AuditLog
 	ConfigWatcher
 	DeliveryLeaser
 	// InTx runs fn in one write transaction. It commits when fn returns nil
@@ -87,6 +88,11 @@ type Tx interface {
 	// assigns e.Seq. Invalid when e lacks an ID, collection, record id or
 	// a known action; Conflict when an event with e.ID exists.
 	AppendEvent(ctx context.Context, e *Event) error
+	// AppendAudit adds e to the audit log as part of the transaction: the
+	// engine chains it to the newest entry (setting e.Seq, e.PrevHash and
+	// e.Hash, and e.Detail to {} when empty) and stores the new head under
+	// AuditHeadParam. Invalid when e has no action or its detail is not JSON.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
 	// SaveWebhook inserts w or replaces the webhook with w's id. Invalid
 	// when w lacks an id or URL.
 	SaveWebhook(ctx context.Context, w *Webhook) error

@@ -93,6 +93,7 @@ var systemMigrations = []systemMigration{
 			`CREATE INDEX "_webhookDeliveries_webhook" ON "_webhookDeliveries" ("webhookId", "created")`},
 	},
 	webhookLeaseMigration,
+	auditMigration,
 }
 
 // migrate creates and upgrades the system tables in one transaction. A

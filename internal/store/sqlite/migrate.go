@@ -79,6 +79,7 @@ var systemMigrations = []systemMigration{
 			`CREATE INDEX "_webhookDeliveries_webhook" ON "_webhookDeliveries" ("webhookId", "created")`},
 	},
 	webhookLeaseMigration,
+	auditMigration,
 }
 
 // nowSQL is SQLite's clock in Basalt's date layout (2006-01-02 15:04:05.000Z).

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("params", func(t *testing.T) { testParams(t, open) })
 	t.Run("config", func(t *testing.T) { testConfig(t, open) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("match", func(t *testing.T) { testMatch(t, open) })
 	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, open) })
 	t.Run("delivery leases", func(t *testing.T) { testDeliveryLeases(t, open) })
