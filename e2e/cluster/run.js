@@ -43,7 +43,7 @@ import { EventSource } from 'eventsource';
 import { freePort, newClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from '../lib/server.js';
 
 global.EventSource = EventSource;
-import { psql, startNginx, startReplicas } from './cluster.js';
+import { nginxConfig, psql, startNginx, startReplicas } from './cluster.js';
 
 const e2eDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -288,6 +288,29 @@ function runFile(file, url, onResults = () => {}, results = 1) {
       resolve({ code: code ?? signal, pass: count('pass'), fail: count('fail'), skipped: count('skipped'), output });
     });
   });
+}
+
+// docs/scaling.md shows the nginx config this run uses, with its example's address and replicas
+// filled in: the run fails when the two drift apart.
+function docDrift() {
+  const directives = (text) =>
+    text
+      .split('\n')
+      .map((l) => l.replace(/#.*/, '').trim())
+      .filter(Boolean);
+  const example = nginxConfig({ prefix: '{{PREFIX}}', listen: '127.0.0.1:8090', ports: [8091, 8092, 8093] });
+  const doc = fs.readFileSync(path.join(e2eDir, '../docs/scaling.md'), 'utf8').match(/```nginx\n([\s\S]*?)```/)?.[1] || '';
+  const want = directives(example);
+  const got = directives(doc);
+  const i = want.findIndex((l, k) => l !== got[k]);
+  if (i === -1 && want.length === got.length) return null;
+  return `docs/scaling.md's nginx example differs from e2e/cluster/nginx.conf.tmpl at directive ${i + 1}: doc ${JSON.stringify(got[i])}, template ${JSON.stringify(want[i])}`;
+}
+const drift = docDrift();
+if (drift) {
+  console.log(`cluster: FAIL ${drift}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
 }
 
 const replicaPorts = await Promise.all(Array.from({ length: replicaCount }, () => freePort()));
