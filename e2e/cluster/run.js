@@ -32,6 +32,7 @@
 //
 // Knobs: BASALT_CLUSTER_REPLICAS (3), BASALT_CLUSTER_KILL_IN (list.test.js; comma list or all),
 // BASALT_CLUSTER_KILL_AFTER_MS (100: how long after those test results the kill happens),
+// BASALT_CLUSTER_FILE_TIMEOUT_MS (120000: a file still running then is stopped and fails),
 // BASALT_CLUSTER_KILL=0 (no kill), BASALT_CLUSTER_KEEP=1 (keep logs and databases), BASALT_NGINX
 // (the nginx binary).
 
@@ -85,6 +86,7 @@ if (!pg) {
 }
 const replicaCount = Number(process.env.BASALT_CLUSTER_REPLICAS || 3);
 const killAfterMs = Number(process.env.BASALT_CLUSTER_KILL_AFTER_MS || 100);
+const fileTimeoutMs = Number(process.env.BASALT_CLUSTER_FILE_TIMEOUT_MS || 120_000);
 const kill = process.env.BASALT_CLUSTER_KILL !== '0';
 const killIn = (process.env.BASALT_CLUSTER_KILL_IN || 'list.test.js').split(',').map((f) => f.trim());
 // How many test results of a file to wait for before its kill (default 1). In list.test.js every
@@ -268,11 +270,24 @@ function runFile(file, url, onResults = () => {}, results = 1) {
     const args = ['--test', '--test-reporter=spec'];
     if (NAME_PATTERN[file]) args.push(`--test-name-pattern=${NAME_PATTERN[file]}`);
     args.push(file);
+    // Its own process group, so that a file that hangs can be stopped with everything it started
+    // (node's per-file subprocess, helpers such as the OIDC provider).
     const child = spawn(process.execPath, args, {
       cwd: e2eDir,
       env: { ...process.env, BASALT_E2E_URL: url },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const timer = setTimeout(() => {
+      output += `\ncluster: ${file} did not finish within ${fileTimeoutMs} ms; stopped\n`;
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, fileTimeoutMs);
+    let timedOut = false;
     let output = '';
     let first = false;
     child.stdout.setEncoding('utf8').on('data', (d) => {
@@ -284,8 +299,9 @@ function runFile(file, url, onResults = () => {}, results = 1) {
     });
     child.stderr.setEncoding('utf8').on('data', (d) => (output += d));
     child.on('exit', (code, signal) => {
+      clearTimeout(timer);
       const count = (word) => Number(output.match(new RegExp(`^\\S+ ${word} (\\d+)$`, 'm'))?.[1] || 0);
-      resolve({ code: code ?? signal, pass: count('pass'), fail: count('fail'), skipped: count('skipped'), output });
+      resolve({ code: code ?? signal, pass: count('pass'), fail: count('fail') + (timedOut ? 1 : 0), skipped: count('skipped'), output });
     });
   });
 }
@@ -341,6 +357,9 @@ try {
       const token = await superuserToken(nginx.url);
       await createWritesCollection(nginx.url, token);
       await waitCollectionEverywhere(cluster.replicas, token);
+      // Subscribers first, while nothing else goes through nginx: round-robin then puts their
+      // streams on different replicas, so one of them is on the replica that will be killed.
+      subs = killsIn(file) ? await startSubscribers(nginx.url, token, replicaCount) : [];
       writer = startWriter(nginx.url, token);
       const victim = cluster.replicas[i % replicaCount];
       // The kill waits (up to 10 s) for a moment when the victim serves no short request (its
@@ -367,12 +386,14 @@ try {
           })();
         }, killAfterMs);
       };
-      subs = killsIn(file) ? await startSubscribers(nginx.url, token, replicaCount) : [];
       const res = await runFile(file, nginx.url, killsIn(file) ? killVictim : undefined, KILL_AFTER_RESULTS[file] || 1);
       clearTimeout(timer);
       await killing;
       await writer.stop();
       const missed = await missedEvents(subs, writer.acked);
+      if (killed && subs.length && !subs.some((x) => x.reconnects() > 0)) {
+        console.log('    note: no subscriber stream was on the killed replica; reconnecting was not exercised');
+      }
       for (const m of missed) {
         console.log(m.error ? `    subscriber ${m.sub}: ${m.error}` : `    subscriber ${m.sub}: ${m.missing.length} events missing of ${m.expected}, reconnects ${m.reconnects}: ${JSON.stringify(m.missing.slice(0, 10))}`);
       }
