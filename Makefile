@@ -1,25 +1,56 @@
 # Basalt build and test entry points. `make test` is what CI runs (through .ci/run).
+#
+# The PostgreSQL targets need BASALT_TEST_POSTGRES, a postgres:// URL of a server that may CREATE
+# DATABASE (.ci/postgres starts a throwaway one). Without it they are skipped with a note, except
+# under CI=true, where they fail: CI must never pass on skipped PostgreSQL tests.
 
 GO  ?= go
 BIN := bin/basalt
 
-.PHONY: build test gotest e2e cluster
+.PHONY: build test gotest gotest-postgres e2e e2e-postgres e2e-deps cluster require-postgres
 
 ## build: compile the server binary into bin/basalt
 build:
 	$(GO) build -o $(BIN) ./cmd/basalt
 
-## test: Go unit tests with the race detector, then the end-to-end suite against bin/basalt
-test: build gotest e2e cluster
+## test: every suite on both engines: Go tests with the race detector (SQLite, and the PostgreSQL
+## conformance and replica tests), the REST scenarios on PostgreSQL, the end-to-end suite on SQLite
+## and on PostgreSQL, then the cluster test
+test: build gotest gotest-postgres e2e e2e-postgres cluster
 
+## gotest: Go tests with the race detector; the PostgreSQL ones run when BASALT_TEST_POSTGRES is set
 gotest:
 	$(GO) test -race ./...
 
-## e2e: the end-to-end suite (the pocketbase JS SDK against a real server), after a build
-e2e: build
-	cd e2e && npm ci --no-audit --no-fund && BASALT_BIN=$(CURDIR)/$(BIN) npm test
+## gotest-postgres: the REST scenario tests again, each on a fresh PostgreSQL database (without -race:
+## gotest already races the same handlers on SQLite)
+gotest-postgres: require-postgres
+	@if [ -n "$$BASALT_TEST_POSTGRES" ]; then \
+	  echo "BASALT_TEST_ENGINE=postgres $(GO) test ./internal/api/rest/"; \
+	  BASALT_TEST_ENGINE=postgres $(GO) test ./internal/api/rest/; fi
+
+e2e-deps:
+	cd e2e && npm ci --no-audit --no-fund
+
+## e2e: the end-to-end suite (the pocketbase JS SDK against a real server) on SQLite
+e2e: build e2e-deps
+	cd e2e && BASALT_BIN=$(CURDIR)/$(BIN) BASALT_E2E_ENGINE=sqlite npm test
+
+## e2e-postgres: the end-to-end suite with every server on a fresh PostgreSQL database
+e2e-postgres: build e2e-deps require-postgres
+	@if [ -n "$$BASALT_TEST_POSTGRES" ]; then \
+	  echo "e2e on PostgreSQL"; \
+	  cd e2e && BASALT_BIN=$(CURDIR)/$(BIN) BASALT_E2E_ENGINE=postgres npm test; fi
 
 ## cluster: the SDK suite through nginx in front of three replicas on PostgreSQL (BASALT_TEST_POSTGRES),
 ## one replica killed mid-run (e2e/cluster/run.js; needs nginx)
-cluster: build
-	cd e2e && npm ci --no-audit --no-fund && BASALT_BIN=$(CURDIR)/$(BIN) node cluster/run.js
+cluster: build e2e-deps
+	cd e2e && BASALT_BIN=$(CURDIR)/$(BIN) node cluster/run.js
+
+require-postgres:
+	@if [ -z "$$BASALT_TEST_POSTGRES" ]; then \
+	  if [ "$$CI" = true ]; then \
+	    echo "BASALT_TEST_POSTGRES is not set: CI must run the PostgreSQL suites (see .ci/run)" >&2; exit 1; \
+	  fi; \
+	  echo "PostgreSQL suites skipped: set BASALT_TEST_POSTGRES (eval \"\$$(.ci/postgres start DIR)\")"; \
+	fi

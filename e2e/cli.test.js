@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { startServer, resolveBinary, freePort, newClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './lib/server.js';
+import { startServer, resolveBinary, freePort, newClient, dataArgs, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './lib/server.js';
 import { expectStatus, eventually } from './lib/util.js';
 
 const run = promisify(execFile);
@@ -15,13 +15,13 @@ test('superuser upsert while serving: a new superuser and a changed password tak
   t.after(() => srv.stop());
   const bin = resolveBinary();
 
-  await run(bin, ['superuser', 'upsert', 'second@basalt.test', 'second-password-1', '--dir', srv.dir]);
+  await run(bin, ['superuser', 'upsert', 'second@basalt.test', 'second-password-1', ...dataArgs(srv)]);
   const pb = newClient(srv.url);
   const auth = await pb.collection('_superusers').authWithPassword('second@basalt.test', 'second-password-1');
   assert.equal(auth.record.email, 'second@basalt.test');
   assert.equal(pb.authStore.isSuperuser, true);
 
-  await run(bin, ['superuser', 'upsert', SUPERUSER_EMAIL, 'changed-password-1', '--dir', srv.dir]);
+  await run(bin, ['superuser', 'upsert', SUPERUSER_EMAIL, 'changed-password-1', ...dataArgs(srv)]);
   await expectStatus(newClient(srv.url).collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD), 400);
   await newClient(srv.url).collection('_superusers').authWithPassword(SUPERUSER_EMAIL, 'changed-password-1');
   const list = await pb.collection('_superusers').getFullList({ sort: 'email' });
@@ -40,10 +40,10 @@ test('SIGTERM stops the server cleanly (exit code 0) and the data survives a res
   assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null });
   assert.throws(() => process.kill(first.pid, 0), { code: 'ESRCH' });
 
-  // serve the same --dir again
+  // serve the same --dir (and database) again
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(resolveBinary(), ['serve', '--http', `127.0.0.1:${port}`, '--dir', first.dir], { stdio: 'ignore' });
+  const child = spawn(resolveBinary(), ['serve', '--http', `127.0.0.1:${port}`, ...dataArgs(first)], { stdio: 'ignore' });
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(child.pid, 'SIGTERM');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EventSource } from 'eventsource';
-import { useServer, newClient, resolveBinary } from './lib/server.js';
+import { useServer, newClient, resolveBinary, dataArgs } from './lib/server.js';
 import { createUser } from './lib/util.js';
 
 global.EventSource = EventSource;
@@ -195,11 +195,11 @@ test('subscribe requests: unknown client id is 404, another identity is 403', as
   }
 });
 
-/** Starts `basalt serve` on url's port over dir and waits until it is healthy; returns a stop function. */
-async function serveAgain(url, dir) {
+/** Starts `basalt serve` on url's port over server's data and waits until it is healthy; returns a stop function. */
+async function serveAgain(url, server) {
   const bin = resolveBinary();
   const addr = new URL(url).host;
-  const child = spawn(bin, ['serve', '--http', addr, '--dir', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['serve', '--http', addr, ...dataArgs(server)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -234,7 +234,7 @@ test('after a server restart the SDK reconnects, subscribes again and receives n
 
   const connectsBefore = connects.length;
   await srv.server.stop({ keepDir: true });
-  const stop = await serveAgain(srv.url, srv.server.dir);
+  const stop = await serveAgain(srv.url, srv.server);
   try {
     // The SDK notices the closed stream, reconnects with backoff and submits its subscriptions again
     // before it calls the PB_CONNECT listeners.

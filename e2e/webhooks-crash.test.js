@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import { Webhook } from 'standardwebhooks';
-import { startServer, newClient, resolveBinary, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './lib/server.js';
+import { startServer, newClient, resolveBinary, dataArgs, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './lib/server.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const env = { ...process.env, BASALT_WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' };
@@ -84,7 +84,7 @@ test('every acknowledged write reaches the webhook after a SIGKILL and a restart
   t.diagnostic(`${before} writes acknowledged, ${seenAtKill} delivered before the kill`);
 
   // Restart over the same directory and port.
-  const child = spawn(resolveBinary(), ['serve', '--http', new URL(first.url).host, '--dir', first.dir], {
+  const child = spawn(resolveBinary(), ['serve', '--http', new URL(first.url).host, ...dataArgs(first)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env,
   });

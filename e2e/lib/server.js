@@ -5,8 +5,15 @@
 // upserts a superuser through the CLI, starts `basalt serve` on a free loopback port with a fresh
 // temporary --dir, and waits for /api/health; and an `after` hook that stops the process by its PID
 // and removes the directory (set BASALT_E2E_KEEP=1 to keep it for a post-mortem).
+//
+// BASALT_E2E_ENGINE=postgres runs every server on PostgreSQL instead of SQLite: each startServer()
+// creates a fresh database with psql on the server named by BASALT_TEST_POSTGRES (.ci/postgres starts
+// one) and passes it with --db; stop() drops it unless the directory is kept (a restart serves the
+// same --dir and database again: spawn with dataArgs(handle)). Databases still there when the runner
+// exits are dropped then.
 
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -84,6 +91,71 @@ function runCLI(bin, args, env) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The storage engine servers run on: 'sqlite' (default) or 'postgres' (BASALT_E2E_ENGINE). */
+export function engine(env = process.env) {
+  const name = env.BASALT_E2E_ENGINE || 'sqlite';
+  if (name !== 'sqlite' && name !== 'postgres') {
+    throw new Error(`BASALT_E2E_ENGINE=${name}: want sqlite or postgres`);
+  }
+  return name;
+}
+
+// psql runs one SQL statement against the PostgreSQL server url: psql from PATH, else Debian's
+// PostgreSQL 15 client (BASALT_E2E_PSQL names another).
+function psqlBinary(env) {
+  if (env.BASALT_E2E_PSQL) return env.BASALT_E2E_PSQL;
+  const debian = '/usr/lib/postgresql/15/bin/psql';
+  const onPath = (env.PATH || '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, 'psql')));
+  return !onPath && fs.existsSync(debian) ? debian : 'psql';
+}
+const psqlArgs = (url, sql) => ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql];
+
+function psql(env, url, sql) {
+  return new Promise((resolve, reject) => {
+    execFile(psqlBinary(env), psqlArgs(url, sql), { timeout: CLI_TIMEOUT_MS, env }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`psql \`${sql}\` failed (${err.code ?? err.signal}): ${tail(stderr || err.message)}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+// Databases created by this runner and not yet dropped: name -> {server, env}.
+const databases = new Map();
+
+/** Creates a fresh, empty database on BASALT_TEST_POSTGRES and returns its name and URL. */
+async function createDatabase(env) {
+  const server = env.BASALT_TEST_POSTGRES;
+  if (!server) {
+    throw new Error(
+      'BASALT_E2E_ENGINE=postgres needs BASALT_TEST_POSTGRES, a postgres:// URL of a server that may ' +
+        'CREATE DATABASE (eval "$(.ci/postgres start DIR)" starts one).',
+    );
+  }
+  const name = `basalt_e2e_${crypto.randomBytes(6).toString('hex')}`;
+  await psql(env, server, `CREATE DATABASE ${name}`);
+  databases.set(name, { server, env });
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+async function dropDatabase(name) {
+  const db = databases.get(name);
+  if (!db) return;
+  databases.delete(name);
+  await psql(db.env, db.server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((err) => {
+    process.stderr.write(`e2e: could not drop database ${name} (left on the server): ${err.message}\n`);
+  });
+}
+
+/**
+ * The arguments that name a server's data: --dir, and --db on PostgreSQL. Use them to run the CLI
+ * against a started server's data or to serve it again after stop({keepDir: true}).
+ */
+export function dataArgs(handle) {
+  return handle.db ? ['--dir', handle.dir, '--db', handle.db] : ['--dir', handle.dir];
+}
+
 // Children still alive when the runner exits (a crash, an interrupted run) are killed here.
 const live = new Set();
 process.on('exit', () => {
@@ -94,6 +166,18 @@ process.on('exit', () => {
       // already gone
     }
   }
+  // Databases of servers that were kept for a restart, or never stopped (only sync calls work here).
+  for (const [name, db] of databases) {
+    try {
+      execFileSync(psqlBinary(db.env), psqlArgs(db.server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), {
+        env: db.env,
+        stdio: 'ignore',
+        timeout: CLI_TIMEOUT_MS,
+      });
+    } catch {
+      // left on the (throwaway) server
+    }
+  }
 });
 
 /**
@@ -102,11 +186,17 @@ process.on('exit', () => {
  */
 export async function startServer({ env = process.env, healthTimeoutMs = HEALTH_TIMEOUT_MS } = {}) {
   const bin = resolveBinary(env);
+  const db = engine(env) === 'postgres' ? await createDatabase(env) : null;
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'basalt-e2e-'));
-  try {
-    await runCLI(bin, ['superuser', 'upsert', SUPERUSER_EMAIL, SUPERUSER_PASSWORD, '--dir', dir], env);
-  } catch (err) {
+  const data = { dir, db: db?.url ?? null };
+  const discard = async () => {
     await removeDir(dir);
+    if (db) await dropDatabase(db.name);
+  };
+  try {
+    await runCLI(bin, ['superuser', 'upsert', SUPERUSER_EMAIL, SUPERUSER_PASSWORD, ...dataArgs(data)], env);
+  } catch (err) {
+    await discard();
     throw err;
   }
 
@@ -115,19 +205,20 @@ export async function startServer({ env = process.env, healthTimeoutMs = HEALTH_
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      return await launch(bin, dir, port, healthTimeoutMs, env);
+      return await launch(bin, data, port, healthTimeoutMs, env, discard);
     } catch (err) {
       lastErr = err;
       if (!err.exitedEarly) break;
     }
   }
-  await removeDir(dir);
+  await discard();
   throw lastErr;
 }
 
-async function launch(bin, dir, port, healthTimeoutMs, env) {
+async function launch(bin, data, port, healthTimeoutMs, env, discard) {
   const url = `http://127.0.0.1:${port}`;
-  const args = ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir];
+  const { dir } = data;
+  const args = ['serve', '--http', `127.0.0.1:${port}`, ...dataArgs(data)];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(child);
   let output = '';
@@ -185,12 +276,14 @@ async function launch(bin, dir, port, healthTimeoutMs, env) {
   return {
     url,
     dir,
+    // db is the PostgreSQL database's URL (BASALT_E2E_ENGINE=postgres), else null.
+    db: data.db,
     pid: child.pid,
     output: () => output,
-    // stop({keepDir: true}) leaves --dir in place, e.g. to serve it again.
+    // stop({keepDir: true}) leaves --dir (and the database) in place, e.g. to serve it again.
     stop: async ({ keepDir = Boolean(process.env.BASALT_E2E_KEEP) } = {}) => {
       const res = await stopProcess(child, exitPromise);
-      if (!keepDir) await removeDir(dir);
+      if (!keepDir) await discard();
       return res;
     },
   };
@@ -232,7 +325,7 @@ export function newClient(url) {
  * Whoever started it has already upserted SUPERUSER_EMAIL and gives every test file a fresh database.
  */
 function externalServer(url) {
-  return { url: url.replace(/\/+$/, ''), dir: null, pid: null, output: () => '', stop: async () => ({}) };
+  return { url: url.replace(/\/+$/, ''), dir: null, db: null, pid: null, output: () => '', stop: async () => ({}) };
 }
 
 /**

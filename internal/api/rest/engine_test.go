@@ -21,10 +21,14 @@ func openTestStore(t *testing.T, dir string, logger *slog.Logger) store.Store {
 	ctx := context.Background()
 	var st store.Store
 	var err error
-	if os.Getenv("BASALT_TEST_ENGINE") == "postgres" {
+	switch engine := os.Getenv("BASALT_TEST_ENGINE"); engine {
+	case "postgres":
 		st, err = postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{MaxConns: 8, Logger: logger})
-	} else {
+	case "", "sqlite":
 		st, err = sqlite.Open(ctx, filepath.Join(dir, "data.db"), logger)
+	default:
+		// A misspelt engine must not quietly run the SQLite scenarios again.
+		t.Fatalf("BASALT_TEST_ENGINE=%q: want sqlite or postgres", engine)
 	}
 	if err != nil {
 		t.Fatalf("opening the store: %v", err)
