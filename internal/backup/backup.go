@@ -33,6 +33,10 @@ type Snapshotter interface {
 	Snapshot(ctx context.Context, path string) error
 }
 
+// ErrNoDatabase is what a Snapshotter returns when its database does not
+// exist (yet): the backup is made without it.
+var ErrNoDatabase = errors.New("backup: no such database")
+
 // Database is one database put into every backup, under Name (a file name
 // at the root of the zip and of the data directory, e.g. "data.db").
 type Database struct {
@@ -106,7 +110,10 @@ func New(opts Options) *Service {
 // Dir is where the backups are stored.
 func (s *Service) Dir() string { return filepath.Join(s.opts.Dir, "backups") }
 
-var errBusy = apperr.New(apperr.Invalid, "Try again later - another backup/restore operation has already been started.")
+// errBusy is the answer while another backup or restore runs.
+func errBusy() error {
+	return apperr.New(apperr.Invalid, "Try again later - another backup/restore operation has already been started.")
+}
 
 func (s *Service) supported() error {
 	if s.opts.Unsupported != "" {
@@ -160,7 +167,7 @@ func (s *Service) Create(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	if !s.busy.TryLock() {
-		return "", errBusy
+		return "", errBusy()
 	}
 	defer s.busy.Unlock()
 	return name, s.create(ctx, name)
@@ -190,7 +197,11 @@ func (s *Service) create(ctx context.Context, name string) error {
 	var dbs []snapshotFile
 	for _, d := range s.opts.Databases {
 		p := filepath.Join(work, d.Name)
-		if err := d.DB.Snapshot(ctx, p); err != nil {
+		err := d.DB.Snapshot(ctx, p)
+		if errors.Is(err, ErrNoDatabase) {
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("creating backup: snapshot of %s: %w", d.Name, err)
 		}
 		dbs = append(dbs, snapshotFile{name: d.Name, path: p})
@@ -266,21 +277,21 @@ func (s *Service) Open(ctx context.Context, key string) (*os.File, Info, error) 
 		return nil, Info{}, err
 	}
 	if !validKey(key) {
-		return nil, Info{}, notFound
+		return nil, Info{}, notFound()
 	}
 	f, err := os.Open(filepath.Join(s.Dir(), key))
 	if err != nil {
-		return nil, Info{}, notFound
+		return nil, Info{}, notFound()
 	}
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, Info{}, notFound
+		return nil, Info{}, notFound()
 	}
 	return f, Info{Key: key, Size: fi.Size(), Modified: fi.ModTime().UTC()}, nil
 }
 
-var notFound = apperr.New(apperr.NotFound, "The requested resource wasn't found.")
+func notFound() error { return apperr.New(apperr.NotFound, "The requested resource wasn't found.") }
 
 // Delete removes the backup key. It answers NotFound when there is none.
 func (s *Service) Delete(ctx context.Context, key string) error {
@@ -288,15 +299,15 @@ func (s *Service) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	if !validKey(key) {
-		return notFound
+		return notFound()
 	}
 	if !s.busy.TryLock() {
-		return errBusy
+		return errBusy()
 	}
 	defer s.busy.Unlock()
 	if err := os.Remove(filepath.Join(s.Dir(), key)); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return notFound
+			return notFound()
 		}
 		return fmt.Errorf("deleting backup: %w", err)
 	}
@@ -323,4 +334,14 @@ func appSlug(name string) string {
 		s = s[:50]
 	}
 	return s
+}
+
+// Idle reports whether a backup or restore could start now (PocketBase's
+// canBackup in /api/health).
+func (s *Service) Idle() bool {
+	if s.opts.Unsupported != "" || !s.busy.TryLock() {
+		return false
+	}
+	s.busy.Unlock()
+	return true
 }

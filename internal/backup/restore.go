@@ -26,7 +26,7 @@ func (s *Service) Restore(ctx context.Context, key string) error {
 		return err
 	}
 	if !s.busy.TryLock() {
-		return errBusy
+		return errBusy()
 	}
 	if err := s.Stage(ctx, key); err != nil {
 		s.busy.Unlock()
@@ -46,11 +46,11 @@ func (s *Service) Restore(ctx context.Context, key string) error {
 // area, for Apply to swap in while no store is open.
 func (s *Service) Stage(ctx context.Context, key string) error {
 	if !validKey(key) {
-		return notFound
+		return notFound()
 	}
 	src := filepath.Join(s.Dir(), key)
 	if fi, err := os.Stat(src); err != nil || !fi.Mode().IsRegular() {
-		return notFound
+		return notFound()
 	}
 	staged := filepath.Join(s.opts.Dir, stagedName)
 	if _, err := os.Stat(staged); err == nil {

@@ -60,6 +60,8 @@ func (s *server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 
+	s.backupRoutes(mux)
+
 	mux.HandleFunc("GET /api/webhooks", s.requireSuperuser(s.noWebhooks(s.listWebhooks)))
 	mux.HandleFunc("POST /api/webhooks", s.requireSuperuser(s.noWebhooks(s.createWebhook)))
 	mux.HandleFunc("GET /api/webhooks/{id}", s.requireSuperuser(s.noWebhooks(s.viewWebhook)))
@@ -80,7 +82,7 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{}
 	if id := identityOf(r); id != nil && id.record.Collection.ID == schema.SuperusersID {
 		cfg := s.Settings.Get().TrustedProxy
-		data["canBackup"] = false
+		data["canBackup"] = s.Backups != nil && s.Backups.Idle()
 		data["realIP"] = clientIP(r, cfg.Headers, cfg.UseLeftmostIP)
 		data["possibleProxyHeader"] = possibleProxyHeader(r, cfg.Headers)
 	}

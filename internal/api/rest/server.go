@@ -14,6 +14,7 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/auth"
+	"github.com/basalt-dev/basalt/internal/backup"
 	"github.com/basalt-dev/basalt/internal/collection"
 	"github.com/basalt-dev/basalt/internal/logs"
 	"github.com/basalt-dev/basalt/internal/metrics"
@@ -49,6 +50,8 @@ type Deps struct {
 	Realtime Realtime
 	// Webhooks serves /api/webhooks; nil answers 404 there.
 	Webhooks *webhook.Service
+	// Backups serves /api/backups; nil answers 404 there.
+	Backups *backup.Service
 
 	// Metrics counts requests; nil counts nothing.
 	Metrics *metrics.Metrics
