@@ -274,7 +274,8 @@ function runFile(file, url, onResults = () => {}, results = 1) {
     // (node's per-file subprocess, helpers such as the OIDC provider).
     const child = spawn(process.execPath, args, {
       cwd: e2eDir,
-      env: { ...process.env, BASALT_E2E_URL: url },
+      // The cluster runs on PostgreSQL: files that differ by engine (backups) must know.
+      env: { ...process.env, BASALT_E2E_URL: url, BASALT_E2E_ENGINE: 'postgres' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
