@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -360,5 +361,166 @@ func TestReplicasDeliverWebhooksOnce(t *testing.T) {
 		if d["status"] != "succeeded" || d["attemptCount"] != want {
 			t.Errorf("delivery of %v: %v after %v attempts, want succeeded after %v", d["eventId"], d["status"], d["attemptCount"], want)
 		}
+	}
+}
+
+// relayStream reads the events of a realtime connection.
+type relayStream struct {
+	events chan relayEvent
+}
+
+type relayEvent struct{ name, data string }
+
+// connectRealtime opens GET /api/realtime on addr and returns the stream
+// and the client id of its PB_CONNECT event.
+func connectRealtime(t *testing.T, addr string) (*relayStream, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/realtime", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("connect realtime: %v", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("connect realtime: status %d", res.StatusCode)
+	}
+	s := &relayStream{events: make(chan relayEvent, 64)}
+	go func() {
+		defer res.Body.Close()
+		defer close(s.events)
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		var ev relayEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.name != "" || ev.data != "" {
+					s.events <- ev
+				}
+				ev = relayEvent{}
+			case strings.HasPrefix(line, "event:"):
+				ev.name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+			case strings.HasPrefix(line, "data:"):
+				ev.data += strings.TrimSpace(strings.TrimPrefix(line, "data:"))
+			}
+		}
+	}()
+	ev := s.next(t, 5*time.Second)
+	var hello struct {
+		ClientID string `json:"clientId"`
+	}
+	if ev.name != "PB_CONNECT" || json.Unmarshal([]byte(ev.data), &hello) != nil || hello.ClientID == "" {
+		t.Fatalf("first realtime event: %+v, want PB_CONNECT with a client id", ev)
+	}
+	return s, hello.ClientID
+}
+
+func (s *relayStream) next(t *testing.T, d time.Duration) relayEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-s.events:
+		if !ok {
+			t.Fatal("realtime stream ended")
+		}
+		return ev
+	case <-time.After(d):
+		t.Fatalf("no realtime event within %v", d)
+	}
+	return relayEvent{}
+}
+
+// TestReplicasRealtimeSubscribeThroughAnotherReplica connects a realtime
+// client to one replica and subscribes it through the others, as a load
+// balancer may route the subscribe POST.
+func TestReplicasRealtimeSubscribeThroughAnotherReplica(t *testing.T) {
+	addrs, root := startReplicas(t, 3)
+	a, b, c := addrs[0], addrs[1], addrs[2]
+	status, body := call(t, http.MethodPost, a, "/api/collections", root, map[string]any{
+		"name": "msgs", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
+		"fields": []map[string]any{{"name": "text", "type": "text"}},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("create collection: %d %v", status, body)
+	}
+	status, body = call(t, http.MethodPost, b, "/api/collections/users/records", "", map[string]any{
+		"email": "ann@example.com", "password": "ann-pass-1234", "passwordConfirm": "ann-pass-1234",
+	})
+	if status != http.StatusOK {
+		t.Fatalf("create user: %d %v", status, body)
+	}
+	status, body = call(t, http.MethodPost, c, "/api/collections/users/auth-with-password", "",
+		map[string]any{"identity": "ann@example.com", "password": "ann-pass-1234"})
+	if status != http.StatusOK {
+		t.Fatalf("user login: %d %v", status, body)
+	}
+	ann, _ := body["token"].(string)
+	record, _ := body["record"].(map[string]any)
+	annID, _ := record["id"].(string)
+
+	stream, clientID := connectRealtime(t, a)
+	subscribe := func(addr, token string, topics ...string) (int, map[string]any) {
+		return call(t, http.MethodPost, addr, "/api/realtime", token, map[string]any{"clientId": clientID, "subscriptions": topics})
+	}
+	if st, body := subscribe(b, ann, "msgs/*"); st != http.StatusNoContent {
+		t.Fatalf("subscribe through B for a client of A: %d %v, want 204", st, body)
+	}
+	// The subscription is in place when the POST returns: a record created
+	// through C reaches the stream on A.
+	if st, body := call(t, http.MethodPost, c, "/api/collections/msgs/records", "", map[string]any{"text": "hi"}); st != http.StatusOK {
+		t.Fatalf("create record through C: %d %v", st, body)
+	}
+	ev := stream.next(t, 10*time.Second)
+	if ev.name != "msgs/*" || !strings.Contains(ev.data, `"action":"create"`) || !strings.Contains(ev.data, `"text":"hi"`) {
+		t.Fatalf("event on A: %+v, want the created record on msgs/*", ev)
+	}
+
+	// PocketBase's restrictions hold across replicas: another identity, or
+	// a guest after an authenticated subscribe, is refused by A.
+	if st, body := subscribe(c, root, "msgs/*"); st != http.StatusForbidden {
+		t.Errorf("subscribe through C as another identity: %d %v, want 403", st, body)
+	}
+	if st, body := subscribe(b, "", "msgs/*"); st != http.StatusForbidden {
+		t.Errorf("subscribe through B as a guest after ann: %d %v, want 403", st, body)
+	}
+	// The same identity may change the subscriptions again from anywhere;
+	// the stream then gets no more events of msgs/*.
+	if st, body := subscribe(c, ann, "users/*"); st != http.StatusNoContent {
+		t.Fatalf("resubscribe through C: %d %v, want 204", st, body)
+	}
+	if st, body := call(t, http.MethodPost, b, "/api/collections/msgs/records", "", map[string]any{"text": "unseen"}); st != http.StatusOK {
+		t.Fatalf("create record through B: %d %v", st, body)
+	}
+	// Events are dispatched in commit order: once ann's own update (users/*)
+	// arrives, the "unseen" record was dispatched and not sent.
+	if st, body := call(t, http.MethodPatch, b, "/api/collections/users/records/"+annID, ann, map[string]any{"name": "Ann"}); st != http.StatusOK {
+		t.Fatalf("update ann through B: %d %v", st, body)
+	}
+	if ev := stream.next(t, 10*time.Second); ev.name != "users/*" || !strings.Contains(ev.data, `"name":"Ann"`) {
+		t.Fatalf("event after resubscribing to users/*: %+v, want ann's update", ev)
+	}
+	if st, body := subscribe(a, ann, "msgs/*"); st != http.StatusNoContent {
+		t.Fatalf("subscribe on A itself: %d %v, want 204", st, body)
+	}
+	if st, body := call(t, http.MethodPost, b, "/api/collections/msgs/records", "", map[string]any{"text": "seen"}); st != http.StatusOK {
+		t.Fatalf("create record through B: %d %v", st, body)
+	}
+	ev = stream.next(t, 10*time.Second)
+	if !strings.Contains(ev.data, `"text":"seen"`) {
+		t.Fatalf("event after resubscribing: %+v, want the record created last (not %q)", ev, "unseen")
+	}
+
+	// A client id no replica holds is 404 once the relay times out.
+	start := time.Now()
+	st, body := call(t, http.MethodPost, b, "/api/realtime", ann, map[string]any{"clientId": "nosuchclient", "subscriptions": []string{"msgs/*"}})
+	if st != http.StatusNotFound {
+		t.Errorf("subscribe an unknown client: %d %v, want 404", st, body)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("unknown client answered after %v, want about the relay timeout", took)
 	}
 }

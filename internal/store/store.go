@@ -29,6 +29,7 @@ type Store interface {
 	AuditLog
 	ConfigWatcher
 	DeliveryLeaser
+	Relay
 	// InTx runs fn in one write transaction. It commits when fn returns nil
 	// and rolls back otherwise, returning fn's error.
 	InTx(ctx context.Context, fn func(tx Tx) error) error

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("params", func(t *testing.T) { testParams(t, open) })
 	t.Run("config", func(t *testing.T) { testConfig(t, open) })
+	t.Run("relay", func(t *testing.T) { testRelay(t, open) })
 	t.Run("outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("match", func(t *testing.T) { testMatch(t, open) })
