@@ -19,6 +19,7 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/api/rest"
 	"github.com/basalt-dev/basalt/internal/auth"
+	"github.com/basalt-dev/basalt/internal/backup"
 	"github.com/basalt-dev/basalt/internal/blob/local"
 	"github.com/basalt-dev/basalt/internal/collection"
 	"github.com/basalt-dev/basalt/internal/file"
@@ -52,6 +53,8 @@ Usage:
   basalt superuser upsert EMAIL PASSWORD [--dir ./basalt_data]
   basalt superuser delete EMAIL [--dir ./basalt_data]
   basalt token-keys rotate [--dir ./basalt_data] [--token-alg ES256|EdDSA]
+  basalt backup create [NAME.zip] | list | restore NAME.zip [--dir ./basalt_data]
+      (restore only while no server uses --dir; see docs/backups.md)
 
 Token signing: --token-alg (or BASALT_TOKEN_ALG) is HS256 (PocketBase's
 per-record secrets, the default), ES256 or EdDSA (asymmetric keys stored in
@@ -82,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return superuser(ctx, args[1:], getenv, stdout, stderr)
 	case "token-keys":
 		return tokenKeys(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
@@ -223,47 +228,80 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// A restore through the API ends one round of serving; the next round
+	// swaps the restored data in and serves it (docs/backups.md).
+	for {
+		restart, err := serveOnce(ctx, o, stdout, stderr)
+		if err != nil || !restart {
+			return err
+		}
+	}
+}
+
+// serveOnce serves until ctx ends (false) or a backup restore asks for a
+// restart (true), and closes everything it opened either way.
+func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool, error) {
 	if err := os.MkdirAll(o.dir, 0o750); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
+		return false, fmt.Errorf("creating data directory: %w", err)
+	}
+	if o.db == "" {
+		if err := applyRestore(o.dir, stdout); err != nil {
+			return false, err
+		}
 	}
 	obs, err := startObservability(ctx, o.observe, o.dir, stderr)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer obs.close()
 	logger := obs.logger
 	a, err := openWrapped(ctx, o.dir, o.db, logger, obs.wrapStore, auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer a.store.Close()
 	defer watchConfig(ctx, a)()
 	obs.attach(a)
 	hookOpts, err := webhookOptions(o)
 	if err != nil {
-		return err
+		return false, err
 	}
 	broker, hooks, stopEvents, err := startEvents(ctx, a, o.eventRetention, hookOpts, obs.metrics)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer stopEvents()
 	rt, stopRelay := startRealtimeCluster(ctx, a, broker)
 	defer stopRelay()
 
+	restartc := make(chan struct{}, 1)
+	backups := newBackups(o.dir, a.store, a.settings, logger, func() {
+		select {
+		case restartc <- struct{}{}:
+		default:
+		}
+	})
+	scheduleCtx, stopSchedule := context.WithCancel(ctx)
+	defer stopSchedule()
+	go backups.Run(scheduleCtx, func() backup.Schedule {
+		b := a.settings.Get().Backups
+		return backup.Schedule{Cron: b.Cron, MaxKeep: b.CronMaxKeep}
+	})
+
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: a.collections, Records: a.records,
 		Auth: a.auth, Settings: a.settings, Files: a.files, Realtime: rt,
 		Webhooks: hooks,
+		Backups:  backups,
 		Metrics:  obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
 		TrustedProxies: obs.proxies, Ready: obs.ready,
 	})
 	if err := obs.serveMetrics(); err != nil {
-		return err
+		return false, err
 	}
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", o.http, err)
+		return false, fmt.Errorf("listening on %s: %w", o.http, err)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -277,25 +315,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fmt.Fprintf(stdout, "Basalt %s serving http://%s (REST API under /api/, data in %s)\n", version, ln.Addr(), o.dir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	restart := false
 	select {
 	case err := <-errc:
-		return err
+		return false, err
 	case <-ctx.Done():
+	case <-restartc:
+		restart = true
+		logger.Warn("restarting to apply a restored backup")
 	}
+	stopSchedule()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Readiness fails first; load balancers drain the replica meanwhile.
 	obs.drain(shutdownCtx)
 	logger.Info("shutting down: waiting for in-flight requests")
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
+		return false, fmt.Errorf("shutting down: %w", err)
 	}
 	// Mail accepted by requests is still delivered; past the deadline it is
 	// logged as dropped, which does not make the shutdown fail.
 	if err := a.closeBackground(shutdownCtx); err != nil {
 		logger.Warn("shutting down: background work cut short", "err", err)
 	}
-	return nil
+	return restart, nil
 }
 
 func superuser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
