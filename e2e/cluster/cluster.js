@@ -142,6 +142,8 @@ export async function startNginx(ports, { nginx = process.env.BASALT_NGINX || 'n
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       const err = await fsp.readFile(log, 'utf8').catch(() => '');
       const elog = await fsp.readFile(path.join(prefix, 'error.log'), 'utf8').catch(() => '');
+      await stopChild(child, 'SIGQUIT');
+      await fsp.rm(prefix, { recursive: true, force: true });
       throw new Error(`nginx did not start on ${url}:\n${err}\n${elog}`);
     }
     const up = await new Promise((resolve) => {
