@@ -22,7 +22,8 @@ import (
 // replica that holds the client applies it with the same checks as a local
 // request (same IP, same auth as before) and relays the outcome back. The
 // POST is answered once that outcome arrives, or with 404 when no replica
-// answers within the timeout (no replica holds the client).
+// answers within the timeout (no replica holds the client). Publish (the
+// @oauth2 topic of the OAuth2 redirect) is relayed the same way.
 
 // relayChannel is the store relay channel of realtime subscribe requests.
 const relayChannel = "basalt_realtime"
@@ -58,7 +59,8 @@ type Cluster struct {
 	pending map[string]chan relayMsg // request id -> the waiting Subscribe
 }
 
-// relayMsg is a relayed subscribe request ("sub") or its outcome ("ack").
+// relayMsg is a relayed subscribe ("sub") or publish ("pub") request, or
+// its outcome ("ack").
 type relayMsg struct {
 	Kind string `json:"k"`
 	Req  string `json:"q"`
@@ -69,6 +71,9 @@ type relayMsg struct {
 	AuthCollection string   `json:"ac,omitempty"`
 	AuthID         string   `json:"ai,omitempty"`
 	Topics         []string `json:"s,omitempty"`
+	// Publish fields.
+	Topic string `json:"p,omitempty"`
+	Data  string `json:"d,omitempty"`
 	// Outcome fields: To is the requesting replica; Code is "" for
 	// success, else the apperr code with Message.
 	To      string `json:"t,omitempty"`
@@ -117,6 +122,12 @@ func (c *Cluster) Run(ctx context.Context) error {
 		case m.Kind == "sub" && m.From != c.self && c.holds(m.Client):
 			// Resolving the auth reads the database: not on the listener.
 			wg.Go(func() { c.apply(ctx, m) })
+		case m.Kind == "pub" && m.From != c.self && c.holds(m.Client):
+			ack := relayMsg{Kind: "ack", Req: m.Req, From: c.self, To: m.From}
+			if !c.Broker.Publish(m.Client, m.Topic, []byte(m.Data)) {
+				ack.Code = string(apperr.NotFound)
+			}
+			wg.Go(func() { c.answer(ctx, ack) })
 		}
 	})
 }
@@ -142,29 +153,58 @@ func (c *Cluster) Subscribe(clientID, ip string, auth *schema.Record, topics []s
 	if len(payload) > store.MaxRelayPayload {
 		return apperr.New(apperr.Invalid, "Too many subscriptions to forward to the server holding the connection; connect again and subscribe there.")
 	}
+	ack, ok := c.roundTrip(m.Req, payload)
+	switch {
+	case !ok:
+		return err // no replica holds the client
+	case ack.Code == "":
+		return nil
+	}
+	return apperr.New(apperr.Code(ack.Code), ack.Message)
+}
+
+// Publish sends data as topic to the client with the given id, connected to
+// this replica or another one (see Broker.Publish). It reports whether the
+// message was queued.
+func (c *Cluster) Publish(clientID, topic string, data []byte) bool {
+	if c.Broker.Publish(clientID, topic, data) {
+		return true
+	}
+	if !c.live.Load() || c.holds(clientID) {
+		return false // here but not subscribed to topic, or no one to relay to
+	}
+	m := relayMsg{Kind: "pub", Req: random.String(random.LowerAlnum, 20), From: c.self, Client: clientID, Topic: topic, Data: string(data)}
+	payload, err := json.Marshal(m)
+	if err != nil || len(payload) > store.MaxRelayPayload {
+		return false
+	}
+	ack, ok := c.roundTrip(m.Req, payload)
+	return ok && ack.Code == ""
+}
+
+// roundTrip relays the request payload with id req and waits for its
+// outcome; false when none arrives within the timeout.
+func (c *Cluster) roundTrip(req string, payload []byte) (relayMsg, bool) {
 	ch := make(chan relayMsg, 1)
 	c.mu.Lock()
-	c.pending[m.Req] = ch
+	c.pending[req] = ch
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.pending, m.Req)
+		delete(c.pending, req)
 		c.mu.Unlock()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
-	if serr := c.relay.RelaySend(ctx, relayChannel, payload); serr != nil {
-		c.opts.Logger.Warn("realtime relay: forwarding a subscribe", "clientId", clientID, "err", serr)
-		return err
+	if err := c.relay.RelaySend(ctx, relayChannel, payload); err != nil {
+		c.opts.Logger.Warn("realtime relay: forwarding a request", "err", err)
+		return relayMsg{}, false
 	}
 	select {
 	case ack := <-ch:
-		if ack.Code == "" {
-			return nil
-		}
-		return apperr.New(apperr.Code(ack.Code), ack.Message)
+		return ack, true
 	case <-ctx.Done():
-		return err // no replica holds the client
+		return relayMsg{}, false
 	}
 }
 
@@ -209,8 +249,15 @@ func (c *Cluster) apply(ctx context.Context, m relayMsg) {
 		}
 		ack.Code, ack.Message = string(e.Code), e.Message
 	}
+	c.answer(ctx, ack)
+}
+
+// answer relays the outcome of a request back to its sender.
+func (c *Cluster) answer(ctx context.Context, ack relayMsg) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
 	payload, _ := json.Marshal(ack)
 	if err := c.relay.RelaySend(ctx, relayChannel, payload); err != nil && ctx.Err() == nil {
-		c.opts.Logger.Warn("realtime relay: answering a subscribe", "clientId", m.Client, "err", err)
+		c.opts.Logger.Warn("realtime relay: answering a request", "err", err)
 	}
 }
