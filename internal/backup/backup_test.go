@@ -371,3 +371,46 @@ func TestScheduledBackupsAndRetention(t *testing.T) {
 		t.Fatal("bad cron: want an error")
 	}
 }
+
+// A hostile zip placed in the backups folder behind the API's back is
+// refused at restore time: nothing is staged and no restart happens.
+func TestRestoreRejectsHostileStoredZip(t *testing.T) {
+	restarted := false
+	e := newEnv(t, func(o *backup.Options) { o.Restart = func() { restarted = true } })
+	ctx := context.Background()
+	good, err := e.svc.Create(ctx, "good.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbBytes := zipEntries(t, filepath.Join(e.dir, "backups", good))["data.db"]
+	for name, body := range map[string][]byte{
+		"slip.zip":  zipOf(t, [2]string{"data.db", dbBytes}, [2]string{"storage/../../../evil.txt", "x"}),
+		"junk.zip":  []byte("junk"),
+		"nodb.zip":  zipOf(t, [2]string{"auxiliary.db", dbBytes}),
+		"empty.zip": zipOf(t),
+	} {
+		if err := os.WriteFile(filepath.Join(e.dir, "backups", name), body, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.svc.Restore(ctx, name), apperr.Invalid)
+		if restarted {
+			t.Fatalf("%s: Restart called for a rejected backup", name)
+		}
+		entries, _ := os.ReadDir(e.dir)
+		for _, en := range entries {
+			if strings.HasPrefix(en.Name(), ".restore") {
+				t.Fatalf("%s: %s left in the data directory", name, en.Name())
+			}
+		}
+		if applied, err := backup.Apply(e.dir); applied || err != nil {
+			t.Fatalf("%s: Apply = %v, %v; want nothing staged", name, applied, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(e.dir), "evil.txt")); err == nil {
+		t.Fatal("zip slip: evil.txt written outside the data directory")
+	}
+	// The service is free again after a refused restore.
+	if !e.svc.Idle() {
+		t.Fatal("service still busy after a refused restore")
+	}
+}
