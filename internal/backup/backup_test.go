@@ -312,6 +312,10 @@ func TestRestoreStageAndApply(t *testing.T) {
 	}
 	raw.Close()
 	st.Close()
+	// Leftovers of an unpacking cut short by a crash are cleared.
+	if err := os.MkdirAll(filepath.Join(dir, ".restore-tmp-123", "storage"), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	applied, err := backup.Apply(dir)
 	if err != nil || !applied {
 		t.Fatalf("Apply = %v, %v; want true, nil", applied, err)
@@ -324,6 +328,9 @@ func TestRestoreStageAndApply(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "storage", "c", "old.txt")); string(b) != "old" {
 		t.Errorf("old.txt = %q, want old", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".restore-tmp-123")); err == nil {
+		t.Error("a partial unpacking survived Apply")
 	}
 	if applied, err := backup.Apply(dir); applied || err != nil {
 		t.Fatalf("second Apply = %v, %v; want false, nil", applied, err)

@@ -80,6 +80,12 @@ func (s *Service) Stage(ctx context.Context, key string) error {
 // the old WAL and shared-memory files go with it. Apply can be repeated
 // after a crash: what was already moved is not touched again.
 func Apply(dir string) (bool, error) {
+	// Unpacking that a crash interrupted before staging finished is waste.
+	if partial, _ := filepath.Glob(filepath.Join(dir, ".restore-tmp-*")); len(partial) > 0 {
+		for _, p := range partial {
+			_ = os.RemoveAll(p)
+		}
+	}
 	staged := filepath.Join(dir, stagedName)
 	entries, err := os.ReadDir(staged)
 	if errors.Is(err, fs.ErrNotExist) {
