@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/basalt-dev/basalt/internal/backup"
+	"github.com/basalt-dev/basalt/internal/store/sqlite"
 )
 
 // client talks JSON to a server started by startServer.
@@ -269,5 +272,44 @@ func TestBackupCommands(t *testing.T) {
 	}
 	if _, err := cli("backup", "create", "--db", "postgres://x@127.0.0.1:1/x"); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
 		t.Fatalf("backup on PostgreSQL: %v", err)
+	}
+}
+
+// A restore staged by a process that died before applying it (the API
+// stages, then the server restarts) is applied when serve starts.
+func TestServeAppliesStagedRestore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	cli := func(args ...string) error {
+		return run(ctx, append(args, "--dir", dir), noEnv, strings.NewReader(""), io.Discard, io.Discard)
+	}
+	if err := cli("superuser", "upsert", "one@example.com", "root-pass-123"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli("backup", "create", "staged.zip"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli("superuser", "upsert", "two@example.com", "root-pass-123"); err != nil {
+		t.Fatal(err)
+	}
+	svc := backup.New(backup.Options{Dir: dir, Check: sqlite.CheckFile})
+	if err := svc.Stage(ctx, "staged.zip"); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := startServer(t, dir)
+	c := &client{t: t, base: "http://" + addr}
+	login := func(email string) int {
+		status, _ := c.do("POST", "/api/collections/_superusers/auth-with-password",
+			strings.NewReader(`{"identity":"`+email+`","password":"root-pass-123"}`), "application/json")
+		return status
+	}
+	if got := login("one@example.com"); got != 200 {
+		t.Fatalf("login of the superuser in the backup = %d, want 200", got)
+	}
+	if got := login("two@example.com"); got != 400 {
+		t.Fatalf("login of the superuser added after the backup = %d, want 400", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".restore")); err == nil {
+		t.Fatal("the staged restore is still there after serve applied it")
 	}
 }
