@@ -1,6 +1,9 @@
 // Package ratelimit is an in-process, keyed token-bucket limiter. Services
 // use it to throttle requests per identity and per client IP; transports
-// answer a refusal with 429 and Retry-After.
+// answer a refusal with 429 and Retry-After. Its Rule and Result are also
+// the terms of the shared bucket stores in the packages below it
+// (ratelimit/redis), which the REST transport reaches through an
+// interface of its own.
 //
 // ratelimit is a leaf package: it imports no Basalt package.
 package ratelimit
@@ -103,50 +106,116 @@ func (e *Exceeded) RetryAfterSeconds() int {
 // idle buckets, which keeps memory bounded by the number of active keys.
 const sweepEvery = 1024
 
+// DefaultMaxBuckets bounds the buckets a Limiter holds (about 200 bytes
+// each) when the keys active at once outnumber what sweeps can drop, e.g.
+// a flood from many addresses.
+const DefaultMaxBuckets = 100_000
+
+// bucket is a token bucket kept as the time at which it will be full again
+// (the "theoretical arrival time" of the generic cell rate algorithm):
+// integer arithmetic, so no rounding drift, and one field to update.
 type bucket struct {
-	tokens float64
-	at     time.Time // when tokens was computed
-	rule   Rule
+	full time.Time
+	rule Rule
+}
+
+// debt is how much refill time the bucket lacks at now (0 when full).
+func (b *bucket) debt(now time.Time) time.Duration {
+	return max(0, b.full.Sub(now))
 }
 
 // Limiter holds one bucket per key. It is safe for concurrent use.
 type Limiter struct {
-	now     func() time.Time
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	created int
+	now        func() time.Time
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	created    int
+	maxBuckets int
 }
 
-// New returns a limiter that reads the time from now.
+// New returns a limiter that reads the time from now and holds at most
+// DefaultMaxBuckets buckets.
 func New(now func() time.Time) *Limiter {
-	return &Limiter{now: now, buckets: map[string]*bucket{}}
+	return NewBounded(now, DefaultMaxBuckets)
+}
+
+// NewBounded returns a limiter that holds at most maxBuckets buckets. Past
+// that, a sweep drops the idle (full) buckets and then, if the limiter is
+// still full, arbitrary ones: their keys start again with a full bucket,
+// which errs on the side of letting requests through.
+func NewBounded(now func() time.Time, maxBuckets int) *Limiter {
+	return &Limiter{now: now, buckets: map[string]*bucket{}, maxBuckets: max(1, maxBuckets)}
+}
+
+// Result is the outcome of taking a token, with what the RateLimit
+// response headers report.
+type Result struct {
+	// Allowed says whether a token was taken.
+	Allowed bool
+	// Remaining is the number of whole tokens left in the bucket.
+	Remaining int
+	// Reset is the time until the bucket gains its next whole token: for
+	// a refused request, how long to wait before trying again. It is 0 for
+	// a full bucket.
+	Reset time.Duration
 }
 
 // Allow takes one token from key's bucket under rule. It returns nil, or an
 // *Exceeded error saying how long until a token is available.
 func (l *Limiter) Allow(key string, rule Rule) error {
+	if res := l.Take(key, rule); !res.Allowed {
+		return &Exceeded{RetryAfter: res.Reset}
+	}
+	return nil
+}
+
+// Take takes one token from key's bucket under rule and reports what is
+// left. A zero rule allows everything and reports nothing left to count.
+func (l *Limiter) Take(key string, rule Rule) Result {
 	if rule.off() {
-		return nil
+		return Result{Allowed: true}
+	}
+	every := rule.interval()
+	if every <= 0 {
+		return Result{Allowed: true, Remaining: rule.Burst} // too fast to count
 	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
 	if !ok || b.rule != rule {
-		l.created++
-		if l.created%sweepEvery == 0 {
-			l.sweep(now) // before the insert: a new bucket is full too
+		if !ok {
+			l.created++
+			if l.created%sweepEvery == 0 || len(l.buckets) >= l.maxBuckets {
+				l.sweep(now) // before the insert: a new bucket is full too
+			}
 		}
-		b = &bucket{tokens: float64(rule.Burst), at: now, rule: rule}
+		b = &bucket{full: now, rule: rule}
 		l.buckets[key] = b
 	}
-	b.refill(now)
-	if b.tokens >= 1 {
-		b.tokens--
-		return nil
+	capacity := every * time.Duration(rule.Burst)
+	debt := b.debt(now)
+	if debt+every > capacity {
+		return Result{Remaining: rule.Burst - ceilDiv(debt, every), Reset: debt + every - capacity}
 	}
-	wait := time.Duration((1 - b.tokens) * float64(rule.interval()))
-	return &Exceeded{RetryAfter: wait}
+	debt += every
+	b.full = now.Add(debt)
+	return Result{Allowed: true, Remaining: rule.Burst - ceilDiv(debt, every), Reset: nextToken(debt, every)}
+}
+
+// ceilDiv is ⌈a/b⌉ for a ≥ 0, b > 0.
+func ceilDiv(a, b time.Duration) int { return int((a + b - 1) / b) }
+
+// nextToken is the time until a bucket that lacks debt of refill gains a
+// whole token: 0 when it is full.
+func nextToken(debt, every time.Duration) time.Duration {
+	if debt <= 0 {
+		return 0
+	}
+	if r := debt % every; r > 0 {
+		return r
+	}
+	return every
 }
 
 // Refund gives back a token that Allow took from key's bucket under rule,
@@ -164,25 +233,27 @@ func (l *Limiter) Refund(key string, rule Rule) {
 	if !ok || b.rule != rule {
 		return // swept, hence full, or replaced by a new rule
 	}
-	b.refill(now)
-	b.tokens = math.Min(float64(rule.Burst), b.tokens+1)
-}
-
-func (b *bucket) refill(now time.Time) {
-	if elapsed := now.Sub(b.at); elapsed > 0 {
-		b.tokens = math.Min(float64(b.rule.Burst), b.tokens+float64(elapsed)/float64(b.rule.interval()))
-		b.at = now
-	}
+	b.full = now.Add(max(0, b.debt(now)-rule.interval()))
 }
 
 // sweep drops buckets that have refilled completely: they behave exactly
-// like absent ones.
+// like absent ones. When the limiter is still at its bound, it drops
+// arbitrary buckets (map order) down to nine tenths of it.
 func (l *Limiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
-		b.refill(now)
-		if b.tokens >= float64(b.rule.Burst) {
+		if b.debt(now) == 0 {
 			delete(l.buckets, k)
 		}
+	}
+	if len(l.buckets) < l.maxBuckets {
+		return
+	}
+	keep := l.maxBuckets * 9 / 10
+	for k := range l.buckets {
+		if len(l.buckets) <= keep {
+			break
+		}
+		delete(l.buckets, k)
 	}
 }
 

@@ -190,3 +190,48 @@ func TestParseRule(t *testing.T) {
 		t.Errorf("zero rule String = %q, want off", Rule{}.String())
 	}
 }
+
+func TestTakeReportsRemainingAndReset(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := New(c.now)
+	rule := Rule{Burst: 3, Per: 30 * time.Second} // one token every 10s
+	tests := []struct {
+		wait time.Duration
+		want Result
+	}{
+		{0, Result{Allowed: true, Remaining: 2, Reset: 10 * time.Second}},
+		{0, Result{Allowed: true, Remaining: 1, Reset: 10 * time.Second}},
+		{4 * time.Second, Result{Allowed: true, Remaining: 0, Reset: 6 * time.Second}},
+		{0, Result{Allowed: false, Remaining: 0, Reset: 6 * time.Second}},
+		{6 * time.Second, Result{Allowed: true, Remaining: 0, Reset: 10 * time.Second}},
+		{30 * time.Second, Result{Allowed: true, Remaining: 2, Reset: 10 * time.Second}},
+	}
+	for i, tt := range tests {
+		c.add(tt.wait)
+		if got := l.Take("k", rule); got != tt.want {
+			t.Errorf("take %d: got %+v, want %+v", i+1, got, tt.want)
+		}
+	}
+	if got := l.Take("k", Rule{}); got != (Result{Allowed: true}) {
+		t.Errorf("zero rule: got %+v, want allowed with nothing to report", got)
+	}
+}
+
+func TestBoundedBuckets(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	l := NewBounded(c.now, 100)
+	rule := Rule{Burst: 1, Per: time.Hour} // buckets stay empty: idle sweeps cannot drop them
+	for i := range 1000 {
+		if err := l.Allow(fmt.Sprint("ip", i), rule); err != nil {
+			t.Fatalf("key %d: got %v, want allowed (a new key has a full bucket)", i, err)
+		}
+		if n := l.Len(); n > 100 {
+			t.Fatalf("after %d keys: %d buckets, want at most 100", i+1, n)
+		}
+	}
+	if err := l.Allow("ip999", rule); err == nil {
+		t.Error("the key inserted last lost its bucket; want evictions to happen before an insert, never after")
+	}
+}

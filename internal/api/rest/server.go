@@ -68,17 +68,21 @@ type Deps struct {
 	// Ready reports whether the server should take traffic (/readyz); its
 	// error is shown to the prober, so it must name no secret. nil: always.
 	Ready func(ctx context.Context) error
+	// RateLimiter keeps the buckets of the rateLimits settings; nil keeps
+	// them in this process.
+	RateLimiter RateLimiter
 }
 
 type server struct {
 	Deps
+	limits *rateLimits
 }
 
 // NewServer returns the REST API handler.
 func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d}
-	mux := http.NewServeMux()
-	s.routes(mux)
+	mux := s.limitedMux()
+	s.routes(mux.ServeMux)
 	return s.observe(s.recover(s.cors(s.loadAuth(s.routed(mux)))))
 }
 
