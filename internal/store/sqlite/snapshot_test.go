@@ -52,6 +52,10 @@ func TestSnapshotDoesNotBlockWrites(t *testing.T) {
 		}
 	}()
 
+	// Let some writes land first, so that the copy must hold them.
+	for deadline := time.Now().Add(10 * time.Second); acked.Load() < 50 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	dst := filepath.Join(t.TempDir(), "snap.db")
 	snapshotting.Store(true)
 	before := acked.Load()
@@ -89,7 +93,7 @@ func TestSnapshotDoesNotBlockWrites(t *testing.T) {
 	}
 	// Consistent: the ticks form the prefix 1..maxN, and maxN lies between
 	// the writes acknowledged before the copy and those after it.
-	if ticks != maxN || maxN < before || maxN > after {
+	if ticks != maxN || maxN < before || maxN > after || maxN == 0 {
 		t.Errorf("snapshot ticks = %d (max %d), want a prefix between %d and %d", ticks, maxN, before, after)
 	}
 	t.Logf("writes acknowledged during the snapshot: %d (snapshot holds %d)", duringSnapshot.Load(), maxN)
