@@ -524,3 +524,23 @@ func TestReplicasRealtimeSubscribeThroughAnotherReplica(t *testing.T) {
 		t.Errorf("unknown client answered after %v, want about the relay timeout", took)
 	}
 }
+
+// TestReplicasStartTogetherOnEmptyDatabase starts three replicas at once on
+// a new database: one creates the system collections, the others find them.
+func TestReplicasStartTogetherOnEmptyDatabase(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	addrs := make([]string, 3)
+	var wg sync.WaitGroup
+	for i := range addrs {
+		wg.Go(func() { addrs[i] = startReplica(t, db) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, addr := range addrs {
+		if st, body := call(t, http.MethodGet, addr, "/api/collections/users/auth-methods", "", nil); st != http.StatusOK {
+			t.Errorf("auth methods of users on %s: %d %v", addr, st, body)
+		}
+	}
+}
