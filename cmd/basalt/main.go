@@ -110,6 +110,9 @@ type options struct {
 	throttle auth.Throttle
 	// observe configures logs, metrics, trusted proxies and draining.
 	observe observeOptions
+	// redis is the Redis server (redis://…) that holds the rate limit
+	// buckets shared by replicas; empty keeps them in this process.
+	redis string
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -127,6 +130,7 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.StringVar(&o.webhookAllowPrivate, "webhook-allow-private", getenv("BASALT_WEBHOOK_ALLOW_PRIVATE"), "CIDRs of private networks webhooks may reach, comma-separated")
 	fs.IntVar(&o.webhookMaxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts of a webhook delivery before it is dead")
 	fs.StringVar(&o.tokenAlg, "token-alg", envOr(getenv, "BASALT_TOKEN_ALG", token.AlgHS256), "token signing algorithm: HS256, ES256 or EdDSA")
+	fs.StringVar(&o.redis, "redis", getenv("BASALT_REDIS"), "Redis URL (redis://…) for rate limit buckets shared by replicas; empty: in this process")
 	if err := throttleFlags(fs, getenv, &o.throttle); err != nil {
 		return nil, nil, err
 	}
@@ -288,6 +292,11 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		return backup.Schedule{Cron: b.Cron, MaxKeep: b.CronMaxKeep}
 	})
 
+	limiter, closeLimiter, err := rateLimiter(ctx, o.redis, logger, obs.metrics)
+	if err != nil {
+		return false, err
+	}
+	defer closeLimiter()
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: a.collections, Records: a.records,
 		Auth: a.auth, Settings: a.settings, Files: a.files, Realtime: rt,
@@ -295,6 +304,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		Backups:  backups,
 		Metrics:  obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
 		TrustedProxies: obs.proxies, Ready: obs.ready,
+		RateLimiter: limiter,
 	})
 	if err := obs.serveMetrics(); err != nil {
 		return false, err
