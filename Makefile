@@ -19,8 +19,9 @@ build:
 test: build gotest gotest-postgres e2e e2e-postgres cluster
 
 ## gotest: Go tests with the race detector; the PostgreSQL ones run when BASALT_TEST_POSTGRES is set
+## (a package may take longer than go test's default 10 minutes under -race on 2 busy cores)
 gotest:
-	$(GO) test -race ./...
+	$(GO) test -race -timeout 20m ./...
 
 ## gotest-postgres: the REST scenario tests again, each on a fresh PostgreSQL database (without -race:
 ## gotest already races the same handlers on SQLite)
