@@ -16,6 +16,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/api/rest"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/metrics"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/ratelimit/redis"
 	"github.com/basalt-dev/basalt/internal/record"
@@ -179,6 +180,13 @@ func TestRateLimitsAuthTag(t *testing.T) {
 // It returns the server's URL and a function returning its log so far.
 func limitedServer(t *testing.T, limiter rest.RateLimiter, rules ...map[string]any) (string, func() string) {
 	t.Helper()
+	return limitedServerWith(t, rest.Deps{RateLimiter: limiter}, rules...)
+}
+
+// limitedServerWith is limitedServer with more dependencies (d's services
+// are filled in).
+func limitedServerWith(t *testing.T, d rest.Deps, rules ...map[string]any) (string, func() string) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	logs := syncBuffer{make(chan struct{}, 1), &bytes.Buffer{}}
@@ -197,10 +205,8 @@ func limitedServer(t *testing.T, limiter rest.RateLimiter, rules ...map[string]a
 		t.Fatalf("enabling rate limits: %v", err)
 	}
 	records := record.New(st, cols, nil, time.Now, random.ID)
-	srv := httptest.NewServer(rest.NewServer(rest.Deps{
-		Logger: logger, Collections: cols, Records: records, Auth: auth.New(st, cols, records, time.Now),
-		Settings: sets, RateLimiter: limiter,
-	}))
+	d.Logger, d.Collections, d.Records, d.Auth, d.Settings = logger, cols, records, auth.New(st, cols, records, time.Now), sets
+	srv := httptest.NewServer(rest.NewServer(d))
 	t.Cleanup(srv.Close)
 	return srv.URL, func() string {
 		logs.mu <- struct{}{}
@@ -287,5 +293,20 @@ func TestRateLimitsFailOpenWithoutRedis(t *testing.T) {
 	}
 	if got := strings.Count(logs(), "rate limits not enforced"); got != 1 {
 		t.Errorf("%d warnings logged, want exactly 1 (spaced out):\n%s", got, logs())
+	}
+}
+
+func TestRateLimitRejectionsCounted(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	srv, _ := limitedServerWith(t, rest.Deps{Metrics: m}, rule("/api/health", "", 1, 60))
+	for range 3 {
+		get(t, srv+"/api/health")
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	want := `basalt_rate_limit_rejections_total{route="/api/health"} 2`
+	if !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("metrics lack %s:\n%s", want, rec.Body.String())
 	}
 }
