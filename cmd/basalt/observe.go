@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,9 @@ import (
 // of the serve command (docs/observability.md).
 type observeOptions struct {
 	logFormat, logLevel string
+	// accessLog prints every request's access log line on the console;
+	// without it only 5xx answers are printed (all are stored).
+	accessLog bool
 	// trustedProxy lists the CIDRs of proxies whose forwarding headers name
 	// the client.
 	trustedProxy string
@@ -46,6 +50,15 @@ const defaultShutdownDrain = 5 * time.Second
 func observeFlags(fs *flag.FlagSet, getenv func(string) string, o *observeOptions) error {
 	fs.StringVar(&o.logFormat, "log-format", envOr(getenv, "BASALT_LOG_FORMAT", "text"), "console log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", envOr(getenv, "BASALT_LOG_LEVEL", "info"), "console log level: debug, info, warn or error")
+	accessLog := false
+	if v := getenv("BASALT_ACCESS_LOG"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("BASALT_ACCESS_LOG: %w", err)
+		}
+		accessLog = b
+	}
+	fs.BoolVar(&o.accessLog, "access-log", accessLog, "print every request's access log line on the console (default: only 5xx answers; all requests are stored in the log database)")
 	fs.StringVar(&o.trustedProxy, "trusted-proxy", getenv("BASALT_TRUSTED_PROXY"), "CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP (or the trustedProxy settings' headers) name the client, comma-separated")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", getenv("BASALT_METRICS_ADDR"), "address of a separate listener serving /metrics (e.g. 127.0.0.1:9090)")
 	fs.StringVar(&o.metricsToken, "metrics-token", getenv("BASALT_METRICS_TOKEN"), "serve /metrics on the API listener to requests bearing this token (Authorization: Bearer …)")
@@ -123,6 +136,9 @@ func startObservability(ctx context.Context, o observeOptions, dir string, stder
 	done := make(chan error, 1)
 	go func() { done <- ob.logs.Run(runCtx) }()
 	ob.stopLog = func() { cancel(); <-done }
+	if !o.accessLog {
+		console = logs.QuietRequests(console)
+	}
 	ob.logger = slog.New(logs.NewHandler(console, ob.logs))
 	ob.metrics.Counter("logs_dropped_total", "Log entries dropped because the log writer's queue was full.",
 		func() float64 { return float64(ob.logs.Dropped()) })

@@ -44,7 +44,7 @@ func TestServeObservability(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--http", addr, "--dir", dir, "--metrics-addr", metricsAddr,
-			"--log-format", "json", "--shutdown-drain", "1s", "--auth-throttle-login-identity", "1/1h"}, noEnv, strings.NewReader(""), out, out)
+			"--log-format", "json", "--access-log", "--shutdown-drain", "1s", "--auth-throttle-login-identity", "1/1h"}, noEnv, strings.NewReader(""), out, out)
 	}()
 	base := "http://" + addr
 	deadline := time.Now().Add(15 * time.Second)

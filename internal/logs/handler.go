@@ -41,7 +41,7 @@ func (h *handler) Enabled(ctx context.Context, level slog.Level) bool {
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	id := RequestID(ctx)
 	var err error
-	if h.next.Enabled(ctx, r.Level) {
+	if h.next.Enabled(ctx, r.Level) && !quieted(h.next, r) {
 		rec := r
 		if id != "" {
 			rec = r.Clone()
@@ -49,10 +49,56 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		err = h.next.Handle(ctx, rec)
 	}
-	if h.svc.stores(r.Level) {
-		h.svc.enqueue(r.Time, int(r.Level), r.Message, h.data(r, id))
+	if h.svc != nil {
+		if cfg := h.svc.opts.Settings(); cfg.MaxDays > 0 && int(r.Level) >= cfg.MinLevel {
+			h.svc.enqueue(&entry{rec: r.Clone(), h: h, requestID: id}, cfg)
+		}
 	}
 	return err
+}
+
+// RequestType is the type attribute of access log lines: the first
+// attribute of their records is type=request.
+const RequestType = "request"
+
+// QuietRequests returns a handler that passes records to next except
+// access log lines (records whose first attribute is type=request) below
+// error level: the console then shows failed requests only, while the log
+// database still stores every request.
+func QuietRequests(next slog.Handler) slog.Handler { return &quiet{next} }
+
+type quiet struct{ slog.Handler }
+
+func (q *quiet) Handle(ctx context.Context, r slog.Record) error {
+	if isQuieted(r) {
+		return nil
+	}
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q *quiet) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &quiet{q.Handler.WithAttrs(attrs)}
+}
+
+func (q *quiet) WithGroup(name string) slog.Handler { return &quiet{q.Handler.WithGroup(name)} }
+
+// quieted reports whether next, a QuietRequests handler, drops r: then the
+// record need not be copied for it.
+func quieted(next slog.Handler, r slog.Record) bool {
+	_, ok := next.(*quiet)
+	return ok && isQuieted(r)
+}
+
+func isQuieted(r slog.Record) bool {
+	if r.Level >= slog.LevelError {
+		return false
+	}
+	request := false
+	r.Attrs(func(a slog.Attr) bool {
+		request = a.Key == "type" && a.Value.Kind() == slog.KindString && a.Value.String() == RequestType
+		return false
+	})
+	return request
 }
 
 func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {

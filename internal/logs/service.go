@@ -17,9 +17,9 @@ type Options struct {
 	// logIP, logAuthId); nil means PocketBase's defaults.
 	Settings func() settings.Logs
 	// Buffer is how many entries may wait for the writer; beyond it new
-	// entries are dropped and counted. Default 4096.
+	// entries are dropped and counted. Default 16384.
 	Buffer int
-	// Batch is the most entries written in one transaction. Default 200.
+	// Batch is the most entries written in one transaction. Default 1024.
 	Batch int
 	// FlushEvery is the longest an entry waits before it is written.
 	// Default 1 s.
@@ -37,8 +37,8 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultBuffer     = 4096
-	DefaultBatch      = 200
+	DefaultBuffer     = 16384
+	DefaultBatch      = 1024
 	DefaultFlushEvery = time.Second
 	DefaultPruneEvery = time.Hour
 )
@@ -47,7 +47,7 @@ const (
 type Service struct {
 	st      store.LogStore
 	opts    Options
-	queue   chan *store.Log
+	queue   chan *entry
 	syncReq chan chan struct{}
 	dropped atomic.Int64
 	failed  atomic.Int64
@@ -80,7 +80,7 @@ func New(st store.LogStore, opts Options) *Service {
 	if opts.Errors == nil {
 		opts.Errors = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, opts: opts, queue: make(chan *store.Log, opts.Buffer), syncReq: make(chan chan struct{})}
+	return &Service{st: st, opts: opts, queue: make(chan *entry, opts.Buffer), syncReq: make(chan chan struct{})}
 }
 
 // Dropped is how many entries were dropped because the queue was full.
@@ -99,26 +99,52 @@ func (s *Service) stores(level slog.Level) bool {
 	return cfg.MaxDays > 0 && int(level) >= cfg.MinLevel
 }
 
-// enqueue queues an entry without ever blocking: when the queue is full the
-// entry is dropped and counted.
-func (s *Service) enqueue(t time.Time, level int, message string, data map[string]any) {
-	cfg := s.opts.Settings()
-	if !cfg.LogIP {
-		delete(data, "userIP")
-		delete(data, "remoteIP")
+// enqueue queues e (whose record the caller cloned) without ever blocking:
+// when the queue is full the entry is dropped and counted. The id, the
+// time and the JSON data are made by the writer, off the request path.
+func (s *Service) enqueue(e *entry, cfg settings.Logs) {
+	e.noIP, e.noAuthID = !cfg.LogIP, !cfg.LogAuthID
+	if e.rec.Time.IsZero() {
+		e.rec.Time = s.opts.Now()
 	}
-	if !cfg.LogAuthID {
-		delete(data, "authId")
-	}
-	if t.IsZero() {
-		t = s.opts.Now()
-	}
-	l := &store.Log{ID: s.opts.NewID(), Created: t.UTC(), Level: level, Message: message, Data: data}
 	select {
-	case s.queue <- l:
+	case s.queue <- e:
 	default:
 		s.dropped.Add(1)
 	}
+}
+
+// batch is the writer's reusable state: the rows of one transaction and
+// the buffer their JSON data is encoded into.
+type batch struct {
+	rows []store.Log
+	ptrs []*store.Log
+	buf  []byte
+	kvs  []kv
+}
+
+// add turns a queued entry into a row.
+func (b *batch) add(s *Service, e *entry) {
+	start := len(b.buf)
+	b.buf, b.kvs = e.appendData(b.buf, b.kvs)
+	b.rows = append(b.rows, store.Log{
+		ID: s.opts.NewID(), Created: e.rec.Time.UTC(), Level: int(e.rec.Level), Message: e.rec.Message,
+		// Cut to its length: a later append that grows buf leaves it intact.
+		DataJSON: b.buf[start:len(b.buf):len(b.buf)],
+	})
+}
+
+// reset empties the batch, keeping its memory unless a burst grew it.
+func (b *batch) reset() {
+	clear(b.rows)
+	b.rows = b.rows[:0]
+	clear(b.ptrs)
+	b.ptrs = b.ptrs[:0]
+	if cap(b.buf) > 4<<20 {
+		b.buf = nil
+	}
+	b.buf = b.buf[:0]
+	clear(b.kvs)
 }
 
 // Run writes queued entries in batches and prunes old ones until ctx ends,
@@ -129,27 +155,30 @@ func (s *Service) Run(ctx context.Context) error {
 	prune := time.NewTicker(s.opts.PruneEvery)
 	defer prune.Stop()
 	s.prune(ctx)
-	batch := make([]*store.Log, 0, s.opts.Batch)
+	b := &batch{rows: make([]store.Log, 0, s.opts.Batch)}
 	write := func() {
-		if len(batch) == 0 {
+		if len(b.rows) == 0 {
 			return
+		}
+		// Pointers are taken now: rows may have moved while they grew.
+		for i := range b.rows {
+			b.ptrs = append(b.ptrs, &b.rows[i])
 		}
 		// A batch taken off the queue is written even when shutdown began.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := s.st.InsertLogs(wctx, batch); err != nil {
-			s.failed.Add(int64(len(batch)))
-			s.opts.Errors.Error("writing logs", "entries", len(batch), "err", err)
+		if err := s.st.InsertLogs(wctx, b.ptrs); err != nil {
+			s.failed.Add(int64(len(b.rows)))
+			s.opts.Errors.Error("writing logs", "entries", len(b.rows), "err", err)
 		}
-		clear(batch)
-		batch = batch[:0]
+		b.reset()
 	}
 	drain := func() {
 		for {
 			select {
-			case l := <-s.queue:
-				batch = append(batch, l)
-				if len(batch) >= s.opts.Batch {
+			case e := <-s.queue:
+				b.add(s, e)
+				if len(b.rows) >= s.opts.Batch {
 					write()
 				}
 			default:
@@ -160,9 +189,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	for {
 		select {
-		case l := <-s.queue:
-			batch = append(batch, l)
-			if len(batch) >= s.opts.Batch {
+		case e := <-s.queue:
+			b.add(s, e)
+			if len(b.rows) >= s.opts.Batch {
 				write()
 			}
 		case <-flush.C:

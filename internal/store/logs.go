@@ -17,6 +17,10 @@ type Log struct {
 	// Data holds the entry's attributes (for requests: method, url,
 	// status, execTime, auth, ...).
 	Data map[string]any
+	// DataJSON, when not nil, is Data already encoded as a JSON object;
+	// writers store it as is and ignore Data (the log writer encodes
+	// entries without building the map).
+	DataJSON []byte
 }
 
 // LogQuery selects a page of logs. Filter and Sort use the filter language

@@ -15,9 +15,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -38,6 +40,10 @@ type DB struct {
 	db      *sql.DB
 	filters *filter.Cache
 	coll    *schema.Collection
+
+	mu sync.Mutex
+	// inserts[i] inserts 1<<i rows.
+	inserts [9]*sql.Stmt // 1<<8 == maxChunk
 }
 
 // Open opens (creating if needed) the log database at path.
@@ -76,7 +82,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.mu.Lock()
+	for _, st := range d.inserts {
+		if st != nil {
+			st.Close()
+		}
+	}
+	d.mu.Unlock()
+	return d.db.Close()
+}
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
@@ -94,12 +109,39 @@ func logCollection() *schema.Collection {
 	}}
 }
 
-// insertChunk is how many rows one INSERT statement carries: few
-// statements per batch (the per-row cost of a statement dominates), well
-// under SQLite's bound-parameter limit.
-const insertChunk = 100
+// maxChunk is the most rows one INSERT statement carries (a power of two):
+// few statements per batch, since a statement's fixed cost dominates a
+// row's, and well under SQLite's bound-parameter limit.
+const maxChunk = 256
 
-// InsertLogs appends logs in one transaction.
+// insertStmt returns the prepared INSERT of n rows, n a power of two up to
+// maxChunk, preparing it once.
+func (d *DB) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	i := bits.TrailingZeros(uint(n))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st := d.inserts[i]; st != nil {
+		return st, nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO "_logs" ("id", "level", "message", "data", "created") VALUES `)
+	for j := range n {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?)")
+	}
+	st, err := d.db.PrepareContext(ctx, b.String())
+	if err != nil {
+		return nil, err
+	}
+	d.inserts[i] = st
+	return st, nil
+}
+
+// InsertLogs appends logs in one transaction, with prepared multi-row
+// INSERTs of power-of-two sizes (at most nine per batch beyond the full
+// ones).
 func (d *DB) InsertLogs(ctx context.Context, logs []*store.Log) error {
 	if len(logs) == 0 {
 		return nil
@@ -109,27 +151,31 @@ func (d *DB) InsertLogs(ctx context.Context, logs []*store.Log) error {
 		return internal("starting a log batch", err)
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, 5*min(len(logs), insertChunk))
+	args := make([]any, 0, 5*min(len(logs), maxChunk))
 	for len(logs) > 0 {
-		chunk := logs[:min(len(logs), insertChunk)]
-		logs = logs[len(chunk):]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO "_logs" ("id", "level", "message", "data", "created") VALUES `)
+		n := min(maxChunk, 1<<(bits.Len(uint(len(logs)))-1)) // the largest power of two that fits
+		chunk := logs[:n]
+		logs = logs[n:]
 		args = args[:0]
-		for i, l := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?,?,?,?,?)")
-			data := []byte("{}")
-			if len(l.Data) > 0 {
-				if data, err = json.Marshal(l.Data); err != nil {
+		for _, l := range chunk {
+			data := "{}"
+			switch {
+			case l.DataJSON != nil:
+				data = string(l.DataJSON)
+			case len(l.Data) > 0:
+				b, err := json.Marshal(l.Data)
+				if err != nil {
 					return internal("encoding log data", err)
 				}
+				data = string(b)
 			}
-			args = append(args, l.ID, l.Level, l.Message, string(data), schema.FormatTime(l.Created))
+			args = append(args, l.ID, l.Level, l.Message, data, schema.FormatTime(l.Created))
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		st, err := d.insertStmt(ctx, n)
+		if err != nil {
+			return internal("preparing a log insert", err)
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return internal("inserting logs", err)
 		}
 	}

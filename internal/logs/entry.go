@@ -1,0 +1,184 @@
+package logs
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// entry is a queued log record. The request path only clones the record;
+// the writer turns it into a stored row (id, JSON data) off that path.
+type entry struct {
+	rec       slog.Record
+	h         *handler // bound attributes and open groups
+	requestID string
+	// noIP and noAuthID leave the client IPs and the auth id out of the
+	// stored data (logIP and logAuthId settings when it was queued).
+	noIP, noAuthID bool
+}
+
+// dropped reports whether a top-level key is left out of the stored data.
+func (e *entry) dropped(key string) bool {
+	switch key {
+	case "userIP", "remoteIP":
+		return e.noIP
+	case "authId":
+		return e.noAuthID
+	}
+	return false
+}
+
+// kv is a top-level attribute of a flat entry.
+type kv struct {
+	key string
+	val slog.Value
+}
+
+// appendData appends e's data as a JSON object to b. Flat records (no
+// groups, the request log's shape) are encoded straight from their
+// attributes; others go through a map. Either way keys are sorted and the
+// last of duplicate keys wins, as when they were put in a map.
+func (e *entry) appendData(b []byte, kvs []kv) ([]byte, []kv) {
+	kvs = kvs[:0]
+	flat := len(e.h.bound) == 0 && len(e.h.groups) == 0
+	if flat {
+		e.rec.Attrs(func(a slog.Attr) bool {
+			v := a.Value.Resolve()
+			if v.Kind() == slog.KindGroup {
+				flat = false
+				return false
+			}
+			if a.Key != "" && !e.dropped(a.Key) {
+				kvs = append(kvs, kv{a.Key, v})
+			}
+			return true
+		})
+	}
+	if !flat {
+		data := e.h.data(e.rec, e.requestID)
+		for _, k := range []string{"userIP", "remoteIP", "authId"} {
+			if e.dropped(k) {
+				delete(data, k)
+			}
+		}
+		enc, err := json.Marshal(data)
+		if err != nil {
+			return append(b, "{}"...), kvs
+		}
+		return append(b, enc...), kvs
+	}
+	if e.requestID != "" {
+		kvs = append(kvs, kv{RequestIDKey, slog.StringValue(e.requestID)})
+	}
+	slices.SortStableFunc(kvs, func(x, y kv) int { return cmp.Compare(x.key, y.key) })
+	b = append(b, '{')
+	first := true
+	for i, a := range kvs {
+		if i+1 < len(kvs) && kvs[i+1].key == a.key {
+			continue // a later value replaces this one
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, a.key)
+		b = append(b, ':')
+		b = appendValue(b, a.val)
+	}
+	return append(b, '}'), kvs
+}
+
+// appendValue appends v as JSON, as plain converts it.
+func appendValue(b []byte, v slog.Value) []byte {
+	switch v.Kind() {
+	case slog.KindString:
+		return appendString(b, v.String())
+	case slog.KindInt64:
+		return strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		return strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindFloat64:
+		return appendFloat(b, v.Float64())
+	case slog.KindBool:
+		return strconv.AppendBool(b, v.Bool())
+	}
+	x := plain(v)
+	if s, ok := x.(string); ok {
+		return appendString(b, s)
+	}
+	enc, err := json.Marshal(x)
+	if err != nil {
+		return appendString(b, fmt.Sprint(x))
+	}
+	return append(b, enc...)
+}
+
+// appendFloat formats f as encoding/json does; NaN and infinities, which
+// JSON cannot hold, become null.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 becomes 1e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
