@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,21 +74,24 @@ func (s *Service) initCursor(ctx context.Context) error {
 	})
 }
 
-// fanOut creates the deliveries of every event after the cursor.
-func (s *Service) fanOut(ctx context.Context) error {
+// fanOut creates the deliveries of every event after the cursor. It
+// reports whether it saw an enabled webhook (idle is false), or, when it
+// read no webhooks (no new events), returns idle unchanged.
+func (s *Service) fanOut(ctx context.Context, idle bool) (bool, error) {
 	for ctx.Err() == nil {
 		after, err := s.Position(ctx)
 		if err != nil {
-			return err
+			return idle, err
 		}
 		evs, err := s.store.Events(ctx, after, fanOutBatch)
 		if err != nil || len(evs) == 0 {
-			return err
+			return idle, err
 		}
 		hooks, err := s.store.Webhooks(ctx)
 		if err != nil {
-			return err
+			return idle, err
 		}
+		idle = !slices.ContainsFunc(hooks, func(w *store.Webhook) bool { return w.Enabled })
 		type owed struct {
 			seq int64
 			d   *store.Delivery
@@ -122,16 +126,16 @@ func (s *Service) fanOut(ctx context.Context) error {
 			return tx.SetParam(ctx, cursorKey, []byte(strconv.FormatInt(last, 10)))
 		})
 		if err != nil {
-			return err
+			return idle, err
 		}
 		if added > 0 {
 			nudge(s.workNudge)
 		}
 		if len(evs) < fanOutBatch {
-			return nil
+			return idle, nil
 		}
 	}
-	return nil
+	return idle, nil
 }
 
 // deliveriesOf returns the deliveries ev owes to hooks.
@@ -198,19 +202,31 @@ func wants(w *store.Webhook, ev *store.Event) bool {
 	return false
 }
 
-// runFanOut fans out until ctx is done.
+// runFanOut fans out until ctx is done: on every poll tick, and on every
+// commit nudge while an enabled webhook exists. Without one, a nudge would
+// only move the cursor, at the price of reading the outbox (and, on
+// SQLite, of refilling a reader's page cache) after every commit; the
+// tick still moves it, and finds webhooks added here or on another
+// replica within one poll period. Events committed since the last tick are
+// then fanned out to them, as before.
 func (s *Service) runFanOut(ctx context.Context) {
 	t := time.NewTicker(s.opts.Poll)
 	defer t.Stop()
+	idle, run := false, true
 	for {
-		if err := s.fanOut(ctx); err != nil && ctx.Err() == nil {
-			s.opts.Logger.Error("webhook fan-out", "err", err)
+		if run {
+			var err error
+			if idle, err = s.fanOut(ctx, idle); err != nil && ctx.Err() == nil {
+				s.opts.Logger.Error("webhook fan-out", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.fanNudge:
+			run = !idle
 		case <-t.C:
+			run = true
 		}
 	}
 }
