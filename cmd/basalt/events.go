@@ -50,6 +50,7 @@ func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts 
 		})
 	hookOpts.Logger = a.logger
 	hooks = webhook.New(a.store, a.collections, a.records, hookOpts)
+	hooks.Audit = a.audit
 	d.Subscribe(hooks)
 	d.Hold(hooks.Position)
 	a.records.OnCommit(d.Notify)

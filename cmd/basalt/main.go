@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/api/rest"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/backup"
 	"github.com/basalt-dev/basalt/internal/blob/local"
@@ -55,6 +56,7 @@ Usage:
   basalt token-keys rotate [--dir ./basalt_data] [--token-alg ES256|EdDSA]
   basalt backup create [NAME.zip] | list | restore NAME.zip [--dir ./basalt_data]
       (restore only while no server uses --dir; see docs/backups.md)
+  basalt audit verify [--dir ./basalt_data | --db postgres://…]
 
 Token signing: --token-alg (or BASALT_TOKEN_ALG) is HS256 (PocketBase's
 per-record secrets, the default), ES256 or EdDSA (asymmetric keys stored in
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return tokenKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "backup":
 		return backupCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
@@ -172,6 +176,7 @@ type app struct {
 	settings    *settings.Service
 	files       *file.Service
 	mail        *mail.Queue
+	audit       *audit.Log
 }
 
 func open(ctx context.Context, dir, db string, logger *slog.Logger, authOpts ...auth.Option) (*app, error) {
@@ -212,9 +217,11 @@ func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap 
 	mails := newMailQueue(set, logger)
 	authSvc := auth.New(st, cols, records, now, append([]auth.Option{auth.WithLogger(logger),
 		auth.WithMail(mails, func() settings.Meta { return set.Get().Meta })}, authOpts...)...)
+	auditLog := audit.New(st, now, logger)
+	cols.Audit, set.Audit, records.Audit, authSvc.Audit = auditLog, auditLog, auditLog, auditLog
 	return &app{
 		logger: logger, store: st, collections: cols, records: records,
-		auth: authSvc, settings: set, files: files, mail: mails,
+		auth: authSvc, settings: set, files: files, mail: mails, audit: auditLog,
 	}, nil
 }
 
@@ -303,7 +310,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		Webhooks: hooks,
 		Backups:  backups,
 		Metrics:  obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
-		TrustedProxies: obs.proxies, Ready: obs.ready,
+		TrustedProxies: obs.proxies, Ready: obs.ready, Audit: a.store,
 		RateLimiter: limiter,
 	})
 	if err := obs.serveMetrics(); err != nil {

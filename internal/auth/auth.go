@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/password"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/ratelimit"
@@ -53,6 +54,10 @@ type Service struct {
 	bgClosed bool
 	bg       sync.WaitGroup
 	bgSlots  chan struct{}
+
+	// Audit records sign-ins and their failures, and impersonations; nil
+	// records nothing.
+	Audit *audit.Log
 }
 
 // New returns the auth service. Without WithMail, mails are only logged.
@@ -159,7 +164,8 @@ type Login struct {
 
 // WithPassword signs in to an auth collection with an identity (any of the
 // collection's identity fields, or in.IdentityField when given) and password.
-func (s *Service) WithPassword(ctx context.Context, req *record.Request, collection string, in PasswordLogin) (*Login, error) {
+func (s *Service) WithPassword(ctx context.Context, req *record.Request, collection string, in PasswordLogin) (login *Login, err error) {
+	defer func() { s.auditSignIn(ctx, methodPassword, collection, in.Identity, login, err) }()
 	c, err := s.authCollection(collection)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,12 @@ type OAuth2Meta struct {
 // collection's mappedFields. The authRule and MFA apply as for any
 // sign-in.
 func (s *Service) WithOAuth2(ctx context.Context, req *record.Request, collection string, in OAuth2Login) (*Login, *OAuth2Meta, error) {
+	login, meta, err := s.withOAuth2(ctx, req, collection, in)
+	s.auditSignIn(ctx, "oauth2", collection, in.Provider, login, err)
+	return login, meta, err
+}
+
+func (s *Service) withOAuth2(ctx context.Context, req *record.Request, collection string, in OAuth2Login) (*Login, *OAuth2Meta, error) {
 	c, err := s.authCollection(collection)
 	if err != nil {
 		return nil, nil, err

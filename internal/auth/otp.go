@@ -89,7 +89,8 @@ type OTPLogin struct {
 // WithOTP signs in with a one-time password. Every failure gives the same
 // answer; a password works once, until it expires, and each auth record
 // gets a limited number of attempts.
-func (s *Service) WithOTP(ctx context.Context, req *record.Request, collection string, in OTPLogin) (*Login, error) {
+func (s *Service) WithOTP(ctx context.Context, req *record.Request, collection string, in OTPLogin) (login *Login, err error) {
+	defer func() { s.auditSignIn(ctx, "otp", collection, in.OTPID, login, err) }()
 	c, err := s.authCollection(collection)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/token"
@@ -101,5 +102,7 @@ func (s *Service) Impersonate(ctx context.Context, req *record.Request, collecti
 	if err != nil {
 		return "", nil, err
 	}
+	s.Audit.RecordAlone(ctx, audit.Entry{Action: "auth.impersonate", Target: r.ID(),
+		Detail: map[string]any{"collection": c.Name, "seconds": int64(ttl / time.Second)}})
 	return tok, r, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/store"
@@ -24,6 +25,8 @@ type Service struct {
 	now      func() time.Time
 	// misses coalesces the store checks of lookups that miss (catchUp).
 	misses missCheck
+	// Audit records definition changes; nil records nothing.
+	Audit *audit.Log
 }
 
 // New returns the service, creating the system collections on first start
@@ -217,6 +220,9 @@ func (s *Service) delete(ctx context.Context, nameOrID string) error {
 		if err := tx.DeleteCollection(ctx, c); err != nil {
 			return err
 		}
+		if err := s.Audit.Record(ctx, tx, deleteAudit(c)); err != nil {
+			return err
+		}
 		return tx.TouchConfig(ctx, store.ConfigCollections)
 	})
 	if err != nil {
@@ -305,11 +311,13 @@ func (s *Service) importDefs(ctx context.Context, defs []json.RawMessage, delete
 			return err
 		}
 		// Create first (so relations resolve), then update, then delete.
+		var created, updated, deleted []string
 		for _, ch := range changes {
 			if ch.prev == nil {
 				if err := tx.CreateCollection(ctx, ch.next); err != nil {
 					return err
 				}
+				created = append(created, ch.next.Name)
 			}
 		}
 		for _, ch := range changes {
@@ -317,6 +325,7 @@ func (s *Service) importDefs(ctx context.Context, defs []json.RawMessage, delete
 				if err := tx.UpdateCollection(ctx, ch.prev, ch.next); err != nil {
 					return err
 				}
+				updated = append(updated, ch.next.Name)
 			}
 		}
 		if deleteMissing {
@@ -325,6 +334,7 @@ func (s *Service) importDefs(ctx context.Context, defs []json.RawMessage, delete
 					if err := tx.DeleteCollection(ctx, c); err != nil {
 						return err
 					}
+					deleted = append(deleted, c.Name)
 				}
 			}
 		}
@@ -332,6 +342,9 @@ func (s *Service) importDefs(ctx context.Context, defs []json.RawMessage, delete
 			if err := checkRules(ctx, tx, ch.next, lookup); err != nil {
 				return err
 			}
+		}
+		if err := s.Audit.Record(ctx, tx, importAudit(created, updated, deleted, deleteMissing)); err != nil {
+			return err
 		}
 		return tx.TouchConfig(ctx, store.ConfigCollections)
 	})
@@ -474,6 +487,9 @@ func (s *Service) save(ctx context.Context, prev, next *schema.Collection) error
 			return err
 		}
 		if err := checkRules(ctx, tx, next, lookup); err != nil {
+			return err
+		}
+		if err := s.Audit.Record(ctx, tx, saveAudit(prev, next)); err != nil {
 			return err
 		}
 		return tx.TouchConfig(ctx, store.ConfigCollections)

@@ -42,7 +42,7 @@ func (s *Service) appendEvent(ctx context.Context, tx store.Tx, fx *effects, act
 		return err
 	}
 	fx.events++
-	return nil
+	return s.auditChange(ctx, tx, action, before, after)
 }
 
 // recordJSON encodes r's stored data: every field of its collection by name,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/store"
 )
@@ -35,6 +36,9 @@ type Service struct {
 	newID func() string
 	// onCommit is called after every commit that added outbox events.
 	onCommit func()
+	// Audit records superuser changes and auth record password and email
+	// changes; nil records nothing.
+	Audit *audit.Log
 }
 
 // New returns a record service. files may be nil when file fields are not

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/password"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -99,7 +100,8 @@ func (s *Service) Truncate(ctx context.Context, collection string) error {
 		return err
 	}
 	super := &Request{Auth: superuserRecord()}
-	for {
+	truncateAudit := audit.Entry{Action: "collection.truncate", Target: c.Name, Detail: map[string]any{"id": c.ID}}
+	for audited := false; ; audited = true {
 		q := s.query(c, super)
 		q.Limit = 500
 		list, err := s.store.FindRecords(ctx, q)
@@ -107,9 +109,19 @@ func (s *Service) Truncate(ctx context.Context, collection string) error {
 			return err
 		}
 		if len(list) == 0 {
+			if !audited {
+				s.Audit.RecordAlone(ctx, truncateAudit)
+			}
 			return nil
 		}
 		err = s.inTx(ctx, func(tx store.Tx, fx *effects) error {
+			if !audited {
+				// With the first chunk: the log then says a truncation
+				// began even if a later chunk fails.
+				if err := s.Audit.Record(ctx, tx, truncateAudit); err != nil {
+					return err
+				}
+			}
 			for _, r := range list {
 				if err := s.deleteRecord(ctx, tx, fx, r, 0); err != nil {
 					return err

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
@@ -37,6 +38,9 @@ type Service struct {
 	// mu serializes Update and Reload within this process; the store's
 	// transaction serializes them across processes.
 	mu sync.Mutex
+	// Audit records changes (the patch, secrets redacted); nil records
+	// nothing.
+	Audit *audit.Log
 }
 
 // New loads the settings from st (the defaults when none are stored yet).
@@ -112,6 +116,10 @@ func (s *Service) Update(ctx context.Context, patch []byte) (*Settings, error) {
 			return fmt.Errorf("encoding settings: %w", err)
 		}
 		if err := tx.SetParam(ctx, ParamKey, raw); err != nil {
+			return err
+		}
+		if err := s.Audit.Record(ctx, tx, audit.Entry{Action: "settings.update",
+			Detail: map[string]any{"changes": audit.Redact(changes)}}); err != nil {
 			return err
 		}
 		// Other replicas reload when they learn of it (store.WatchConfig).

@@ -71,7 +71,7 @@ type AuditQuery struct {
 	// ActorID selects the entries of one actor.
 	ActorID string
 	// Since and Until bound the entry time (inclusive, exclusive).
-	Since, Until time.Time
+	Since, Until  time.Time
 	Limit, Offset int
 	Desc          bool
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
@@ -236,7 +237,11 @@ func (s *Service) Replay(ctx context.Context, webhookID, deliveryID string) (*st
 		}
 		now := s.opts.Now().UTC()
 		d.Status, d.AttemptCount, d.NextAttempt, d.Updated = store.DeliveryPending, 0, now, now
-		return tx.UpdateDelivery(ctx, d)
+		if err := tx.UpdateDelivery(ctx, d); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Entry{Action: "webhook.replay", Target: webhookID,
+			Detail: map[string]any{"delivery": deliveryID, "event": d.EventID}})
 	})
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/filter"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
@@ -124,6 +125,8 @@ type Service struct {
 	fanNudge, workNudge chan struct{}
 	// owner names this process in delivery leases (random per service).
 	owner string
+	// Audit records webhook changes and replays; nil records nothing.
+	Audit *audit.Log
 }
 
 // New returns the service. Call Run to deliver.
@@ -175,7 +178,13 @@ func (s *Service) Create(ctx context.Context, in Input) (*store.Webhook, error) 
 	if err := s.apply(ctx, w, in, false); err != nil {
 		return nil, err
 	}
-	if err := s.store.InTx(ctx, func(tx store.Tx) error { return tx.SaveWebhook(ctx, w) }); err != nil {
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.SaveWebhook(ctx, w); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, saveAudit("webhook.create", w, false))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -194,7 +203,10 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (*store.Webho
 			return err
 		}
 		w.Updated = s.opts.Now().UTC()
-		return tx.SaveWebhook(ctx, w)
+		if err := tx.SaveWebhook(ctx, w); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, saveAudit("webhook.update", w, in.Secret != nil))
 	})
 	if err != nil {
 		return nil, err
@@ -204,7 +216,12 @@ func (s *Service) Update(ctx context.Context, id string, in Input) (*store.Webho
 
 // Delete removes the webhook with id and its deliveries; NotFound when absent.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	return s.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteWebhook(ctx, id) })
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteWebhook(ctx, id); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, tx, audit.Entry{Action: "webhook.delete", Target: id})
+	})
 }
 
 // apply validates in and writes it into w.

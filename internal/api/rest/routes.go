@@ -10,6 +10,7 @@ import (
 func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/health", s.health)
 	s.opsRoutes(mux)
+	s.auditRoutes(mux)
 
 	mux.HandleFunc("GET /api/collections", s.requireSuperuser(s.listCollections))
 	mux.HandleFunc("POST /api/collections", s.requireSuperuser(s.createCollection))

@@ -22,6 +22,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/settings"
+	"github.com/basalt-dev/basalt/internal/store"
 	"github.com/basalt-dev/basalt/internal/token"
 	"github.com/basalt-dev/basalt/internal/webhook"
 )
@@ -61,6 +62,8 @@ type Deps struct {
 	MetricsToken string
 	// Logs serves /api/logs; nil answers 404 there.
 	Logs *logs.Service
+	// Audit serves /api/audit; nil answers 404 there.
+	Audit store.AuditLog
 	// TrustedProxies are the networks of the proxies whose forwarding
 	// headers name the client. Empty honours the headers of the
 	// trustedProxy settings from any peer, as PocketBase does.
@@ -83,7 +86,7 @@ func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d}
 	mux := s.limitedMux()
 	s.routes(mux.ServeMux)
-	return s.observe(s.recover(s.cors(s.loadAuth(s.routed(mux)))))
+	return s.observe(s.recover(s.cors(s.loadAuth(s.auditActor(s.routed(mux))))))
 }
 
 type identityKey struct{}
