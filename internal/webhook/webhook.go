@@ -35,7 +35,8 @@ type Options struct {
 	// Timeout bounds one request, connection included.
 	Timeout time.Duration
 	// Lease is how long a claimed delivery is reserved for this process
-	// (Timeout plus 30 s by default): replicas never post a delivery
+	// (Timeout plus 5 s by default: the request is cut at Timeout, so the
+	// margin only covers recording the outcome): replicas never post a delivery
 	// another one holds, and a replica that dies mid-attempt leaves the
 	// delivery to the others once its lease ends. It must exceed Timeout.
 	Lease time.Duration
@@ -85,7 +86,7 @@ func (o Options) withDefaults() Options {
 		o.Timeout = DefaultTimeout
 	}
 	if o.Lease <= o.Timeout {
-		o.Lease = o.Timeout + 30*time.Second
+		o.Lease = o.Timeout + 5*time.Second
 	}
 	if o.BackoffBase <= 0 {
 		o.BackoffBase = DefaultBackoffBase
