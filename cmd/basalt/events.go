@@ -35,6 +35,7 @@ func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts 
 			rec, _, err := a.auth.Authenticate(ctx, token)
 			return rec, err
 		},
+		LastSeq: a.store.LastEventSeq,
 	})
 	d.Subscribe(broker)
 	m.Gauge("realtime_connections", "Realtime clients connected (SSE and WebSocket).", func() float64 { return float64(broker.Clients()) })

@@ -54,6 +54,11 @@ type Options struct {
 	// may carry (browsers cannot set headers on the upgrade request). It
 	// returns a non-Internal error for an invalid token. nil refuses tokens.
 	Authenticate func(ctx context.Context, token string) (*schema.Record, error)
+	// LastSeq returns the outbox position of the newest committed event
+	// (store.Outbox.LastEventSeq). A new subscription receives only events
+	// committed after it, as it would if delivery were synchronous. nil
+	// delivers every event dispatched after the subscribe.
+	LastSeq func(ctx context.Context) (int64, error)
 }
 
 // Defaults of Options.
@@ -230,13 +235,41 @@ func (b *Broker) Subscribe(clientID, ip string, auth *schema.Record, topics []st
 	if c.ip != "" && c.ip != ip {
 		return apperr.New(apperr.Invalid, "Invalid realtime client.")
 	}
+	after := b.lastSeq()
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
-	if cur := c.current(); cur.auth != nil && !sameAuth(cur.auth, auth) {
+	cur := c.current()
+	if cur.auth != nil && !sameAuth(cur.auth, auth) {
 		return apperr.New(apperr.Forbidden, "The current and the previous request authorization don't match.")
+	}
+	// A topic the client keeps keeps its position; only new ones start now.
+	for _, s := range subs {
+		s.after = after
+		for _, prev := range cur.subs {
+			if prev.raw == s.raw {
+				s.after = prev.after
+				break
+			}
+		}
 	}
 	c.state.Store(&clientState{auth: auth, subs: subs})
 	return nil
+}
+
+// lastSeq returns the position new subscriptions start from; 0 (every
+// event dispatched from now on) when it is unknown.
+func (b *Broker) lastSeq() int64 {
+	if b.opts.LastSeq == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	seq, err := b.opts.LastSeq(ctx)
+	if err != nil {
+		b.opts.Logger.Warn("reading the outbox position for a new subscription", "err", err)
+		return 0
+	}
+	return seq
 }
 
 // Publish sends data as an event named topic to the client with the given id

@@ -178,3 +178,40 @@ func TestConsumeSharesWorkAcrossClients(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSubscriptionGetsOnlyLaterEvents checks that an event committed before
+// a subscription began is not delivered to it even when the dispatcher
+// reaches it afterwards, while a topic the client keeps loses nothing.
+func TestSubscriptionGetsOnlyLaterEvents(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	s := f.connect()
+	f.mustSubscribe(s, "ann", "posts/*")
+	kept := f.createPost("ann", "committed while subscribed")
+	early := f.createPost("ann", "committed before the new topic")
+	// The client adds a topic before the dispatcher got to either event.
+	f.mustSubscribe(s, "ann", "posts/*", "posts/"+early.ID())
+	f.deliver()
+	for _, want := range []string{kept.ID(), early.ID()} {
+		ev := s.next()
+		if ev.event != "posts/*" || !strings.Contains(ev.data, want) {
+			t.Fatalf("kept topic: got %+v, want posts/* with %s", ev, want)
+		}
+	}
+	s.none()
+	late := f.write(func(ctx context.Context) (*record.Item, error) {
+		return f.records.Update(ctx, su(), "posts", early.ID(), record.Input{Data: map[string]any{"title": "after"}}, "")
+	})
+	f.deliver()
+	got := map[string]bool{}
+	for range 2 {
+		ev := s.next()
+		if !strings.Contains(ev.data, late.ID()) || !strings.Contains(ev.data, `"update"`) {
+			t.Fatalf("later event: %+v", ev)
+		}
+		got[ev.event] = true
+	}
+	if !got["posts/*"] || !got["posts/"+early.ID()] {
+		t.Errorf("later event reached topics %v, want both", got)
+	}
+}

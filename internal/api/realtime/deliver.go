@@ -88,7 +88,7 @@ func (b *Broker) Consume(ctx context.Context, ev *store.Event) {
 		clear(sc.deliveries)
 		b.scratch.Put(sc)
 	}()
-	deliveries, groups := b.match(sc, coll, ev.RecordID)
+	deliveries, groups := b.match(sc, coll, ev.RecordID, ev.Seq)
 	if len(deliveries) == 0 {
 		return
 	}
@@ -142,8 +142,9 @@ func forEach[T any](items []T, workers int, f func(T)) {
 }
 
 // match returns the subscriptions to coll (by name or id) or to its record
-// id, client by client, each with the group of its kind.
-func (b *Broker) match(sc *scratch, coll *schema.Collection, recordID string) ([]delivery, []*group) {
+// id that began before the event (Seq seq) was committed, client by client,
+// each with the group of its kind.
+func (b *Broker) match(sc *scratch, coll *schema.Collection, recordID string, seq int64) ([]delivery, []*group) {
 	b.mu.RLock()
 	clients := sc.clients[:0]
 	for _, c := range b.clients {
@@ -158,7 +159,7 @@ func (b *Broker) match(sc *scratch, coll *schema.Collection, recordID string) ([
 	for _, c := range clients {
 		st := c.current()
 		for _, s := range st.subs {
-			if (s.collection != coll.Name && s.collection != coll.ID) || (s.recordID != "" && s.recordID != recordID) {
+			if (s.collection != coll.Name && s.collection != coll.ID) || (s.recordID != "" && s.recordID != recordID) || (seq != 0 && seq <= s.after) {
 				continue
 			}
 			k := kind{rule: s.rule(), options: s.options}

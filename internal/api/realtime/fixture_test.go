@@ -77,6 +77,9 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		})
 	}
 	f.users["su"] = su().Auth
+	if opts.LastSeq == nil {
+		opts.LastSeq = st.LastEventSeq // as serve wires it
+	}
 	if opts.Authenticate == nil {
 		opts.Authenticate = func(_ context.Context, token string) (*schema.Record, error) {
 			if u, ok := strings.CutPrefix(token, "token-"); ok && f.users[u] != nil {

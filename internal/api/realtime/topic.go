@@ -30,6 +30,10 @@ type subscription struct {
 	options string
 	query   map[string]string
 	headers map[string]string
+	// after is the outbox position when the subscription began: events
+	// with a Seq at most after were committed before it and are not
+	// delivered to it (the dispatcher may still be on its way with them).
+	after int64
 }
 
 // rule is the access rule the topic is checked against.
