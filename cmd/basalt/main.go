@@ -193,6 +193,10 @@ func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap 
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
+	if pg, ok := st.(*postgres.Store); ok {
+		// Replicas share one database: they share the auth throttle too.
+		authOpts = append([]auth.Option{auth.WithBuckets(pg.Buckets())}, authOpts...)
+	}
 	if wrap != nil {
 		st = wrap(st)
 	}

@@ -42,7 +42,7 @@ type Service struct {
 	logger   *slog.Logger
 	mailer   Mailer
 	app      func() settings.Meta
-	limiter  *ratelimit.Limiter
+	buckets  Buckets
 	throttle Throttle
 	// keys holds the asymmetric signing keys (WithSigning).
 	keys keyRing
@@ -75,7 +75,9 @@ func New(st store.Store, cols record.Collections, records *record.Service, now f
 	if s.mailer == nil {
 		s.mailer = logMailer{s.logger}
 	}
-	s.limiter = ratelimit.New(now)
+	if s.buckets == nil {
+		s.buckets = localBuckets{ratelimit.New(now)}
+	}
 	return s
 }
 
@@ -193,7 +195,7 @@ func (s *Service) WithPassword(ctx context.Context, req *record.Request, collect
 	if err := fe.Err(msgValidation); err != nil {
 		return nil, err
 	}
-	succeeded, err := s.loginAttempt(c, in.IP, in.Identity)
+	succeeded, err := s.loginAttempt(ctx, c, in.IP, in.Identity)
 	if err != nil {
 		return nil, err
 	}

@@ -141,7 +141,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, ip, collection, raw,
 	if err != nil {
 		return err
 	}
-	if err := s.allowIP("confirm-password-reset", c, ip); err != nil {
+	if err := s.allowIP(ctx, "confirm-password-reset", c, ip); err != nil {
 		return err
 	}
 	r, claims, problem, err := s.checkToken(ctx, c, raw, token.TypePasswordReset)
@@ -195,7 +195,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, req *record.Request, i
 	if req.Auth.Collection.ID != c.ID {
 		return apperr.New(apperr.Forbidden, "The request requires valid record authorization token of the same collection.")
 	}
-	if err := s.allowIP("request-email-change", c, ip); err != nil {
+	if err := s.allowIP(ctx, "request-email-change", c, ip); err != nil {
 		return err
 	}
 	r, err := s.byID(ctx, c, req.Auth.ID())
@@ -218,7 +218,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, req *record.Request, i
 	if problem != nil {
 		return apperr.Fields(msgValidation, map[string]apperr.Field{"newEmail": *problem})
 	}
-	if err := s.allowIdentity("request-email-change", c, r.ID()); err != nil {
+	if err := s.allowIdentity(ctx, "request-email-change", c, r.ID()); err != nil {
 		return err
 	}
 	s.later("email change mail", func(ctx context.Context) error {
@@ -243,7 +243,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, ip, collection, raw, p
 	if c.ID == schema.SuperusersID {
 		return apperr.New(apperr.Invalid, "All superusers can change their emails directly.")
 	}
-	if err := s.allowIP("confirm-email-change", c, ip); err != nil {
+	if err := s.allowIP(ctx, "confirm-email-change", c, ip); err != nil {
 		return err
 	}
 	fe := apperr.FieldErrors{}

@@ -39,6 +39,12 @@ func WithThrottle(t Throttle) Option {
 	return func(s *Service) { s.throttle = t }
 }
 
+// WithBuckets keeps the throttle's buckets in b instead of the process, so
+// that replicas sharing b share the limits.
+func WithBuckets(b Buckets) Option {
+	return func(s *Service) { s.buckets = b }
+}
+
 // Throttle limits the public endpoints that check passwords, send mail or
 // check one-time passwords. A refused request gets apperr TooManyRequests
 // with a *ratelimit.Exceeded cause (for Retry-After). Zero rules turn a

@@ -114,7 +114,7 @@ func (s *Service) WithOTP(ctx context.Context, req *record.Request, collection s
 	if err := fe.Err(msgValidation); err != nil {
 		return nil, err
 	}
-	if err := s.allowIP("auth-with-otp", c, in.IP); err != nil {
+	if err := s.allowIP(ctx, "auth-with-otp", c, in.IP); err != nil {
 		return nil, err
 	}
 	invalid := apperr.New(apperr.Invalid, "Invalid or expired OTP.")
@@ -146,7 +146,7 @@ func (s *Service) WithOTP(ctx context.Context, req *record.Request, collection s
 		return nil, err
 	}
 	// One-time passwords are short: limit the guesses per auth record.
-	if err := s.allow("otp\x00"+c.ID+"\x00"+r.ID(), s.throttle.OTPAttempts,
+	if err := s.allow(ctx, "otp\x00"+c.ID+"\x00"+r.ID(), s.throttle.OTPAttempts,
 		"Too many attempts, please try again later with a new OTP."); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -12,20 +13,52 @@ import (
 
 const msgTooMany = "Too Many Requests."
 
-// allow takes a token for key under rule, or returns TooManyRequests.
-func (s *Service) allow(key string, rule ratelimit.Rule, message string) error {
-	if err := s.limiter.Allow(key, rule); err != nil {
-		return apperr.Wrap(apperr.TooManyRequests, message, err)
-	}
+// Buckets keeps the throttle's token buckets: in the process by default,
+// or somewhere every replica of a cluster shares (WithBuckets).
+type Buckets interface {
+	// Take takes one token from key's bucket under rule: nil, a
+	// *ratelimit.Exceeded refusal, or the error that kept it from deciding.
+	Take(ctx context.Context, key string, rule ratelimit.Rule) error
+	// Refund gives back a token Take took.
+	Refund(ctx context.Context, key string, rule ratelimit.Rule) error
+}
+
+// localBuckets keeps the buckets in the process.
+type localBuckets struct{ l *ratelimit.Limiter }
+
+func (b localBuckets) Take(_ context.Context, key string, rule ratelimit.Rule) error {
+	return b.l.Allow(key, rule)
+}
+
+func (b localBuckets) Refund(_ context.Context, key string, rule ratelimit.Rule) error {
+	b.l.Refund(key, rule)
 	return nil
 }
 
-func (s *Service) allowIP(endpoint string, c *schema.Collection, ip string) error {
-	return s.allow(ipKey(endpoint, c, ip), s.throttle.PerIP, msgTooMany)
+// allow takes a token for key under rule, or returns TooManyRequests.
+func (s *Service) allow(ctx context.Context, key string, rule ratelimit.Rule, message string) error {
+	err := s.buckets.Take(ctx, key, rule)
+	var exceeded *ratelimit.Exceeded
+	if errors.As(err, &exceeded) {
+		return apperr.Wrap(apperr.TooManyRequests, message, err)
+	}
+	return err
 }
 
-func (s *Service) allowIdentity(endpoint string, c *schema.Collection, identity string) error {
-	return s.allow(identityKey(endpoint, c, identity), s.throttle.PerIdentity, msgTooMany)
+// refund gives back a token of allow; a failure only logs, since the
+// request it belongs to has succeeded.
+func (s *Service) refund(ctx context.Context, key string, rule ratelimit.Rule) {
+	if err := s.buckets.Refund(ctx, key, rule); err != nil {
+		s.logger.Warn("refunding a throttle token failed", "error", err)
+	}
+}
+
+func (s *Service) allowIP(ctx context.Context, endpoint string, c *schema.Collection, ip string) error {
+	return s.allow(ctx, ipKey(endpoint, c, ip), s.throttle.PerIP, msgTooMany)
+}
+
+func (s *Service) allowIdentity(ctx context.Context, endpoint string, c *schema.Collection, identity string) error {
+	return s.allow(ctx, identityKey(endpoint, c, identity), s.throttle.PerIdentity, msgTooMany)
 }
 
 func ipKey(endpoint string, c *schema.Collection, ip string) string {
@@ -61,20 +94,20 @@ func clientNetwork(ip string) string {
 // caller calls succeeded once the password proved right, which gives both
 // tokens back: only failures count, and taking first keeps concurrent
 // guesses from slipping past the limit.
-func (s *Service) loginAttempt(c *schema.Collection, ip, identity string) (succeeded func(), err error) {
+func (s *Service) loginAttempt(ctx context.Context, c *schema.Collection, ip, identity string) (succeeded func(), err error) {
 	const endpoint = "auth-with-password"
 	ipk, idk := ipKey(endpoint, c, ip), identityKey(endpoint, c, identity)
-	if err := s.allow(ipk, s.throttle.LoginPerIP, msgTooMany); err != nil {
+	if err := s.allow(ctx, ipk, s.throttle.LoginPerIP, msgTooMany); err != nil {
 		return nil, err
 	}
-	if err := s.allow(idk, s.throttle.LoginPerIdentity, msgTooMany); err != nil {
+	if err := s.allow(ctx, idk, s.throttle.LoginPerIdentity, msgTooMany); err != nil {
 		// Refused without a password check: not a failure of this IP.
-		s.limiter.Refund(ipk, s.throttle.LoginPerIP)
+		s.refund(ctx, ipk, s.throttle.LoginPerIP)
 		return nil, err
 	}
 	return func() {
-		s.limiter.Refund(ipk, s.throttle.LoginPerIP)
-		s.limiter.Refund(idk, s.throttle.LoginPerIdentity)
+		s.refund(ctx, ipk, s.throttle.LoginPerIP)
+		s.refund(ctx, idk, s.throttle.LoginPerIdentity)
 	}, nil
 }
 
@@ -93,13 +126,13 @@ func emailProblem(email string) *apperr.Field {
 // by IP, validate the address, throttle by address, then find the record
 // (nil when none has it). Known and unknown addresses take the same path.
 func (s *Service) requestTarget(ctx context.Context, c *schema.Collection, endpoint, ip, email string) (*schema.Record, error) {
-	if err := s.allowIP(endpoint, c, ip); err != nil {
+	if err := s.allowIP(ctx, endpoint, c, ip); err != nil {
 		return nil, err
 	}
 	if p := emailProblem(email); p != nil {
 		return nil, apperr.Fields(msgValidation, map[string]apperr.Field{"email": *p})
 	}
-	if err := s.allowIdentity(endpoint, c, email); err != nil {
+	if err := s.allowIdentity(ctx, endpoint, c, email); err != nil {
 		return nil, err
 	}
 	return s.findByIdentity(ctx, c, []string{"email"}, email)

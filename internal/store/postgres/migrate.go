@@ -94,6 +94,7 @@ var systemMigrations = []systemMigration{
 	},
 	webhookLeaseMigration,
 	auditMigration,
+	bucketsMigration,
 }
 
 // migrate creates and upgrades the system tables in one transaction. A
