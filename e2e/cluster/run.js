@@ -59,9 +59,9 @@ const EXCLUDED = {
   // Kills and restarts one server over its own SQLite --dir; this run does its own kill instead.
   'webhooks-crash.test.js': 'kills and restarts one server process over the same --dir',
   // Starts its own single server with a login limit in its environment (startServer, not
-  // useServer). Without Redis the limits are per replica (docs/throttling.md, docs/scaling.md), so
-  // the same limit through nginx would be N times as loose and the test would not hold by design.
-  'throttle.test.js': 'starts its own single server; auth limits are per replica without Redis',
+  // useServer), so it would not run through the cluster. Auth limits shared by replicas are checked
+  // here by authflows.test.js ("request endpoints are throttled per address").
+  'throttle.test.js': 'starts its own single server with its own login limit',
 };
 
 // Single tests left out of a file that otherwise runs, as a --test-name-pattern that every other
