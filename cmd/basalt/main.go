@@ -57,6 +57,9 @@ Usage:
   basalt backup create [NAME.zip] | list | restore NAME.zip [--dir ./basalt_data]
       (restore only while no server uses --dir; see docs/backups.md)
   basalt audit verify [--dir ./basalt_data | --db postgres://…]
+  basalt migrate --dir ./basalt_data --to postgres://…
+      (copies the SQLite data into an empty PostgreSQL database and verifies it;
+      see docs/scaling.md)
 
 Token signing: --token-alg (or BASALT_TOKEN_ALG) is HS256 (PocketBase's
 per-record secrets, the default), ES256 or EdDSA (asymmetric keys stored in
@@ -91,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return backupCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
