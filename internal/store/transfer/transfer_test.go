@@ -22,10 +22,10 @@ import (
 // test server is configured.
 var targets = []struct {
 	name string
-	open func(t *testing.T) store.Store
+	open func(t testing.TB) store.Store
 }{
 	{"sqlite", openSQLite},
-	{"postgres", func(t *testing.T) store.Store {
+	{"postgres", func(t testing.TB) store.Store {
 		t.Helper()
 		st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{})
 		if err != nil {
@@ -36,7 +36,7 @@ var targets = []struct {
 	}},
 }
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t testing.TB) store.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "data.db"), nil)
 	if err != nil {
