@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store"
 )
@@ -28,7 +27,7 @@ type Options struct {
 	// Default 1 h.
 	PruneEvery time.Duration
 	Now        func() time.Time
-	// NewID makes entry ids; default random.ID.
+	// NewID makes entry ids; default timeOrderedID.
 	NewID func() string
 	// Errors receives the writer's own failures. It must not lead back to
 	// the Service (that could loop); default discards.
@@ -75,7 +74,7 @@ func New(st store.LogStore, opts Options) *Service {
 		opts.Now = time.Now
 	}
 	if opts.NewID == nil {
-		opts.NewID = random.ID
+		opts.NewID = func() string { return timeOrderedID(opts.Now()) }
 	}
 	if opts.Errors == nil {
 		opts.Errors = slog.New(slog.DiscardHandler)

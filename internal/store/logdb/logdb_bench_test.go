@@ -6,12 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
-// BenchmarkInsertLogs writes request-log-like entries in batches of 200,
-// the log writer's default; ns/op is per entry.
+// BenchmarkInsertLogs writes request-log-like entries in batches of 200;
+// ns/op is per entry. Ids are time-ordered (as the log writer makes them)
+// or random, to show what scattered index inserts cost.
 func BenchmarkInsertLogs(b *testing.B) {
+	b.Run("ordered-ids", func(b *testing.B) { benchmarkInsertLogs(b, func(n int) string { return fmt.Sprintf("%015d", n) }) })
+	b.Run("random-ids", func(b *testing.B) { benchmarkInsertLogs(b, func(int) string { return random.ID() }) })
+}
+
+func benchmarkInsertLogs(b *testing.B, id func(n int) string) {
 	db := open(b)
 	ctx := context.Background()
 	now := time.Now()
@@ -24,7 +31,7 @@ func BenchmarkInsertLogs(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		batch[n%len(batch)] = &store.Log{ID: fmt.Sprintf("%015d", n), Created: now, Message: "GET /api/collections/posts/records?page=1",
+		batch[n%len(batch)] = &store.Log{ID: id(n), Created: now, Message: "GET /api/collections/posts/records/" + random.ID(),
 			Data: map[string]any{"type": "request", "method": "GET", "url": "/api/collections/posts/records?page=1",
 				"route": "/api/collections/{collection}/records", "status": 200, "execTime": 1.234, "size": 1234,
 				"auth": "users", "userIP": "203.0.113.9", "remoteIP": "127.0.0.1", "referer": "", "userAgent": "bench/1.0",
