@@ -7,6 +7,7 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
 )
 
 // List limits.
@@ -73,27 +74,54 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 	q.Filters, q.ClientFilter, q.Sort = filters, opts.Filter, opts.Sort
 	q.Limit, q.Offset = opts.PerPage, (opts.Page-1)*opts.PerPage
 	res := &ListResult{Page: opts.Page, PerPage: opts.PerPage, TotalItems: -1, TotalPages: -1}
-	records, err := s.store.FindRecords(ctx, q)
-	if err != nil {
+	// Pages of public lists are the same for every client but superusers
+	// (whose filters may use @request): those may come from the cache.
+	var page cachedPage
+	if s.Cache != nil && publicRule(c.ListRule) && !IsSuperuser(req) {
+		k := listKey{collection: c.ID, filter: opts.Filter, sort: opts.Sort,
+			page: opts.Page, perPage: opts.PerPage, skipTotal: opts.SkipTotal}
+		var (
+			ok bool
+			v  uint64
+		)
+		if page, ok, v = s.Cache.list(k); !ok {
+			if page, err = s.findPage(ctx, q, opts); err != nil {
+				return nil, err
+			}
+			s.Cache.putList(v, k, page)
+		}
+	} else if page, err = s.findPage(ctx, q, opts); err != nil {
 		return nil, err
 	}
 	if !opts.SkipTotal {
-		var total int64
-		if n := len(records); n < opts.PerPage && (n > 0 || q.Offset == 0) {
-			// A short page is the last one: the total is known without a
-			// COUNT. (An empty page past the first may lie beyond the end.)
-			total = int64(q.Offset + n)
-		} else if total, err = s.store.CountRecords(ctx, q); err != nil {
-			return nil, err
-		}
-		res.TotalItems = total
-		res.TotalPages = (total + int64(opts.PerPage) - 1) / int64(opts.PerPage)
+		res.TotalItems = page.total
+		res.TotalPages = (page.total + int64(opts.PerPage) - 1) / int64(opts.PerPage)
 	}
-	res.Items, err = s.items(ctx, req, records, opts.Expand)
+	res.Items, err = s.items(ctx, req, page.records, opts.Expand)
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// findPage reads one page of q and, unless opts skip it, the total.
+func (s *Service) findPage(ctx context.Context, q *store.Query, opts ListOptions) (cachedPage, error) {
+	records, err := s.store.FindRecords(ctx, q)
+	if err != nil {
+		return cachedPage{}, err
+	}
+	page := cachedPage{records: records, total: -1}
+	if opts.SkipTotal {
+		return page, nil
+	}
+	if n := len(records); n < opts.PerPage && (n > 0 || q.Offset == 0) {
+		// A short page is the last one: the total is known without a
+		// COUNT. (An empty page past the first may lie beyond the end.)
+		page.total = int64(q.Offset + n)
+	} else if page.total, err = s.store.CountRecords(ctx, q); err != nil {
+		return cachedPage{}, err
+	}
+	return page, nil
 }
 
 // View returns one record visible to req.
@@ -108,8 +136,18 @@ func (s *Service) View(ctx context.Context, req *Request, collection, id, expand
 	}
 	q := s.query(c, req)
 	q.Filters = filters
-	r, err := findOne(ctx, s.store, q, id)
-	if err != nil {
+	var r *schema.Record
+	// Without a rule condition (public, or a superuser) the record is the
+	// same for every caller: it may come from the cache.
+	if s.Cache != nil && len(filters) == 0 {
+		var v uint64
+		if r, v = s.Cache.view(c.ID, id); r == nil {
+			if r, err = findOne(ctx, s.store, q, id); err != nil {
+				return nil, err
+			}
+			s.Cache.putView(v, c.ID, r)
+		}
+	} else if r, err = findOne(ctx, s.store, q, id); err != nil {
 		return nil, err
 	}
 	items, err := s.items(ctx, req, []*schema.Record{r}, expand)

@@ -39,6 +39,8 @@ type Service struct {
 	// Audit records superuser changes and auth record password and email
 	// changes; nil records nothing.
 	Audit *audit.Log
+	// Cache keeps what public reads found; nil reads the store every time.
+	Cache *ReadCache
 }
 
 // New returns a record service. files may be nil when file fields are not
