@@ -46,7 +46,7 @@ func (s *server) listBackups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) createBackup(w http.ResponseWriter, r *http.Request) {
-	body, _, err := decodeBody(r, DefaultMaxBody)
+	body, _, err := decodeBody(r, s.maxBody())
 	if err != nil {
 		s.fail(w, r, err)
 		return

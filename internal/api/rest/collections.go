@@ -118,7 +118,7 @@ func (s *server) viewCollection(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) createCollection(w http.ResponseWriter, r *http.Request) {
-	body, err := readRaw(r, DefaultMaxBody)
+	body, err := readRaw(r, s.maxBody())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -132,7 +132,7 @@ func (s *server) createCollection(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) updateCollection(w http.ResponseWriter, r *http.Request) {
-	body, err := readRaw(r, DefaultMaxBody)
+	body, err := readRaw(r, s.maxBody())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -167,7 +167,7 @@ func (s *server) truncateCollection(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) importCollections(w http.ResponseWriter, r *http.Request) {
-	body, err := readRaw(r, DefaultMaxBody)
+	body, err := readRaw(r, s.maxBody())
 	if err != nil {
 		s.fail(w, r, err)
 		return

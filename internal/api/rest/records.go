@@ -65,7 +65,7 @@ func (s *server) writeRecord(w http.ResponseWriter, r *http.Request,
 		s.fail(w, r, err)
 		return
 	}
-	in, err := s.readBody(r, maxBodyFor(c))
+	in, err := s.readBody(r, s.maxBodyFor(c))
 	if err != nil {
 		s.fail(w, r, err)
 		return

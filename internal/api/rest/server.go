@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/basalt-dev/basalt/internal/api/httplimit"
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/backup"
@@ -74,6 +75,15 @@ type Deps struct {
 	// RateLimiter keeps the buckets of the rateLimits settings; nil keeps
 	// them in this process.
 	RateLimiter RateLimiter
+	// Limits caps concurrent requests and sets their deadlines (see
+	// limits.go); nil applies neither.
+	Limits *httplimit.Limiter
+	// CORSOrigins are the origins allowed to read answers (see headers.go);
+	// empty or "*" allows any, as PocketBase does.
+	CORSOrigins []string
+	// MaxBody bounds request bodies without file uploads; 0 is
+	// DefaultMaxBody.
+	MaxBody int64
 }
 
 type server struct {
@@ -86,7 +96,7 @@ func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d}
 	mux := s.limitedMux()
 	s.routes(mux.ServeMux)
-	return s.observe(s.recover(s.cors(s.loadAuth(s.auditActor(s.routed(mux))))))
+	return s.observe(s.recover(s.cors(s.limit(s.loadAuth(s.auditActor(s.routed(mux)))))))
 }
 
 type identityKey struct{}
@@ -129,28 +139,6 @@ func (s *server) request(r *http.Request) *record.Request {
 	// Fields with a visibleRule are decided once per response.
 	s.Records.Visibility(r.Context(), req)
 	return req
-}
-
-func (s *server) cors(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		if origin := r.Header.Get("Origin"); origin != "" {
-			h.Set("Access-Control-Allow-Origin", "*")
-			h.Add("Vary", "Origin")
-		}
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, PATCH, POST, DELETE")
-			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
-				h.Set("Access-Control-Allow-Headers", req)
-			}
-			h.Set("Access-Control-Max-Age", "86400")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "SAMEORIGIN")
-		next.ServeHTTP(w, r)
-	})
 }
 
 func (s *server) recover(next http.Handler) http.Handler {
@@ -219,8 +207,8 @@ func (u upload) Open() (io.ReadCloser, error) { return u.fh.Open() }
 
 // maxBodyFor returns the body limit of a record write: room for the
 // collection's file fields, bounded.
-func maxBodyFor(c *schema.Collection) int64 {
-	max := int64(DefaultMaxBody)
+func (s *server) maxBodyFor(c *schema.Collection) int64 {
+	max := s.maxBody()
 	for _, f := range c.Fields {
 		if f.Type != schema.TypeFile {
 			continue

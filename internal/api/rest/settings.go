@@ -9,7 +9,7 @@ func (s *server) getSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) {
-	body, err := readRaw(r, DefaultMaxBody)
+	body, err := readRaw(r, s.maxBody())
 	if err != nil {
 		s.fail(w, r, err)
 		return
