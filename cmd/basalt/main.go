@@ -31,6 +31,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/store"
 	"github.com/basalt-dev/basalt/internal/store/postgres"
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
+	"github.com/basalt-dev/basalt/internal/store/versioned"
 	"github.com/basalt-dev/basalt/internal/token"
 	"github.com/basalt-dev/basalt/internal/webhook"
 )
@@ -122,6 +123,8 @@ type options struct {
 	// redis is the Redis server (redis://…) that holds the rate limit
 	// buckets shared by replicas; empty keeps them in this process.
 	redis string
+	// readCache is how many records the read cache holds (0: none).
+	readCache int
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -138,6 +141,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	fs.DurationVar(&o.eventRetention, "event-retention", retention, "how long delivered change events are kept")
 	fs.StringVar(&o.webhookAllowPrivate, "webhook-allow-private", getenv("BASALT_WEBHOOK_ALLOW_PRIVATE"), "CIDRs of private networks webhooks may reach, comma-separated")
 	fs.IntVar(&o.webhookMaxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts of a webhook delivery before it is dead")
+	if err := readCacheFlag(fs, getenv, &o.readCache); err != nil {
+		return nil, nil, err
+	}
 	fs.StringVar(&o.tokenAlg, "token-alg", envOr(getenv, "BASALT_TOKEN_ALG", token.AlgHS256), "token signing algorithm: HS256, ES256 or EdDSA")
 	fs.StringVar(&o.redis, "redis", getenv("BASALT_REDIS"), "Redis URL (redis://…) for rate limit buckets shared by replicas; empty: in this process")
 	if err := throttleFlags(fs, getenv, &o.throttle); err != nil {
@@ -182,6 +188,9 @@ type app struct {
 	files       *file.Service
 	mail        *mail.Queue
 	audit       *audit.Log
+	// version counts the write transactions of a store no other process
+	// writes (SQLite); nil on PostgreSQL.
+	version func() uint64
 }
 
 func open(ctx context.Context, dir, db string, logger *slog.Logger, authOpts ...auth.Option) (*app, error) {
@@ -201,6 +210,11 @@ func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap 
 	if pg, ok := st.(*postgres.Store); ok {
 		// Replicas share one database: they share the auth throttle too.
 		authOpts = append([]auth.Option{auth.WithBuckets(pg.Buckets())}, authOpts...)
+	}
+	var version func() uint64
+	if _, ok := st.(*sqlite.Store); ok {
+		vs := versioned.Wrap(st)
+		st, version = vs, vs.Version
 	}
 	if wrap != nil {
 		st = wrap(st)
@@ -230,7 +244,7 @@ func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap 
 	cols.Audit, set.Audit, records.Audit, authSvc.Audit = auditLog, auditLog, auditLog, auditLog
 	return &app{
 		logger: logger, store: st, collections: cols, records: records,
-		auth: authSvc, settings: set, files: files, mail: mails, audit: auditLog,
+		auth: authSvc, settings: set, files: files, mail: mails, audit: auditLog, version: version,
 	}, nil
 }
 
@@ -280,6 +294,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		return false, err
 	}
 	defer a.store.Close()
+	enableReadCache(a, o.readCache)
 	defer watchConfig(ctx, a)()
 	obs.attach(a)
 	hookOpts, err := webhookOptions(o)
