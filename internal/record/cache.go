@@ -21,6 +21,8 @@ import (
 //
 // The version counts this process's writes only: use a ReadCache only when
 // no other process writes the database (SQLite), never for replicas.
+// System collections are never cached, since `basalt superuser upsert`
+// may write _superusers from another process while the server runs.
 type ReadCache struct {
 	version func() uint64
 	max     int // records held at most, over all entries

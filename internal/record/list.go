@@ -77,7 +77,7 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 	// Pages of public lists are the same for every client but superusers
 	// (whose filters may use @request): those may come from the cache.
 	var page cachedPage
-	if s.Cache != nil && publicRule(c.ListRule) && !IsSuperuser(req) {
+	if s.Cache != nil && !c.System && publicRule(c.ListRule) && !IsSuperuser(req) {
 		k := listKey{collection: c.ID, filter: opts.Filter, sort: opts.Sort,
 			page: opts.Page, perPage: opts.PerPage, skipTotal: opts.SkipTotal}
 		var (
@@ -138,8 +138,10 @@ func (s *Service) View(ctx context.Context, req *Request, collection, id, expand
 	q.Filters = filters
 	var r *schema.Record
 	// Without a rule condition (public, or a superuser) the record is the
-	// same for every caller: it may come from the cache.
-	if s.Cache != nil && len(filters) == 0 {
+	// same for every caller: it may come from the cache. System collections
+	// (superusers, OTPs, …) are not cached: the CLI writes some of them from
+	// another process.
+	if s.Cache != nil && !c.System && len(filters) == 0 {
 		var v uint64
 		if r, v = s.Cache.view(c.ID, id); r == nil {
 			if r, err = findOne(ctx, s.store, q, id); err != nil {
