@@ -49,6 +49,7 @@ type config struct {
 // target is one Basalt binary under test.
 type target struct {
 	label, bin string
+	serveArgs  []string // more arguments of `basalt serve` (BENCH_SERVE_ARGS)
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -105,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if !ok || label == "" || bin == "" {
 			return fmt.Errorf("want LABEL=BINARY, got %q", arg)
 		}
-		cfg.targets = append(cfg.targets, target{label, bin})
+		cfg.targets = append(cfg.targets, target{label: label, bin: bin, serveArgs: strings.Fields(getenv("BENCH_SERVE_ARGS"))})
 	}
 	if len(cfg.targets) == 0 {
 		return errors.New("no Basalt binary to measure (LABEL=BINARY arguments)")

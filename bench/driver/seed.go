@@ -61,7 +61,7 @@ func launch(ctx context.Context, t target, root string) (*instance, error) {
 		return nil, err
 	}
 	in.base = "http://" + addr
-	in.proc, err = start(ctx, t.label, t.bin, []string{"serve", "--http", addr, "--dir", filepath.Join(dir, "data")},
+	in.proc, err = start(ctx, t.label, t.bin, append([]string{"serve", "--http", addr, "--dir", filepath.Join(dir, "data")}, t.serveArgs...),
 		addr, filepath.Join(dir, "server.log"), in.base+"/api/health")
 	if err != nil {
 		return nil, err
