@@ -31,8 +31,9 @@ func layerOf(pkg string) string {
 		return "domain"
 	case pkg == "internal/apperr", pkg == "internal/filter", pkg == "internal/random",
 		pkg == "internal/password", pkg == "internal/token", pkg == "internal/ratelimit",
-		pkg == "internal/metrics":
-		// metrics is telemetry: DESIGN.md counts it among the leaves.
+		pkg == "internal/metrics", pkg == "internal/tracing":
+		// metrics and tracing are telemetry: DESIGN.md counts them among
+		// the leaves.
 		return "leaf"
 	}
 	return "service"

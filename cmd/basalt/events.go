@@ -9,6 +9,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/event"
 	"github.com/basalt-dev/basalt/internal/metrics"
 	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
 	"github.com/basalt-dev/basalt/internal/store/timed"
 	"github.com/basalt-dev/basalt/internal/webhook"
 )
@@ -18,14 +19,15 @@ import (
 // and nudges the webhook service, which reads the outbox from its own stored
 // cursor (and holds pruning back to it). It returns once the dispatcher has
 // its starting point; stop ends delivery and waits for both. m (nil for
-// none) gets the outbox lag, realtime connections and webhook attempts.
+// none) gets the outbox lag, realtime connections and webhook attempts;
+// trace (nil for none) spans each dispatched event.
 //
 // On an engine that announces commits to every replica (PostgreSQL's
 // LISTEN/NOTIFY), the dispatcher is also woken by writes made through other
 // replicas, so their events reach this replica's subscribers at once rather
 // than at the next poll.
-func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts webhook.Options, m *metrics.Metrics) (broker *realtime.Broker, hooks *webhook.Service, stop func(), err error) {
-	d := event.New(a.store, event.Options{Retention: retention, Logger: a.logger})
+func startEvents(ctx context.Context, a *app, retention time.Duration, hookOpts webhook.Options, m *metrics.Metrics, trace func(context.Context, *store.Event) (context.Context, func())) (broker *realtime.Broker, hooks *webhook.Service, stop func(), err error) {
+	d := event.New(a.store, event.Options{Retention: retention, Logger: a.logger, Trace: trace})
 	if m != nil {
 		hookOpts.OnAttempt = m.WebhookAttempt
 	}

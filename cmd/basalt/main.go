@@ -301,7 +301,8 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 	if err != nil {
 		return false, err
 	}
-	broker, hooks, stopEvents, err := startEvents(ctx, a, o.eventRetention, hookOpts, obs.metrics)
+	hookOpts.Transport = obs.webhookTransport()
+	broker, hooks, stopEvents, err := startEvents(ctx, a, o.eventRetention, hookOpts, obs.metrics, obs.dispatchTrace())
 	if err != nil {
 		return false, err
 	}
@@ -335,7 +336,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		Backups:  backups,
 		Metrics:  obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
 		TrustedProxies: obs.proxies, Ready: obs.ready, Audit: a.store,
-		RateLimiter: limiter,
+		RateLimiter: limiter, Tracer: obs.restTracer(),
 	})
 	if err := obs.serveMetrics(); err != nil {
 		return false, err

@@ -22,6 +22,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/store"
 	"github.com/basalt-dev/basalt/internal/store/logdb"
 	"github.com/basalt-dev/basalt/internal/store/timed"
+	"github.com/basalt-dev/basalt/internal/tracing"
 )
 
 // observeOptions configure logging, metrics, proxies and shutdown draining
@@ -40,6 +41,7 @@ type observeOptions struct {
 	// shutdownDrain is how long /readyz fails before the server stops
 	// accepting requests, so that load balancers take it out of rotation.
 	shutdownDrain time.Duration
+	trace         traceOptions
 }
 
 // defaultShutdownDrain is the default of --shutdown-drain.
@@ -71,7 +73,7 @@ func observeFlags(fs *flag.FlagSet, getenv func(string) string, o *observeOption
 		drain = d
 	}
 	fs.DurationVar(&o.shutdownDrain, "shutdown-drain", drain, "how long /readyz fails before shutdown stops accepting requests (only once /readyz has been probed)")
-	return nil
+	return traceFlags(fs, getenv, &o.trace)
 }
 
 // observability is the serve command's logger, log database, metrics and
@@ -80,6 +82,7 @@ type observability struct {
 	logger  *slog.Logger
 	logs    *logs.Service
 	metrics *metrics.Metrics // nil when /metrics is not served
+	tracer  *tracing.Tracer  // nil when tracing is off (tracing.go)
 	proxies []netip.Prefix
 	opts    observeOptions
 
@@ -142,14 +145,18 @@ func startObservability(ctx context.Context, o observeOptions, dir string, stder
 	ob.logger = slog.New(logs.NewHandler(console, ob.logs))
 	ob.metrics.Counter("logs_dropped_total", "Log entries dropped because the log writer's queue was full.",
 		func() float64 { return float64(ob.logs.Dropped()) })
+	if err := ob.startTracing(ctx, o.trace); err != nil {
+		ob.close()
+		return nil, err
+	}
 	return ob, nil
 }
 
-// wrapStore times the store's operations for the query duration metric
-// and reports its connection pools.
+// wrapStore times the store's operations for the query duration metric,
+// reports its connection pools, and traces it when tracing is on.
 func (ob *observability) wrapStore(st store.Store) store.Store {
 	if ob.metrics == nil {
-		return st
+		return ob.traceStore(st, st)
 	}
 	if p, ok := st.(interface{ PoolStats() []store.PoolStats }); ok {
 		ob.metrics.Pools(func() []metrics.Pool {
@@ -160,7 +167,7 @@ func (ob *observability) wrapStore(st store.Store) store.Store {
 			return out
 		})
 	}
-	return timed.Wrap(st, ob.metrics)
+	return ob.traceStore(st, timed.Wrap(st, ob.metrics))
 }
 
 // attach connects the opened services: the stored-log settings and the
@@ -226,6 +233,7 @@ func (ob *observability) drain(ctx context.Context) {
 // close stops the metrics listener, writes the queued log entries and
 // closes the log database.
 func (ob *observability) close() {
+	ob.stopTracing()
 	if ob.metricsSrv != nil {
 		ob.metricsSrv.Close()
 	}

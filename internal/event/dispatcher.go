@@ -55,6 +55,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives read and prune failures; default discards.
 	Logger *slog.Logger
+	// Trace, when set, is called as each event is handed to the consumers:
+	// they get the context it returns, and end is called once all have it
+	// (tracing's dispatch span).
+	Trace func(ctx context.Context, ev *store.Event) (_ context.Context, end func())
 }
 
 // Defaults of Options.
@@ -192,9 +196,14 @@ func (d *Dispatcher) drain(ctx context.Context) {
 		consumers := d.consumers
 		d.mu.Unlock()
 		for _, ev := range evs {
-			for _, c := range consumers {
-				d.consume(ctx, c, ev)
+			ectx, end := ctx, func() {}
+			if d.opts.Trace != nil {
+				ectx, end = d.opts.Trace(ctx, ev)
 			}
+			for _, c := range consumers {
+				d.consume(ectx, c, ev)
+			}
+			end()
 			d.mu.Lock()
 			d.delivered = ev.Seq
 			d.mu.Unlock()

@@ -31,7 +31,7 @@ type client struct {
 	allow []netip.Prefix
 }
 
-func newClient(timeout time.Duration, allow []netip.Prefix) *client {
+func newClient(timeout time.Duration, allow []netip.Prefix, wrap func(http.RoundTripper) http.RoundTripper) *client {
 	c := &client{allow: allow}
 	dialer := &net.Dialer{Timeout: timeout, Control: c.control}
 	transport := &http.Transport{
@@ -42,8 +42,12 @@ func newClient(timeout time.Duration, allow []netip.Prefix) *client {
 		MaxIdleConns:          16,
 		IdleConnTimeout:       90 * time.Second,
 	}
+	var rt http.RoundTripper = transport
+	if wrap != nil {
+		rt = wrap(rt)
+	}
 	c.http = &http.Client{
-		Transport: transport,
+		Transport: rt,
 		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse

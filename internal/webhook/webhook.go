@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -60,6 +61,9 @@ type Options struct {
 	// OnAttempt, when set, is told the outcome of every answered delivery
 	// attempt: "succeeded", "failed" (to be retried) or "dead" (metrics).
 	OnAttempt func(outcome string)
+	// Transport, when set, wraps the transport that posts deliveries
+	// (tracing); the address checks stay beneath it.
+	Transport func(http.RoundTripper) http.RoundTripper
 }
 
 // Defaults of Options.
@@ -135,7 +139,7 @@ func New(st store.Store, cols record.Collections, records *record.Service, opts 
 	opts = opts.withDefaults()
 	return &Service{
 		store: st, cols: cols, records: records, opts: opts,
-		client:    newClient(opts.Timeout, opts.AllowPrivate),
+		client:    newClient(opts.Timeout, opts.AllowPrivate, opts.Transport),
 		fanNudge:  make(chan struct{}, 1),
 		workNudge: make(chan struct{}, 1),
 		owner:     random.String(random.LowerAlnum, 20),

@@ -472,7 +472,7 @@ func TestRefusesPrivateAddresses(t *testing.T) {
 	t.Parallel()
 	recv := newReceiver(t)
 	_, port, _ := strings.Cut(strings.TrimPrefix(recv.srv.URL, "http://"), ":")
-	c := newClient(2*time.Second, nil)
+	c := newClient(2*time.Second, nil, nil)
 	for _, url := range []string{
 		recv.srv.URL,
 		"http://localhost:" + port, // a name resolving to loopback
@@ -493,7 +493,7 @@ func TestRefusesPrivateAddresses(t *testing.T) {
 		t.Errorf("receiver got %d requests", got)
 	}
 	// The allow-list opens loopback.
-	allowed := newClient(2*time.Second, loopback)
+	allowed := newClient(2*time.Second, loopback, nil)
 	if res := allowed.post(context.Background(), recv.srv.URL, http.Header{}, []byte("{}")); res.err != nil || res.status != 200 {
 		t.Errorf("allowed loopback: %v %d", res.err, res.status)
 	}
@@ -504,7 +504,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	recv := newReceiver(t)
 	redirect := httptest.NewServer(http.RedirectHandler(recv.srv.URL, http.StatusTemporaryRedirect))
 	t.Cleanup(redirect.Close)
-	c := newClient(2*time.Second, loopback)
+	c := newClient(2*time.Second, loopback, nil)
 	res := c.post(context.Background(), redirect.URL, http.Header{}, []byte("{}"))
 	if res.err != nil || res.status != http.StatusTemporaryRedirect {
 		t.Errorf("got %v %d, want the 307 itself", res.err, res.status)
@@ -519,7 +519,7 @@ func TestTimeout(t *testing.T) {
 	block := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
 	t.Cleanup(func() { close(block); slow.Close() })
-	c := newClient(100*time.Millisecond, loopback)
+	c := newClient(100*time.Millisecond, loopback, nil)
 	start := time.Now()
 	res := c.post(context.Background(), slow.URL, http.Header{}, []byte("{}"))
 	if res.err == nil {

@@ -77,10 +77,19 @@ func (s *server) observe(next http.Handler) http.Handler {
 		}
 		st := &requestState{proxy: s.proxyTrust(r)}
 		r = r.WithContext(logs.WithRequestID(context.WithValue(r.Context(), stateKey{}, st), id))
+		var endSpan func(route string, status int)
+		if s.Tracer != nil {
+			var ctx context.Context
+			ctx, endSpan = s.Tracer.StartRequest(r, id, s.ip(r))
+			r = r.WithContext(ctx)
+		}
 		rw := &responseRecorder{ResponseWriter: w}
 		done := s.Metrics.RequestStarted()
 		defer func() {
 			done()
+			if endSpan != nil {
+				endSpan(st.route, rw.statusCode())
+			}
 			took := time.Since(start)
 			route := st.route
 			if route == "" {

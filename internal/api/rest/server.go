@@ -75,6 +75,9 @@ type Deps struct {
 	// RateLimiter keeps the buckets of the rateLimits settings; nil keeps
 	// them in this process.
 	RateLimiter RateLimiter
+	// Tracer traces every request (tracing.go); nil, when tracing is off,
+	// costs the request nothing.
+	Tracer Tracer
 	// Limits caps concurrent requests and sets their deadlines (see
 	// limits.go); nil applies neither.
 	Limits *httplimit.Limiter

@@ -30,12 +30,20 @@ func Wrap(st store.Store, obs Observer) store.Store {
 	return &timedStore{Store: st, obs: obs}
 }
 
-// Unwrap returns the engine under st when st comes from Wrap, else st.
+// Unwrap returns the engine under st: it removes the wrapper of Wrap and
+// any other wrapper with an Unwrap() store.Store method (tracing's), in any
+// order.
 func Unwrap(st store.Store) store.Store {
-	if t, ok := st.(*timedStore); ok {
-		return t.Store
+	for {
+		switch w := st.(type) {
+		case *timedStore:
+			st = w.Store
+		case interface{ Unwrap() store.Store }:
+			st = w.Unwrap()
+		default:
+			return st
+		}
 	}
-	return st
 }
 
 type timedStore struct {
