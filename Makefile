@@ -7,7 +7,7 @@
 GO  ?= go
 BIN := bin/basalt
 
-.PHONY: build test gotest gotest-postgres e2e e2e-postgres e2e-deps cluster require-postgres
+.PHONY: build test gotest gotest-postgres e2e e2e-postgres e2e-deps cluster crash soak require-postgres
 
 ## build: compile the server binary into bin/basalt
 build:
@@ -15,8 +15,8 @@ build:
 
 ## test: every suite on both engines: Go tests with the race detector (SQLite, and the PostgreSQL
 ## conformance and replica tests), the REST scenarios on PostgreSQL, the end-to-end suite on SQLite
-## and on PostgreSQL, then the cluster test
-test: build gotest gotest-postgres e2e e2e-postgres cluster
+## and on PostgreSQL, then the cluster test, then the short crash-safety and soak runs
+test: build gotest gotest-postgres e2e e2e-postgres cluster crash soak
 
 ## gotest: Go tests with the race detector; the PostgreSQL ones run when BASALT_TEST_POSTGRES is set
 ## (a package may take longer than go test's default 10 minutes under -race on 2 busy cores)
@@ -47,6 +47,19 @@ e2e-postgres: build e2e-deps require-postgres
 ## one replica killed mid-run (e2e/cluster/run.js; needs nginx)
 cluster: build e2e-deps
 	cd e2e && BASALT_BIN=$(CURDIR)/$(BIN) node cluster/run.js
+
+## crash: the crash-safety test, short: 3 rounds of concurrent writers, SIGKILL and restart on SQLite,
+## then 2 rounds on a fresh PostgreSQL database (bench/crash.sh; docs/crash-safety.md has the full run)
+crash: build require-postgres
+	bench/crash.sh -basalt $(BIN) -rounds 3
+	@if [ -n "$$BASALT_TEST_POSTGRES" ]; then \
+	  echo 'bench/crash.sh -basalt $(BIN) -rounds 2 -db "$$BASALT_TEST_POSTGRES"'; \
+	  bench/crash.sh -basalt $(BIN) -rounds 2 -db "$$BASALT_TEST_POSTGRES"; fi
+
+## soak: 60 s of mixed traffic judged on errors, goroutine/heap/RSS growth and p99 (bench/soak.sh;
+## the full run is 10 minutes)
+soak: build
+	bench/soak.sh -basalt $(BIN) -duration 60s -interval 5s
 
 require-postgres:
 	@if [ -z "$$BASALT_TEST_POSTGRES" ]; then \

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseMetrics(t *testing.T) {
+	text := `# HELP go_goroutines Number of goroutines that currently exist.
+# TYPE go_goroutines gauge
+go_goroutines 42
+go_memstats_heap_inuse_bytes 1.2e+07
+go_gc_duration_seconds{quantile="0.5"} 0.001
+process_resident_memory_bytes 5.0e+07
+basalt_db_pool_max_connections{pool="read"} 4
+basalt_db_pool_max_connections{pool="write"} 1
+`
+	got, err := parseMetrics(strings.NewReader(text), []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "basalt_db_pool_max_connections"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["go_goroutines"] != 42 || got["go_memstats_heap_inuse_bytes"] != 1.2e7 || got["process_resident_memory_bytes"] != 5e7 || got["basalt_db_pool_max_connections"] != 5 {
+		t.Errorf("got %v", got)
+	}
+	if _, err := parseMetrics(strings.NewReader(text), []string{"go_memstats_next_gc_bytes"}); err == nil {
+		t.Error("a missing metric: no error")
+	}
+	if _, err := parseMetrics(strings.NewReader("go_goroutines many\n"), []string{"go_goroutines"}); err == nil {
+		t.Error("a bad value: no error")
+	}
+}
+
+func TestRecorderWindows(t *testing.T) {
+	r := newRecorder()
+	for i := 1; i <= 100; i++ {
+		r.add("view", time.Duration(i)*time.Millisecond, nil)
+	}
+	r.add("create", time.Millisecond, errors.New("status 500"))
+	n, errs, p50, p99 := r.cut()
+	if n != 101 || errs != 1 || p50 != 50*time.Millisecond || p99 != 99*time.Millisecond {
+		t.Errorf("window: %d requests, %d errors, p50 %s, p99 %s; want 101, 1, 50ms, 99ms", n, errs, p50, p99)
+	}
+	n, errs, _, _ = r.cut()
+	if n != 0 || errs != 0 || r.totalErrors != 1 {
+		t.Errorf("next window: %d requests, %d errors, %d in all; want 0, 0, 1", n, errs, r.totalErrors)
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// window is what one sampling interval saw.
+type window struct {
+	end      time.Duration // since the traffic began
+	requests int
+	errors   int
+	p50, p99 time.Duration
+	events   int // realtime events the subscribers read
+	// cpuPerReq is the server's CPU time per request in the window, and
+	// load the machine's 1-minute load average at its end: context for
+	// reading latencies on a shared machine, not judged.
+	cpuPerReq time.Duration
+	load      float64
+	// others is the CPU, in cores, that processes other than the server
+	// and this tool used during the window: neighbours that slow the
+	// server down without its fault.
+	others float64
+	// The server's /metrics at the end of the window.
+	goroutines float64
+	heapInuse  float64 // go_memstats_heap_inuse_bytes
+	heapGoal   float64 // go_memstats_next_gc_bytes: twice the live heap at the last GC (GOGC=100)
+	rss        float64 // process_resident_memory_bytes
+	// dbBytes is the size of data.db and its WAL, cacheConns the SQLite
+	// connections that may cache its pages (basalt_db_pool_max_connections).
+	dbBytes    float64
+	cacheConns float64
+}
+
+// bounds are the limits a soak is judged by.
+type bounds struct {
+	warmup time.Duration // windows ending before this are not compared
+	// goroutines: the late windows' median may exceed the early ones' by
+	// at most this many.
+	goroutines float64
+	// heap goal and RSS: late ≤ early × (1 + ratio) + slack bytes; RSS
+	// also gets the page caches' allowance below.
+	heapRatio, heapSlack float64
+	rssRatio, rssSlack   float64
+	// pageCache is the most a SQLite connection caches of data.db (Basalt
+	// sets cache_size to 32 MiB). The caches fill as the database grows,
+	// which is not a leak: RSS may grow by cacheConns × min(pageCache,
+	// dbBytes) of the late windows.
+	pageCache float64
+	// p99: late ≤ early × ratio + slack. When other processes used more
+	// than noisyCores more CPU in the late windows than in the early ones,
+	// a broken p99 bound is reported as inconclusive instead of failing: on
+	// a shared machine it says nothing of the server.
+	p99Ratio   float64
+	p99Slack   time.Duration
+	noisyCores float64
+}
+
+// judgement is the outcome of a soak.
+type judgement struct {
+	early, late []window // the windows compared
+	failures    []string
+	notes       []string // the comparisons, failed or not
+	// inconclusive holds the bounds that were broken while other processes
+	// took the CPU (see bounds.noisyCores).
+	inconclusive []string
+}
+
+// judge compares the first windows after the warm-up ("early") with the last
+// ones ("late"): up to three each, by their medians, so that one noisy window
+// (another process taking the CPU for a moment) does not decide. For p99 the
+// late value is the best of the late windows: a server that really slows down
+// is slow in every window, while a neighbour's burst of CPU use slows only
+// some. errors are all the run's errors, in and out of the windows.
+func judge(ws []window, errors int, b bounds) judgement {
+	var j judgement
+	if errors > 0 {
+		j.failures = append(j.failures, fmt.Sprintf("errors: %d requests failed (want 0)", errors))
+	}
+	var after []window
+	for _, w := range ws {
+		if w.end > b.warmup {
+			after = append(after, w)
+		}
+	}
+	if len(after) < 2 {
+		j.failures = append(j.failures, fmt.Sprintf("only %d windows after the %s warm-up: too short to judge growth (want at least 2)", len(after), b.warmup))
+		return j
+	}
+	n := min(3, len(after)/2)
+	j.early, j.late = after[:n], after[len(after)-n:]
+	for _, w := range after {
+		if w.requests == 0 {
+			j.failures = append(j.failures, fmt.Sprintf("window ending at %s served no request", w.end))
+		}
+	}
+
+	med := func(ws []window, f func(window) float64) float64 {
+		v := make([]float64, len(ws))
+		for i, w := range ws {
+			v[i] = f(w)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	best := func(ws []window, f func(window) float64) float64 {
+		v := f(ws[0])
+		for _, w := range ws[1:] {
+			v = min(v, f(w))
+		}
+		return v
+	}
+	othersEarly := med(j.early, func(w window) float64 { return w.others })
+	othersLate := med(j.late, func(w window) float64 { return w.others })
+	check := func(name string, f func(window) float64, limit func(early float64) float64, unit func(float64) string) {
+		e, l := med(j.early, f), med(j.late, f)
+		p99 := strings.HasPrefix(name, "p99")
+		if p99 {
+			l = best(j.late, f)
+		}
+		lim := limit(e)
+		note := fmt.Sprintf("%s: early %s, late %s, bound %s", name, unit(e), unit(l), unit(lim))
+		switch {
+		case l <= lim:
+		case p99 && othersLate-othersEarly > b.noisyCores:
+			note += fmt.Sprintf("  EXCEEDED while other processes used %.2f cores late against %.2f early: inconclusive", othersLate, othersEarly)
+			j.inconclusive = append(j.inconclusive, note)
+		default:
+			j.failures = append(j.failures, note)
+			note += "  EXCEEDED"
+		}
+		j.notes = append(j.notes, note)
+	}
+	count := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	mib := func(v float64) string { return fmt.Sprintf("%.1f MiB", v/(1<<20)) }
+	ms := func(v float64) string { return fmt.Sprintf("%.2f ms", v/float64(time.Millisecond)) }
+	check("goroutines", func(w window) float64 { return w.goroutines },
+		func(e float64) float64 { return e + b.goroutines }, count)
+	check("heap goal (2 × live heap)", func(w window) float64 { return w.heapGoal },
+		func(e float64) float64 { return e*(1+b.heapRatio) + b.heapSlack }, mib)
+	cache := med(j.late, func(w window) float64 { return w.cacheConns }) *
+		min(b.pageCache, med(j.late, func(w window) float64 { return w.dbBytes }))
+	check(fmt.Sprintf("RSS (page cache allowance %.1f MiB)", cache/(1<<20)), func(w window) float64 { return w.rss },
+		func(e float64) float64 { return e*(1+b.rssRatio) + b.rssSlack + cache }, mib)
+	check("p99 (late: best late window)", func(w window) float64 { return float64(w.p99) },
+		func(e float64) float64 { return e*b.p99Ratio + float64(b.p99Slack) }, ms)
+	return j
+}
