@@ -83,12 +83,28 @@ func (s *Service) fanOut(ctx context.Context, idle bool) (bool, error) {
 		if err != nil {
 			return idle, err
 		}
-		evs, err := s.store.Events(ctx, after, fanOutBatch)
-		if err != nil || len(evs) == 0 {
+		// Without an enabled webhook the cursor moves to the end of the
+		// outbox without reading it. The end is read before the webhooks:
+		// an event up to it committed before the webhooks were read, so no
+		// webhook created later is owed it.
+		end, err := s.store.LastEventSeq(ctx)
+		if err != nil || end <= after {
 			return idle, err
 		}
 		hooks, err := s.store.Webhooks(ctx)
 		if err != nil {
+			return idle, err
+		}
+		if !slices.ContainsFunc(hooks, func(w *store.Webhook) bool { return w.Enabled }) {
+			return true, s.skipTo(ctx, end)
+		}
+		evs, err := s.store.Events(ctx, after, fanOutBatch)
+		if err != nil || len(evs) == 0 {
+			return idle, err
+		}
+		// Read again after the events, so that a webhook created before an
+		// event it now owes committed is found.
+		if hooks, err = s.store.Webhooks(ctx); err != nil {
 			return idle, err
 		}
 		idle = !slices.ContainsFunc(hooks, func(w *store.Webhook) bool { return w.Enabled })
@@ -136,6 +152,17 @@ func (s *Service) fanOut(ctx context.Context, idle bool) (bool, error) {
 		}
 	}
 	return idle, nil
+}
+
+// skipTo moves the cursor forward to last, owing nothing.
+func (s *Service) skipTo(ctx context.Context, last int64) error {
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		cur, err := position(ctx, tx)
+		if err != nil || cur >= last {
+			return err
+		}
+		return tx.SetParam(ctx, cursorKey, []byte(strconv.FormatInt(last, 10)))
+	})
 }
 
 // deliveriesOf returns the deliveries ev owes to hooks.
