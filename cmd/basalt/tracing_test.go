@@ -25,6 +25,9 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/api/rest"
 	"github.com/basalt-dev/basalt/internal/store"
+	"github.com/basalt-dev/basalt/internal/store/postgres"
+	"github.com/basalt-dev/basalt/internal/store/postgres/pgtest"
+	"github.com/basalt-dev/basalt/internal/store/timed"
 	"github.com/basalt-dev/basalt/internal/tracing"
 	"github.com/basalt-dev/basalt/internal/webhook"
 )
@@ -554,5 +557,47 @@ func TestTraceFlags(t *testing.T) {
 		noEnv, strings.NewReader(""), io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "--otlp-endpoint") {
 		t.Errorf("--otlp-endpoint collector:4318: got %v", err)
+	}
+}
+
+// TestTracingPostgresSystem checks that store spans name PostgreSQL as
+// their database system when serve uses it.
+func TestTracingPostgresSystem(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	obs, err := startObservability(ctx, observeOptions{logFormat: "text", logLevel: "error"}, t.TempDir(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(obs.close)
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	obs.setTracer(tracing.New(tp))
+	engine, err := postgres.Open(ctx, db, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := obs.wrapStore(engine)
+	defer st.Close()
+	if _, ok := timed.Unwrap(st).(*postgres.Store); !ok {
+		t.Errorf("timed.Unwrap(%T) does not reach the engine", st)
+	}
+	rctx, span := tp.Tracer("test").Start(ctx, "request")
+	if _, err := st.LastEventSeq(rctx); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	var found bool
+	for _, sp := range exp.GetSpans() {
+		if sp.Name == "LastEventSeq" {
+			found = true
+			if got := attrString(sp, "db.system.name"); got != "postgresql" {
+				t.Errorf("db.system.name = %q, want postgresql", got)
+			}
+		}
+	}
+	if !found {
+		t.Error("no LastEventSeq span")
 	}
 }
