@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -50,6 +51,7 @@ type config struct {
 	users       int
 	records     int
 	seed        uint64
+	cacheConns  int // SQLite connections to data.db, when /metrics does not say
 	keep        bool
 	workdir     string
 	bounds      bounds
@@ -77,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	heapSlack := fs.Float64("heap-slack-mib", 8, "absolute heap goal growth allowed on top of -max-heap-growth, MiB")
 	fs.Float64Var(&b.rssRatio, "max-rss-growth", 0.25, "relative RSS growth allowed between the early and late windows")
 	rssSlack := fs.Float64("rss-slack-mib", 16, "absolute RSS growth allowed on top of -max-rss-growth and the SQLite page cache allowance, MiB")
+	// Basalt's SQLite store opens max(4, 2 × GOMAXPROCS) readers and one
+	// writer; the server runs on this machine.
+	fs.IntVar(&cfg.cacheConns, "cache-conns", 1+max(4, 2*runtime.NumCPU()), "SQLite connections to data.db that cache pages, when /metrics lacks basalt_db_pool_max_connections (default: Basalt's readers and writer on this machine)")
 	pageCache := fs.Float64("page-cache-mib", 32, "page cache of one SQLite connection to data.db (Basalt's cache_size): RSS may grow by the pool's connections × min(this, data.db + WAL size)")
 	fs.Float64Var(&b.p99Ratio, "max-p99-ratio", 2, "late p99 may be at most this many times the early p99 (plus -p99-slack)")
 	fs.DurationVar(&b.p99Slack, "p99-slack", 5*time.Millisecond, "absolute p99 allowance on top of -max-p99-ratio, for sub-millisecond latencies on a shared machine")

@@ -82,8 +82,11 @@ var runtimeMetrics = []string{
 	"go_memstats_next_gc_bytes",
 	"process_resident_memory_bytes",
 	"process_cpu_seconds_total",
-	"basalt_db_pool_max_connections", // summed over the pools
 }
+
+// poolMetric is the SQLite connections per pool, summed over the pools;
+// optional (when absent, -cache-conns is used).
+const poolMetric = "basalt_db_pool_max_connections"
 
 // fileSizes returns the summed sizes of the files that exist among paths.
 func fileSizes(paths ...string) float64 {
@@ -111,9 +114,9 @@ func loadAverage() float64 {
 	return v
 }
 
-// scrape reads the server's /metrics and returns the values of names (only
-// unlabelled series are looked at).
-func scrape(ctx context.Context, c *http.Client, url string, names []string) (map[string]float64, error) {
+// scrape reads the server's /metrics and returns the values of names, all
+// required, and of optional ones that are there.
+func scrape(ctx context.Context, c *http.Client, url string, names, optional []string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -126,14 +129,14 @@ func scrape(ctx context.Context, c *http.Client, url string, names []string) (ma
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("scraping %s: status %d", url, res.StatusCode)
 	}
-	return parseMetrics(res.Body, names)
+	return parseMetrics(res.Body, names, optional)
 }
 
 // parseMetrics picks samples out of a Prometheus text exposition; the
 // samples of a name with labels are summed.
-func parseMetrics(r io.Reader, names []string) (map[string]float64, error) {
+func parseMetrics(r io.Reader, names, optional []string) (map[string]float64, error) {
 	want := map[string]bool{}
-	for _, n := range names {
+	for _, n := range append(names, optional...) {
 		want[n] = true
 	}
 	out := map[string]float64{}

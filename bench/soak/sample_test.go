@@ -17,17 +17,21 @@ process_resident_memory_bytes 5.0e+07
 basalt_db_pool_max_connections{pool="read"} 4
 basalt_db_pool_max_connections{pool="write"} 1
 `
-	got, err := parseMetrics(strings.NewReader(text), []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "basalt_db_pool_max_connections"})
+	got, err := parseMetrics(strings.NewReader(text), []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes"},
+		[]string{"basalt_db_pool_max_connections", "basalt_absent"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got["go_goroutines"] != 42 || got["go_memstats_heap_inuse_bytes"] != 1.2e7 || got["process_resident_memory_bytes"] != 5e7 || got["basalt_db_pool_max_connections"] != 5 {
 		t.Errorf("got %v", got)
 	}
-	if _, err := parseMetrics(strings.NewReader(text), []string{"go_memstats_next_gc_bytes"}); err == nil {
+	if _, ok := got["basalt_absent"]; ok {
+		t.Error("an absent optional metric has a value")
+	}
+	if _, err := parseMetrics(strings.NewReader(text), []string{"go_memstats_next_gc_bytes"}, nil); err == nil {
 		t.Error("a missing metric: no error")
 	}
-	if _, err := parseMetrics(strings.NewReader("go_goroutines many\n"), []string{"go_goroutines"}); err == nil {
+	if _, err := parseMetrics(strings.NewReader("go_goroutines many\n"), []string{"go_goroutines"}, nil); err == nil {
 		t.Error("a bad value: no error")
 	}
 }

@@ -109,13 +109,16 @@ func (s *soak) run(ctx context.Context) error {
 			events += sub.events.Load()
 		}
 		w.events, lastEvents = int(events-lastEvents), events
-		m, err := scrape(ctx, scrapeClient, s.metricsURL, runtimeMetrics)
+		m, err := scrape(ctx, scrapeClient, s.metricsURL, runtimeMetrics, []string{poolMetric})
 		if err != nil {
 			runErr = err
 			continue
 		}
 		w.goroutines, w.heapInuse, w.heapGoal, w.rss = m["go_goroutines"], m["go_memstats_heap_inuse_bytes"], m["go_memstats_next_gc_bytes"], m["process_resident_memory_bytes"]
-		w.cacheConns = m["basalt_db_pool_max_connections"]
+		w.cacheConns = float64(s.cfg.cacheConns)
+		if v, ok := m[poolMetric]; ok {
+			w.cacheConns = v
+		}
 		w.dbBytes = fileSizes(filepath.Join(s.work, "data", "data.db"), filepath.Join(s.work, "data", "data.db-wal"))
 		cpu := m["process_cpu_seconds_total"]
 		if i > 1 && w.requests > 0 {
