@@ -9,6 +9,7 @@
 package httplimit
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -63,7 +64,7 @@ func (l *Limiter) InFlight() int { return len(l.slots) }
 // goes away while it waits is dropped without an answer.
 func (l *Limiter) Wrap(next, shed http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l.setDeadlines(w)
+		l.setDeadlines(w, r)
 		if l.slots != nil {
 			if !l.acquire(r) {
 				if r.Context().Err() != nil {
@@ -105,17 +106,42 @@ func (l *Limiter) acquire(r *http.Request) bool {
 // setDeadlines gives the request its read and write deadlines (zero when
 // off). net/http clears them before the next request on the connection, so
 // requests that are not wrapped, such as long-lived streams, have none.
-func (l *Limiter) setDeadlines(w http.ResponseWriter) {
+//
+// The read deadline covers the body only: a request without one gets
+// none, and the deadline is lifted once the body is read. Past that point
+// net/http reads the connection in the background to notice a client going
+// away, and a deadline expiring then would cancel the request's context
+// (and the connection's, for every later request on it) while the handler
+// still works.
+func (l *Limiter) setDeadlines(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	var read, write time.Time
-	if l.opts.ReadTimeout > 0 {
-		read = now.Add(l.opts.ReadTimeout)
-	}
+	// Writers that cannot take deadlines (tests' recorders) are left alone.
+	rc := http.NewResponseController(w)
+	var write time.Time
 	if l.opts.WriteTimeout > 0 {
 		write = now.Add(l.opts.WriteTimeout)
 	}
-	// Writers that cannot take deadlines (tests' recorders) are left alone.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(read)
 	_ = rc.SetWriteDeadline(write)
+	if l.opts.ReadTimeout > 0 && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		if rc.SetReadDeadline(now.Add(l.opts.ReadTimeout)) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
+	}
+}
+
+// deadlineBody lifts the read deadline when the body has been read to its
+// end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc     *http.ResponseController
+	lifted bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.lifted {
+		b.lifted = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

@@ -1,6 +1,7 @@
 package httplimit_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -185,6 +186,47 @@ func TestReadTimeoutEndsATricklingBody(t *testing.T) {
 		t.Fatal("the trickling body was not ended by the read timeout")
 	}
 	_ = c
+}
+
+// The read deadline must not outlive the body: net/http's background read
+// of an idle connection would fail at the deadline and cancel the context
+// of the request still being handled, and of every later request on the
+// connection.
+func TestReadTimeoutSparesTheWorkAfterTheBody(t *testing.T) {
+	t.Parallel()
+	l := httplimit.New(httplimit.Options{ReadTimeout: 100 * time.Millisecond})
+	ctxErrs := make(chan error, 3)
+	srv := httptest.NewServer(l.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			t.Errorf("%s: reading the body: %v", r.Method, err)
+		}
+		// Work well past the read deadline.
+		time.Sleep(400 * time.Millisecond)
+		ctxErrs <- r.Context().Err()
+		io.WriteString(w, "ok")
+	}), shed503))
+	t.Cleanup(srv.Close)
+	c := rawConn(t, srv, "")
+	br := bufio.NewReader(c)
+	for _, req := range []string{
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(guard))
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", req, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err := <-ctxErrs; err != nil || string(body) != "ok" {
+			t.Errorf("%q: context %v, body %q; want an uncancelled request answered ok", req, err, body)
+		}
+	}
 }
 
 func ExampleLimiter_Wrap() {
