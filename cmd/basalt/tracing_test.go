@@ -328,8 +328,15 @@ func TestTracingOff(t *testing.T) {
 	if s.obs.tracer != nil || s.obs.restTracer() != nil || s.obs.webhookTransport() != nil || s.obs.dispatchTrace() != nil {
 		t.Fatal("tracing pieces installed with tracing off")
 	}
-	if _, ok := s.app.store.(interface{ Unwrap() store.Store }); ok {
-		t.Errorf("store %T is wrapped with tracing off", s.app.store)
+	for st := s.app.store; st != nil; {
+		if strings.Contains(fmt.Sprintf("%T", st), "traced") {
+			t.Errorf("store %T is wrapped with tracing off", st)
+		}
+		w, ok := st.(interface{ Unwrap() store.Store })
+		if !ok {
+			break
+		}
+		st = w.Unwrap()
 	}
 	recv := &hookReceiver{}
 	hookSrv := httptest.NewServer(recv)

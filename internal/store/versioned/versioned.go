@@ -34,3 +34,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 
 // Version returns the number of write transactions ended so far.
 func (s *Store) Version() uint64 { return s.version.Load() }
+
+// Unwrap returns the wrapped store, for code that needs the engine itself
+// (backups, pool statistics).
+func (s *Store) Unwrap() store.Store { return s.Store }
