@@ -33,6 +33,15 @@ type Consumer interface {
 	Consume(ctx context.Context, ev *store.Event)
 }
 
+// Idler is a Consumer that can say it has no use for events now (a realtime
+// broker without clients). When every consumer is idle, the dispatcher
+// moves past new events without reading them. Idle must turn false before
+// the consumer starts wanting events from the outbox position of that
+// moment, which the dispatcher reads before asking.
+type Idler interface {
+	Idle() bool
+}
+
 // ConsumerFunc adapts a function to Consumer.
 type ConsumerFunc func(ctx context.Context, ev *store.Event)
 
@@ -183,6 +192,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // drain delivers every committed event not delivered yet.
 func (d *Dispatcher) drain(ctx context.Context) {
+	if skipped, err := d.skipIfIdle(ctx); skipped || err != nil {
+		if err != nil && ctx.Err() == nil {
+			d.opts.Logger.Error("reading the event outbox position", "err", err)
+		}
+		return
+	}
 	for ctx.Err() == nil {
 		after := d.Delivered()
 		evs, err := d.outbox.Events(ctx, after, d.opts.Batch)
@@ -212,6 +227,32 @@ func (d *Dispatcher) drain(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// skipIfIdle moves past every committed event without reading it when all
+// consumers are idle, and reports whether it did. The end of the outbox is
+// read first: a consumer that stops being idle afterwards wants only
+// events after it.
+func (d *Dispatcher) skipIfIdle(ctx context.Context) (bool, error) {
+	d.mu.Lock()
+	consumers := d.consumers
+	d.mu.Unlock()
+	if len(consumers) == 0 {
+		return false, nil
+	}
+	last, err := d.outbox.LastEventSeq(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range consumers {
+		if i, ok := c.(Idler); !ok || !i.Idle() {
+			return false, nil
+		}
+	}
+	d.mu.Lock()
+	d.delivered = max(d.delivered, last)
+	d.mu.Unlock()
+	return true, nil
 }
 
 // consume hands ev to c; a panicking consumer is logged and skipped so that

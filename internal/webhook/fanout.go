@@ -32,6 +32,11 @@ const fanOutBatch = 256
 // Consume is the dispatcher's nudge that events were committed.
 func (s *Service) Consume(context.Context, *store.Event) { nudge(s.fanNudge) }
 
+// Idle reports whether the fan-out found no enabled webhook (event.Idler):
+// it ignores nudges then, and finds new webhooks and the events they are
+// owed on its poll tick.
+func (s *Service) Idle() bool { return s.idle.Load() }
+
 func nudge(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
@@ -246,6 +251,7 @@ func (s *Service) runFanOut(ctx context.Context) {
 			if idle, err = s.fanOut(ctx, idle); err != nil && ctx.Err() == nil {
 				s.opts.Logger.Error("webhook fan-out", "err", err)
 			}
+			s.idle.Store(idle)
 		}
 		select {
 		case <-ctx.Done():

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -128,6 +129,8 @@ type Service struct {
 	client  *client
 
 	fanNudge, workNudge chan struct{}
+	// idle is true while the fan-out found no enabled webhook (Idle).
+	idle atomic.Bool
 	// owner names this process in delivery leases (random per service).
 	owner string
 	// Audit records webhook changes and replays; nil records nothing.

@@ -127,6 +127,15 @@ func New(records *record.Service, opts Options) *Broker {
 	return b
 }
 
+// Idle reports whether no client is connected (event.Idler): events then
+// concern nobody. A client is registered before it learns its id, so
+// before any subscription of its can take an outbox position.
+func (b *Broker) Idle() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.clients) == 0
+}
+
 // register adds a new client connected from ip; nil once the broker is closed.
 func (b *Broker) register(ip string) *client {
 	c := newClient(b.opts.NewClientID(), ip, b.opts.SendBuffer)
