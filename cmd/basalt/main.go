@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -120,6 +119,9 @@ type options struct {
 	throttle auth.Throttle
 	// observe configures logs, metrics, trusted proxies and draining.
 	observe observeOptions
+	// limits holds the timeouts, body and concurrency limits, the query
+	// time limit, CORS origins and TLS (limits.go).
+	limits limitOptions
 	// redis is the Redis server (redis://…) that holds the rate limit
 	// buckets shared by replicas; empty keeps them in this process.
 	redis string
@@ -152,6 +154,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	if err := observeFlags(fs, getenv, &o.observe); err != nil {
 		return nil, nil, err
 	}
+	if err := limitFlags(fs, getenv, &o.limits); err != nil {
+		return nil, nil, err
+	}
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
 	var positional []string
 	for {
@@ -166,6 +171,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	}
 	if o.tokenAlg != token.AlgHS256 && !token.ValidAlg(o.tokenAlg) {
 		return nil, nil, fmt.Errorf("--token-alg: want HS256, ES256 or EdDSA, got %q", o.tokenAlg)
+	}
+	if err := o.limits.check(); err != nil {
+		return nil, nil, err
 	}
 	return o, positional, nil
 }
@@ -211,15 +219,13 @@ func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap 
 		// Replicas share one database: they share the auth throttle too.
 		authOpts = append([]auth.Option{auth.WithBuckets(pg.Buckets())}, authOpts...)
 	}
-	_, counted := st.(*sqlite.Store)
-	if wrap != nil {
-		st = wrap(st)
-	}
-	// Outermost, so that the wrappers above see the engine itself.
 	var version func() uint64
-	if counted {
+	if _, ok := st.(*sqlite.Store); ok {
 		vs := versioned.Wrap(st)
 		st, version = vs, vs.Version
+	}
+	if wrap != nil {
+		st = wrap(st)
 	}
 	now := time.Now
 	cols, err := collection.New(ctx, st, now)
@@ -291,7 +297,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 	}
 	defer obs.close()
 	logger := obs.logger
-	a, err := openWrapped(ctx, o.dir, o.db, logger, obs.wrapStore, auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
+	a, err := openWrapped(ctx, o.dir, o.db, logger, o.limits.wrapStore(obs.wrapStore), auth.WithSigning(o.tokenAlg), auth.WithThrottle(o.throttle))
 	if err != nil {
 		return false, err
 	}
@@ -339,6 +345,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		Metrics:  obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
 		TrustedProxies: obs.proxies, Ready: obs.ready, Audit: a.store,
 		RateLimiter: limiter, Tracer: obs.restTracer(),
+		Limits: o.limits.limiter(obs.metrics), CORSOrigins: o.limits.corsOrigins, MaxBody: o.limits.maxBody,
 	})
 	if err := obs.serveMetrics(); err != nil {
 		return false, err
@@ -347,18 +354,16 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 	if err != nil {
 		return false, fmt.Errorf("listening on %s: %w", o.http, err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	srv, err := o.limits.server(handler, logger)
+	if err != nil {
+		ln.Close()
+		return false, err
 	}
 	// Realtime streams never go idle: end them so that Shutdown can finish.
 	srv.RegisterOnShutdown(broker.Close)
-	fmt.Fprintf(stdout, "Basalt %s serving http://%s (REST API under /api/, data in %s)\n", version, ln.Addr(), o.dir)
+	fmt.Fprintf(stdout, "Basalt %s serving %s://%s (REST API under /api/, data in %s)\n", version, scheme(srv), ln.Addr(), o.dir)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- serveOn(srv, ln) }()
 	restart := false
 	select {
 	case err := <-errc:
