@@ -85,7 +85,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pageCache := fs.Float64("page-cache-mib", 32, "page cache of one SQLite connection to data.db (Basalt's cache_size): RSS may grow by the pool's connections × min(this, data.db + WAL size)")
 	fs.Float64Var(&b.p99Ratio, "max-p99-ratio", 2, "late p99 may be at most this many times the early p99 (plus -p99-slack)")
 	fs.DurationVar(&b.p99Slack, "p99-slack", 5*time.Millisecond, "absolute p99 allowance on top of -max-p99-ratio, for sub-millisecond latencies on a shared machine")
-	fs.Float64Var(&b.noisyCores, "noisy-cores", 0.5, "a broken p99 bound is inconclusive, not a failure, when other processes used this many more CPU cores in the late windows than in the early ones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

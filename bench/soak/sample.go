@@ -223,3 +223,28 @@ func selfCPU() float64 {
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (u + st) / clockTicks
 }
+
+// runQueueWait returns how long the threads of process pid have waited,
+// runnable, for a CPU since they started (Linux schedstat), 0 when unknown.
+// It grows when other processes, or the process's own threads, take the
+// cores it could run on.
+func runQueueWait(pid int) time.Duration {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var wait int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		f := strings.Fields(string(b))
+		if len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			wait += n
+		}
+	}
+	return time.Duration(wait)
+}

@@ -82,14 +82,15 @@ func (s *soak) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(s.out, "soak: %s of mixed traffic at %.0f requests/s (%d clients), %d realtime subscribers, %d seeded records, windows of %s, warm-up %s, seed %d\n",
 		s.cfg.duration, s.cfg.rate, s.cfg.workers, s.cfg.subscribers, s.cfg.records, s.cfg.interval, s.cfg.bounds.warmup, s.cfg.seed)
-	fmt.Fprintf(s.out, "%6s %7s %6s %6s %7s %8s %7s %10s %9s %9s %8s %8s %5s %6s\n",
-		"window", "end", "reqs", "errors", "p50 ms", "p99 ms", "events", "goroutines", "heap MiB", "goal MiB", "RSS MiB", "cpu/req", "load", "others")
+	fmt.Fprintf(s.out, "%6s %7s %6s %6s %7s %8s %7s %10s %9s %9s %8s %8s %8s %5s %6s\n",
+		"window", "end", "reqs", "errors", "p50 ms", "p99 ms", "events", "goroutines", "heap MiB", "goal MiB", "RSS MiB", "cpu/req", "wait/req", "load", "others")
 
 	scrapeClient := &http.Client{Timeout: 10 * time.Second}
 	began := time.Now()
 	var windows []window
 	var lastEvents int64
 	lastCPU, lastBusy, lastSelf, lastAt := 0.0, machineBusy(), selfCPU(), time.Now()
+	lastWait := runQueueWait(s.srv.Pid())
 	n := int((s.cfg.duration + s.cfg.interval - 1) / s.cfg.interval)
 	var runErr error
 	for i := 1; i <= n && runErr == nil; i++ {
@@ -124,16 +125,20 @@ func (s *soak) run(ctx context.Context) error {
 		if i > 1 && w.requests > 0 {
 			w.cpuPerReq = time.Duration((cpu - lastCPU) / float64(w.requests) * float64(time.Second))
 		}
-		busy, self, at := machineBusy(), selfCPU(), time.Now()
+		busy, self, at, wait := machineBusy(), selfCPU(), time.Now(), runQueueWait(s.srv.Pid())
+		if w.requests > 0 {
+			w.waitPerReq = (wait - lastWait) / time.Duration(w.requests)
+		}
+		lastWait = wait
 		if i > 1 {
 			w.others = max(0, (busy-lastBusy)-(cpu-lastCPU)-(self-lastSelf)) / at.Sub(lastAt).Seconds()
 		}
 		lastCPU, lastBusy, lastSelf, lastAt = cpu, busy, self, at
 		w.load = loadAverage()
 		windows = append(windows, w)
-		fmt.Fprintf(s.out, "%6d %7s %6d %6d %7.2f %8.2f %7d %10.0f %9.1f %9.1f %8.1f %6.2fms %5.1f %6.2f\n",
+		fmt.Fprintf(s.out, "%6d %7s %6d %6d %7.2f %8.2f %7d %10.0f %9.1f %9.1f %8.1f %6.2fms %6.2fms %5.1f %6.2f\n",
 			i, w.end, w.requests, w.errors, ms(w.p50), ms(w.p99), w.events, w.goroutines,
-			w.heapInuse/(1<<20), w.heapGoal/(1<<20), w.rss/(1<<20), ms(w.cpuPerReq), w.load, w.others)
+			w.heapInuse/(1<<20), w.heapGoal/(1<<20), w.rss/(1<<20), ms(w.cpuPerReq), ms(w.waitPerReq), w.load, w.others)
 	}
 	close(stopTraffic)
 	wg.Wait()

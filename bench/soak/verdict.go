@@ -20,9 +20,11 @@ type window struct {
 	cpuPerReq time.Duration
 	load      float64
 	// others is the CPU, in cores, that processes other than the server
-	// and this tool used during the window: neighbours that slow the
-	// server down without its fault.
-	others float64
+	// and this tool used during the window; waitPerReq is how long the
+	// server's threads waited, runnable, for a CPU per request: the
+	// contention that slows the server down without its fault.
+	others     float64
+	waitPerReq time.Duration
 	// The server's /metrics at the end of the window.
 	goroutines float64
 	heapInuse  float64 // go_memstats_heap_inuse_bytes
@@ -49,13 +51,13 @@ type bounds struct {
 	// which is not a leak: RSS may grow by cacheConns × min(pageCache,
 	// dbBytes) of the late windows.
 	pageCache float64
-	// p99: late ≤ early × ratio + slack. When other processes used more
-	// than noisyCores more CPU in the late windows than in the early ones,
-	// a broken p99 bound is reported as inconclusive instead of failing: on
+	// p99: late ≤ early × ratio + slack. When the server's wait for a CPU
+	// per request grew by the same ratio while its CPU time per request
+	// did not (the machine got busier, the server did not get slower), a
+	// broken p99 bound is reported as inconclusive instead of failing: on
 	// a shared machine it says nothing of the server.
-	p99Ratio   float64
-	p99Slack   time.Duration
-	noisyCores float64
+	p99Ratio float64
+	p99Slack time.Duration
 }
 
 // judgement is the outcome of a soak.
@@ -63,8 +65,8 @@ type judgement struct {
 	early, late []window // the windows compared
 	failures    []string
 	notes       []string // the comparisons, failed or not
-	// inconclusive holds the bounds that were broken while other processes
-	// took the CPU (see bounds.noisyCores).
+	// inconclusive holds the bounds that were broken while the machine,
+	// not the server, changed (see bounds.p99Ratio).
 	inconclusive []string
 }
 
@@ -112,8 +114,11 @@ func judge(ws []window, errors int, b bounds) judgement {
 		}
 		return v
 	}
-	othersEarly := med(j.early, func(w window) float64 { return w.others })
-	othersLate := med(j.late, func(w window) float64 { return w.others })
+	waitEarly := med(j.early, func(w window) float64 { return float64(w.waitPerReq) })
+	waitLate := med(j.late, func(w window) float64 { return float64(w.waitPerReq) })
+	cpuEarly := med(j.early, func(w window) float64 { return float64(w.cpuPerReq) })
+	cpuLate := med(j.late, func(w window) float64 { return float64(w.cpuPerReq) })
+	contended := waitLate > waitEarly*b.p99Ratio && cpuLate < cpuEarly*1.5
 	check := func(name string, f func(window) float64, limit func(early float64) float64, unit func(float64) string) {
 		e, l := med(j.early, f), med(j.late, f)
 		p99 := strings.HasPrefix(name, "p99")
@@ -124,8 +129,10 @@ func judge(ws []window, errors int, b bounds) judgement {
 		note := fmt.Sprintf("%s: early %s, late %s, bound %s", name, unit(e), unit(l), unit(lim))
 		switch {
 		case l <= lim:
-		case p99 && othersLate-othersEarly > b.noisyCores:
-			note += fmt.Sprintf("  EXCEEDED while other processes used %.2f cores late against %.2f early: inconclusive", othersLate, othersEarly)
+		case p99 && contended:
+			note += fmt.Sprintf("  EXCEEDED while the server waited %s for a CPU per request late against %s early, at %s of CPU per request against %s: inconclusive",
+				time.Duration(waitLate).Round(time.Microsecond), time.Duration(waitEarly).Round(time.Microsecond),
+				time.Duration(cpuLate).Round(time.Microsecond), time.Duration(cpuEarly).Round(time.Microsecond))
 			j.inconclusive = append(j.inconclusive, note)
 		default:
 			j.failures = append(j.failures, note)

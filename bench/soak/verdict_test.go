@@ -18,7 +18,7 @@ func steady(n int) []window {
 }
 
 var testBounds = bounds{warmup: 15 * time.Second, goroutines: 50, heapRatio: 0.2, heapSlack: 8 << 20,
-	rssRatio: 0.25, rssSlack: 16 << 20, pageCache: 32 << 20, p99Ratio: 2, p99Slack: 5 * time.Millisecond, noisyCores: 0.5}
+	rssRatio: 0.25, rssSlack: 16 << 20, pageCache: 32 << 20, p99Ratio: 2, p99Slack: 5 * time.Millisecond}
 
 func TestJudge(t *testing.T) {
 	tests := []struct {
@@ -112,16 +112,29 @@ func TestJudgeComparesFirstAndLastWindows(t *testing.T) {
 
 func TestJudgeP99OnABusyMachine(t *testing.T) {
 	ws := steady(12)
+	for i := range ws {
+		ws[i].cpuPerReq, ws[i].waitPerReq = 2*time.Millisecond, time.Millisecond
+	}
 	for i := 9; i < 12; i++ {
 		ws[i].p99 = 40 * time.Millisecond
-		ws[i].others = 1.2 // neighbours took more than a core late in the run
+		ws[i].waitPerReq = 5 * time.Millisecond // neighbours took the cores late in the run
 	}
 	j := judge(ws, 0, testBounds)
 	if len(j.failures) != 0 || len(j.inconclusive) != 1 || !strings.Contains(j.inconclusive[0], "p99") {
 		t.Fatalf("failures %q, inconclusive %q; want only p99 inconclusive", j.failures, j.inconclusive)
 	}
+	// A server that needs more CPU per request is slower by its own fault,
+	// however busy the machine.
+	for i := 9; i < 12; i++ {
+		ws[i].cpuPerReq = 4 * time.Millisecond
+	}
+	j = judge(ws, 0, testBounds)
+	if len(j.failures) != 1 || !strings.Contains(j.failures[0], "p99") {
+		t.Fatalf("failures %q, want p99", j.failures)
+	}
 	// Memory bounds are judged whatever the neighbours do.
 	for i := 9; i < 12; i++ {
+		ws[i].cpuPerReq = 2 * time.Millisecond
 		ws[i].goroutines = 400
 	}
 	j = judge(ws, 0, testBounds)
