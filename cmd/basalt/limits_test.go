@@ -462,6 +462,9 @@ func TestServeTLS(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("status %d, want 200", res.StatusCode)
 	}
+	if res.ProtoMajor != 2 {
+		t.Errorf("protocol %s, want HTTP/2 over TLS", res.Proto)
+	}
 	if got := res.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
 		t.Errorf("Strict-Transport-Security = %q, want max-age", got)
 	}
