@@ -18,8 +18,10 @@ func (s *server) limit(next http.Handler) http.Handler {
 		return next
 	}
 	limited := s.Limits.Wrap(next, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Retry-After is set by the limiter.
-		s.fail(w, r, apperr.New(apperr.Unavailable, msgBusy))
+		// Retry-After is set by the limiter. The access log records the
+		// answer; an error line per shed request would flood the log when
+		// the server is overloaded already.
+		writeError(w, r, apperr.New(apperr.Unavailable, msgBusy), nil)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if unlimited(r) {
