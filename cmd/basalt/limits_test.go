@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -317,52 +318,43 @@ func TestServeSheds(t *testing.T) {
 	json.Unmarshal([]byte(nextEvent(t, events, "PB_CONNECT", limitsGuard).data), &connect)
 
 	blocker := "POST /api/collections/notes/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+	idle := inFlight(t, addr)
 	blockers := []net.Conn{raw(t, addr, blocker), raw(t, addr, blocker)}
 
-	var status int
-	var body []byte
-	var header http.Header
+	// Wait until the server handles both. Nothing else competes for the two
+	// slots meanwhile, so neither blocker can have been shed unless the
+	// stream took a slot.
 	deadline := time.Now().Add(limitsGuard)
-	for status != http.StatusServiceUnavailable {
+	for inFlight(t, addr) != idle+2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no 503 with two requests in flight and a cap of 2 (last: %d %s)", status, body)
+			t.Fatalf("the blockers are not in flight: %d requests, want %d", inFlight(t, addr), idle+2)
 		}
-		res, err := http.Get("http://" + addr + "/api/collections/notes/records")
-		if err != nil {
-			t.Fatalf("request over the cap: %v (the server must answer, not collapse)", err)
-		}
-		body, _ = io.ReadAll(res.Body)
-		res.Body.Close()
-		status, header = res.StatusCode, res.Header
+		time.Sleep(20 * time.Millisecond)
 	}
-	wantPBError(t, "over the cap", status, body, http.StatusServiceUnavailable, "The server is busy, try again later.")
-	if got := header.Get("Retry-After"); got != "1" {
-		t.Errorf("Retry-After = %q, want 1", got)
-	}
-	// Both blockers were admitted: neither has an answer (a shed one would
-	// have its 503 at once), so the stream took no slot.
 	for i, c := range blockers {
 		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		if n, err := c.Read(make([]byte, 1)); n > 0 || !isTimeout(err) {
 			t.Errorf("blocker %d was answered (%d bytes, %v): the realtime stream took a slot", i, n, err)
 		}
 	}
+
+	res, err := http.Get("http://" + addr + "/api/collections/notes/records")
+	if err != nil {
+		t.Fatalf("request over the cap: %v (the server must answer, not collapse)", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	wantPBError(t, "over the cap", res.StatusCode, body, http.StatusServiceUnavailable, "The server is busy, try again later.")
+	if got := res.Header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
+	}
 	for _, path := range []string{"/api/health", "/healthz", "/readyz"} {
 		if got := getStatus(t, "http://"+addr+path); got != http.StatusOK {
 			t.Errorf("GET %s over the cap: %d, want 200", path, got)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer metrics-secret")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsText, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(metricsText), "basalt_http_requests_shed_total ") ||
-		strings.Contains(string(metricsText), "basalt_http_requests_shed_total 0\n") {
-		t.Errorf("metrics over the cap: %d, want basalt_http_requests_shed_total above 0", res.StatusCode)
+	if m := scrape(t, addr); !strings.Contains(m, "basalt_http_requests_shed_total 1\n") {
+		t.Errorf("metrics over the cap: want basalt_http_requests_shed_total 1 in\n%s", m)
 	}
 
 	// The blockers' clients go away: their slots free up.
@@ -390,6 +382,39 @@ func TestServeSheds(t *testing.T) {
 	if ev := nextEvent(t, events, "notes", limitsGuard); !strings.Contains(ev.data, `"after"`) {
 		t.Errorf("event %s, want the new note", ev.data)
 	}
+}
+
+// scrape returns addr's metrics (served under the token "metrics-secret").
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer metrics-secret")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", res.StatusCode, b)
+	}
+	return string(b)
+}
+
+// inFlight returns addr's basalt_http_requests_in_flight.
+func inFlight(t *testing.T, addr string) int {
+	t.Helper()
+	for _, l := range strings.Split(scrape(t, addr), "\n") {
+		if v, ok := strings.CutPrefix(l, "basalt_http_requests_in_flight "); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("basalt_http_requests_in_flight %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no basalt_http_requests_in_flight in the metrics")
+	return 0
 }
 
 func isTimeout(err error) bool {
