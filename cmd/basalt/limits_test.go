@@ -26,6 +26,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // limitsGuard bounds how long a protection may take to act in these tests;
@@ -293,7 +295,8 @@ func TestServeTimeoutsAndBodyLimits(t *testing.T) {
 
 // TestServeSheds saturates a server capped at two requests with requests
 // whose bodies never arrive: the next ones get 503 with Retry-After while
-// probes and a realtime stream go on, and the server recovers.
+// probes and the realtime streams (SSE and WebSocket) go on, and the server
+// recovers. The streams outlive the write timeout.
 func TestServeSheds(t *testing.T) {
 	dir := t.TempDir()
 	createSuperuser(t, dir)
@@ -316,6 +319,7 @@ func TestServeSheds(t *testing.T) {
 		ClientID string `json:"clientId"`
 	}
 	json.Unmarshal([]byte(nextEvent(t, events, "PB_CONNECT", limitsGuard).data), &connect)
+	ws := dialWS(t, addr)
 
 	blocker := "POST /api/collections/notes/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
 	idle := inFlight(t, addr)
@@ -382,6 +386,37 @@ func TestServeSheds(t *testing.T) {
 	if ev := nextEvent(t, events, "notes", limitsGuard); !strings.Contains(ev.data, `"after"`) {
 		t.Errorf("event %s, want the new note", ev.data)
 	}
+	// So does the WebSocket, open as long.
+	ctx, cancel := context.WithTimeout(context.Background(), limitsGuard)
+	defer cancel()
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":"7"}`)); err != nil {
+		t.Fatalf("WebSocket write after the write timeout: %v", err)
+	}
+	for {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("WebSocket read after the write timeout: %v", err)
+		}
+		if strings.Contains(string(msg), `"pong"`) {
+			break
+		}
+	}
+}
+
+// dialWS opens addr's realtime WebSocket and reads its connect message.
+func dialWS(t *testing.T, addr string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limitsGuard)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/api/ws", nil)
+	if err != nil {
+		t.Fatalf("dialing /api/ws: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	if _, msg, err := c.Read(ctx); err != nil || !strings.Contains(string(msg), `"connect"`) {
+		t.Fatalf("WebSocket connect message: %s, %v", msg, err)
+	}
+	return c
 }
 
 // scrape returns addr's metrics (served under the token "metrics-secret").
