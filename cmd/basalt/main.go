@@ -219,13 +219,15 @@ func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap 
 		// Replicas share one database: they share the auth throttle too.
 		authOpts = append([]auth.Option{auth.WithBuckets(pg.Buckets())}, authOpts...)
 	}
-	var version func() uint64
-	if _, ok := st.(*sqlite.Store); ok {
-		vs := versioned.Wrap(st)
-		st, version = vs, vs.Version
-	}
+	_, counted := st.(*sqlite.Store)
 	if wrap != nil {
 		st = wrap(st)
+	}
+	// Outermost, so that the wrappers above see the engine itself.
+	var version func() uint64
+	if counted {
+		vs := versioned.Wrap(st)
+		st, version = vs, vs.Version
 	}
 	now := time.Now
 	cols, err := collection.New(ctx, st, now)
