@@ -293,7 +293,9 @@ func (s *Store) finish(g *group) {
 		err = errRolledBack
 	}
 	if err == nil {
-		s.groups.commits.Add(1)
+		if s.groups.commits.Add(1)%optimizeEvery == 0 {
+			s.optimize(g.conn)
+		}
 		s.groups.callers.Add(int64(g.members))
 	}
 	if err != nil {

@@ -107,6 +107,9 @@ func open(ctx context.Context, path string, logger *slog.Logger, opts options) (
 	}
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
+	// Readers load the planner's statistics when they connect: renewing
+	// them now and then brings in what optimize refreshed since.
+	read.SetConnMaxLifetime(readerLifetime)
 
 	s := &Store{write: write, read: read, logger: logger, opts: opts}
 	s.stmts = newStmtCache(read)
@@ -117,6 +120,7 @@ func open(ctx context.Context, path string, logger *slog.Logger, opts options) (
 		s.Close()
 		return nil, fmt.Errorf("migrating sqlite system tables: %w", err)
 	}
+	s.optimize(write)
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening sqlite readers: %w", err)
@@ -139,6 +143,42 @@ func dsn(path string, pragmas []string) string {
 // a file: URI.
 func escapePath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
+}
+
+// readerLifetime is how long a reader connection is used before it is
+// replaced (and so reloads the planner's statistics).
+const readerLifetime = 10 * time.Minute
+
+// optimizeEvery is how many commits pass between two refreshes of the
+// query planner's statistics while the store is open.
+const optimizeEvery = 2000
+
+// execer runs a statement: the writer pool or its connection.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// optimize refreshes the query planner's statistics of every table whose
+// size changed much since they were taken (PRAGMA optimize with 0x10000:
+// all tables, not only those this connection queried). Without it the
+// statistics of a database first opened nearly empty (by `basalt superuser
+// upsert`, say) keep saying "_events has one row", and SQLite then plans
+// the outbox read WHERE seq > ? as a scan of the whole table, which grows
+// with every write. Run on the writer; a failure is only logged.
+func (s *Store) optimize(w execer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := w.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		s.logger.Warn("sqlite optimize failed", "err", err)
+	}
+	// The outbox is read only by seq ranges, which SQLite plans best
+	// without statistics; and its size changes too fast for them.
+	// ANALYZE sqlite_schema makes this connection load the result.
+	if _, err := w.ExecContext(ctx, `DELETE FROM "sqlite_stat1" WHERE "tbl" = '_events'`); err != nil && !strings.Contains(err.Error(), "no such table") {
+		s.logger.Warn("sqlite: dropping the outbox statistics failed", "err", err)
+	} else if _, err := w.ExecContext(ctx, "ANALYZE sqlite_schema"); err != nil {
+		s.logger.Warn("sqlite: reloading the planner statistics failed", "err", err)
+	}
 }
 
 // Close releases both connection pools. It first lets SQLite refresh the
