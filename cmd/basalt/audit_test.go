@@ -33,7 +33,9 @@ func auditEngines() []auditEngine {
 			return []string{"--dir", dir}, func() string { addr, _ := startServer(t, dir); return addr },
 				func(q string, args ...any) {
 					t.Helper()
-					db, err := sql.Open("sqlite", filepath.Join(dir, "data.db"))
+					// The server may hold the write lock for a moment (its
+					// background work writes too): wait for it as it waits.
+					db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "data.db")+"?_pragma=busy_timeout(10000)")
 					if err != nil {
 						t.Fatal(err)
 					}
