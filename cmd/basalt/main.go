@@ -348,6 +348,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		TrustedProxies: obs.proxies, Ready: obs.ready, Audit: a.store,
 		RateLimiter: limiter, Tracer: obs.restTracer(),
 		Limits: o.limits.limiter(obs.metrics), CORSOrigins: o.limits.corsOrigins, MaxBody: o.limits.maxBody,
+		Fresh: newConfigGate(a).fresh(),
 	})
 	if err := obs.serveMetrics(); err != nil {
 		return false, err

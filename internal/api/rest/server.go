@@ -87,6 +87,11 @@ type Deps struct {
 	// MaxBody bounds request bodies without file uploads; 0 is
 	// DefaultMaxBody.
 	MaxBody int64
+	// Fresh, when set, is called before every API request (fresh.go) and
+	// returns once the process's configuration is as new as the stored
+	// one was when the request arrived: replicas use it for
+	// read-your-writes on collections and settings.
+	Fresh func(ctx context.Context) error
 }
 
 type server struct {
@@ -99,7 +104,7 @@ func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d}
 	mux := s.limitedMux()
 	s.routes(mux.ServeMux)
-	return s.observe(s.recover(s.cors(s.limit(s.loadAuth(s.auditActor(s.routed(mux)))))))
+	return s.observe(s.recover(s.cors(s.limit(s.fresh(s.loadAuth(s.auditActor(s.routed(mux))))))))
 }
 
 type identityKey struct{}
