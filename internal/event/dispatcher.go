@@ -231,28 +231,35 @@ func (d *Dispatcher) drain(ctx context.Context) {
 
 // skipIfIdle moves past every committed event without reading it when all
 // consumers are idle, and reports whether it did. The end of the outbox is
-// read first: a consumer that stops being idle afterwards wants only
-// events after it.
+// read between two looks at the consumers: one that stops being idle after
+// the second look wants only events after that end. While any consumer is
+// busy it costs no query.
 func (d *Dispatcher) skipIfIdle(ctx context.Context) (bool, error) {
 	d.mu.Lock()
 	consumers := d.consumers
 	d.mu.Unlock()
-	if len(consumers) == 0 {
+	if !allIdle(consumers) {
 		return false, nil
 	}
 	last, err := d.outbox.LastEventSeq(ctx)
-	if err != nil {
+	if err != nil || !allIdle(consumers) {
 		return false, err
-	}
-	for _, c := range consumers {
-		if i, ok := c.(Idler); !ok || !i.Idle() {
-			return false, nil
-		}
 	}
 	d.mu.Lock()
 	d.delivered = max(d.delivered, last)
 	d.mu.Unlock()
 	return true, nil
+}
+
+// allIdle reports whether there are consumers and every one is an idle
+// Idler.
+func allIdle(consumers []Consumer) bool {
+	for _, c := range consumers {
+		if i, ok := c.(Idler); !ok || !i.Idle() {
+			return false
+		}
+	}
+	return len(consumers) > 0
 }
 
 // consume hands ev to c; a panicking consumer is logged and skipped so that
