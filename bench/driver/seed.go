@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	serverenv "github.com/basalt-dev/basalt/bench/launch"
 )
 
 // Accounts and data every instance is set up with.
@@ -52,7 +54,7 @@ func launch(ctx context.Context, t target, root string) (*instance, error) {
 	}
 	in := &instance{target: t, dir: dir}
 	cmd := exec.CommandContext(ctx, t.bin, "superuser", "upsert", suEmail, suPass, "--dir", filepath.Join(dir, "data"))
-	cmd.Env = cleanEnv()
+	cmd.Env = serverenv.Env()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%s: superuser upsert: %w\n%s", t.label, err, out)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	serverenv "github.com/basalt-dev/basalt/bench/launch"
 )
 
 // process is a server the driver started and stops.
@@ -34,18 +36,6 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// cleanEnv is the driver's environment without BASALT_* variables, so that a
-// server starts with its defaults whatever the caller's shell holds.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BASALT_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
 // start runs bin with args, its output going to logPath, and waits until
 // healthURL answers 200.
 func start(ctx context.Context, name, bin string, args []string, addr, logPath, healthURL string) (*process, error) {
@@ -54,7 +44,7 @@ func start(ctx context.Context, name, bin string, args []string, addr, logPath, 
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = serverenv.Env() // the server starts with its defaults, whatever the shell holds
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

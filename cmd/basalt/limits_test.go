@@ -50,25 +50,7 @@ func serveWith(t *testing.T, dir string, client *http.Client, args ...string) (a
 	out := &syncBuffer{}
 	args = append([]string{"serve", "--http", addr, "--dir", dir}, args...)
 	go func() { done <- run(ctx, args, noEnv, strings.NewReader(""), out, out) }()
-	deadline := time.Now().Add(limitsGuard)
-	for {
-		if res, err := client.Get(scheme + "://" + addr + "/api/health"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("server exited early: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("server did not become healthy: %s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHealthy(t, client, scheme+"://"+addr, limitsGuard, done, cancel, out)
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

@@ -44,6 +44,32 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// waitHealthy waits until base/api/health answers 200 through client. It
+// fails t (after cancel) when the server exits first, with its output, or
+// does not answer within d.
+func waitHealthy(t *testing.T, client *http.Client, base string, d time.Duration, done <-chan error, cancel func(), out *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if res, err := client.Get(base + "/api/health"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("server %s exited early: %v\n%s", base, err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server %s did not become healthy: %s", base, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // startServer runs "basalt serve" through run and waits for /api/health.
 func startServer(t *testing.T, dir string) (addr string, stop func() error) {
 	t.Helper()
@@ -54,26 +80,7 @@ func startServer(t *testing.T, dir string) (addr string, stop func() error) {
 	go func() {
 		done <- run(ctx, []string{"serve", "--http", addr, "--dir", dir}, noEnv, strings.NewReader(""), out, out)
 	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		res, err := http.Get("http://" + addr + "/api/health")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("server exited early: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("server did not become healthy: %s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHealthy(t, http.DefaultClient, "http://"+addr, 15*time.Second, done, cancel, out)
 	var once sync.Once
 	var stopErr error
 	stop = func() error {

@@ -27,25 +27,7 @@ func startReplica(t *testing.T, db string, args ...string) (addr string) {
 	out := &syncBuffer{}
 	args = append([]string{"serve", "--http", addr, "--dir", t.TempDir(), "--db", db}, args...)
 	go func() { done <- run(ctx, args, noEnv, strings.NewReader(""), out, out) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if res, err := http.Get("http://" + addr + "/api/health"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("replica exited early: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("replica did not become healthy: %s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHealthy(t, http.DefaultClient, "http://"+addr, 20*time.Second, done, cancel, out)
 	t.Cleanup(func() {
 		cancel()
 		select {
