@@ -5,35 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-
-	"github.com/basalt-dev/basalt/internal/store"
 )
-
-// newRequest describes r for rule evaluation (@request.*): its method, its
-// query (first value of each key) and its headers (first value, keys
-// lower-cased with "-" turned into "_", e.g. @request.headers.x_token).
-// Context is "default"; the caller sets Auth and Body.
-func newRequest(r *http.Request) *store.Request {
-	query := r.URL.Query()
-	q := make(map[string]string, len(query))
-	for k, v := range query {
-		if len(v) > 0 {
-			q[k] = v[0]
-		}
-	}
-	h := make(map[string]string, len(r.Header))
-	for k, v := range r.Header {
-		if len(v) > 0 {
-			h[headerKey(k)] = v[0]
-		}
-	}
-	return &store.Request{Method: r.Method, Context: "default", Query: q, Headers: h}
-}
-
-// headerKey turns a header name into its @request.headers key.
-func headerKey(name string) string {
-	return strings.ReplaceAll(strings.ToLower(name), "-", "_")
-}
 
 // clientIP returns the IP of the client that sent r. Behind a trusted proxy
 // it is read from the first of trustedHeaders that is set (its last

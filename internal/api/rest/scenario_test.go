@@ -79,6 +79,12 @@ func (b syncBuffer) Write(p []byte) (int, error) {
 // and bob) and their tokens.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWithMounts(t, nil)
+}
+
+// newEnvWithMounts is newEnv with other transports mounted (Deps.Mounts).
+func newEnvWithMounts(t *testing.T, mounts map[string]http.Handler) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	logs := &bytes.Buffer{}
@@ -105,7 +111,7 @@ func newEnv(t *testing.T) *env {
 	hooks := webhook.New(st, cols, records, webhook.Options{Logger: logger})
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: cols, Records: records, Auth: authSvc, Settings: sets, Files: files,
-		Webhooks: hooks,
+		Webhooks: hooks, Mounts: mounts,
 	})
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/basalt-dev/basalt/internal/api/caller"
 	"github.com/basalt-dev/basalt/internal/api/httplimit"
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/auth"
@@ -92,6 +93,11 @@ type Deps struct {
 	// one was when the request arrived: replicas use it for
 	// read-your-writes on collections and settings.
 	Fresh func(ctx context.Context) error
+	// Mounts are other transports served behind the same middleware (auth,
+	// limits, CORS, logs, metrics): each ServeMux pattern, such as
+	// "/api/graphql" or "/_/", maps to its handler, which reads the caller
+	// with the caller package and answers errors in its own shape.
+	Mounts map[string]http.Handler
 }
 
 type server struct {
@@ -104,6 +110,9 @@ func NewServer(d Deps) http.Handler {
 	s := &server{Deps: d}
 	mux := s.limitedMux()
 	s.routes(mux.ServeMux)
+	for pattern, h := range d.Mounts {
+		mux.Handle(pattern, h)
+	}
 	return s.observe(s.recover(s.cors(s.limit(s.fresh(s.loadAuth(s.auditActor(s.routed(mux))))))))
 }
 
@@ -123,7 +132,8 @@ func (s *server) loadAuth(next http.Handler) http.Handler {
 		if h != "" {
 			rec, claims, err := s.Auth.Authenticate(r.Context(), h)
 			if err == nil && rec != nil {
-				r = r.WithContext(context.WithValue(r.Context(), identityKey{}, &identity{rec, claims}))
+				ctx := context.WithValue(r.Context(), identityKey{}, &identity{rec, claims})
+				r = r.WithContext(caller.WithAuth(ctx, rec))
 			} else if err != nil && apperr.CodeOf(err) == apperr.Internal {
 				s.fail(w, r, err)
 				return
@@ -140,10 +150,7 @@ func identityOf(r *http.Request) *identity {
 
 // request builds the service-layer description of the caller.
 func (s *server) request(r *http.Request) *record.Request {
-	req := newRequest(r)
-	if id := identityOf(r); id != nil {
-		req.Auth = id.record
-	}
+	req := caller.Request(r)
 	// Fields with a visibleRule are decided once per response.
 	s.Records.Visibility(r.Context(), req)
 	return req
