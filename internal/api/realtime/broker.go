@@ -8,6 +8,10 @@
 // keeps connected clients in memory; the outbox behind the dispatcher is
 // what makes delivery follow commits.
 //
+// Other transports (GraphQL subscriptions, the gRPC Watch stream) take the
+// same rule-filtered changes in process through Broker.Watch, which returns
+// a channel instead of writing to a connection.
+//
 // realtime imports services, the store port and leaf packages; never a
 // storage engine or another adapter.
 package realtime
