@@ -31,7 +31,7 @@ func layerOf(pkg string) string {
 		return "domain"
 	case pkg == "internal/apperr", pkg == "internal/filter", pkg == "internal/random",
 		pkg == "internal/password", pkg == "internal/token", pkg == "internal/ratelimit",
-		pkg == "internal/metrics", pkg == "internal/tracing":
+		pkg == "internal/metrics", pkg == "internal/tracing", pkg == "internal/cron":
 		// metrics and tracing are telemetry: DESIGN.md counts them among
 		// the leaves.
 		return "leaf"
