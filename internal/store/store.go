@@ -30,6 +30,7 @@ type Store interface {
 	ConfigWatcher
 	DeliveryLeaser
 	Relay
+	JobQueue
 	// InTx runs fn in one write transaction. It commits when fn returns nil
 	// and rolls back otherwise, returning fn's error.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
@@ -61,6 +62,7 @@ type Reader interface {
 // Tx is a write transaction.
 type Tx interface {
 	Reader
+	JobTx
 	// CreateCollection stores c and creates its table and indexes.
 	// Conflict when a collection or table with the same name or id exists.
 	CreateCollection(ctx context.Context, c *schema.Collection) error

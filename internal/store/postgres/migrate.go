@@ -95,6 +95,7 @@ var systemMigrations = []systemMigration{
 	webhookLeaseMigration,
 	auditMigration,
 	bucketsMigration,
+	jobsMigration,
 }
 
 // migrate creates and upgrades the system tables in one transaction. A

@@ -80,6 +80,7 @@ var systemMigrations = []systemMigration{
 	},
 	webhookLeaseMigration,
 	auditMigration,
+	jobsMigration,
 }
 
 // nowSQL is SQLite's clock in Basalt's date layout (2006-01-02 15:04:05.000Z).

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("match", func(t *testing.T) { testMatch(t, open) })
 	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, open) })
 	t.Run("delivery leases", func(t *testing.T) { testDeliveryLeases(t, open) })
+	t.Run("jobs", func(t *testing.T) { testJobs(t, open) })
 }
 
 // field returns a field of the given type with a stable id.
