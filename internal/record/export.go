@@ -2,6 +2,8 @@ package record
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 
 	"github.com/basalt-dev/basalt/internal/schema"
 )
@@ -11,48 +13,130 @@ import (
 // never included; hidden fields only for superusers; an auth record's email
 // only when it is public, requested by its owner, or by a superuser.
 func Export(it *Item, req *Request) map[string]any {
+	return NewExporter(req).Map(it)
+}
+
+// An Exporter shows records to one caller: it decides, as Export does,
+// which keys of a record the caller sees. Encoders that write JSON
+// themselves use Each, which gives the keys in the order encoding/json
+// writes them, without building a map per record. An Exporter is meant for
+// one response: it remembers the key order of each collection it meets.
+type Exporter struct {
+	req   *Request
+	super bool
+	// keys holds, per collection, its candidate keys in ascending order.
+	keys map[*schema.Collection][]exportKey
+}
+
+// exportKey is one key a record of a collection may have: a field, or one
+// of collectionId, collectionName and expand (field nil).
+type exportKey struct {
+	name  string
+	field *schema.Field
+}
+
+// NewExporter returns an Exporter for the caller req (nil: a guest).
+func NewExporter(req *Request) *Exporter {
+	return &Exporter{req: req, super: IsSuperuser(req)}
+}
+
+// Each calls fn with every key of the caller's view of it and its value, in
+// ascending key order (byte-wise, as encoding/json sorts map keys). The
+// value of "expand", present only when it has expanded relations, is
+// it.Expand: a map of *Item or []*Item values, to be shown through the
+// same Exporter. Each stops at the first error of fn and returns it.
+func (e *Exporter) Each(it *Item, fn func(key string, v any) error) error {
 	r := it.Record
 	c := r.Collection
-	out := make(map[string]any, len(c.Fields)+3)
-	out["collectionId"] = c.ID
-	out["collectionName"] = c.Name
-	super := IsSuperuser(req)
+	hideEmail := c.IsAuth() && !e.super && !r.Bool("emailVisibility") && !isOwner(e.req, r)
+	for _, k := range e.order(c) {
+		var v any
+		switch f := k.field; {
+		case f == nil && k.name == "expand":
+			if len(it.Expand) == 0 {
+				continue
+			}
+			v = it.Expand
+		case f == nil && k.name == "collectionId":
+			v = c.ID
+		case f == nil:
+			v = c.Name
+		default:
+			if f.Hidden && !e.super {
+				continue
+			}
+			if f.VisibleRule != "" && !fieldVisible(e.req, c, f) {
+				continue
+			}
+			if hideEmail && f.Name == "email" {
+				continue
+			}
+			v = r.Data[f.Name]
+			if raw, ok := v.(json.RawMessage); ok && raw == nil {
+				v = nil
+			}
+		}
+		if err := fn(k.name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Map returns the caller's view of it as a map, expanded relations
+// included (what Export returns).
+func (e *Exporter) Map(it *Item) map[string]any {
+	out := make(map[string]any, len(it.Record.Collection.Fields)+3)
+	_ = e.Each(it, func(key string, v any) error {
+		if key == "expand" {
+			v = e.expanded(it.Expand)
+		}
+		out[key] = v
+		return nil
+	})
+	return out
+}
+
+func (e *Exporter) expanded(expand map[string]any) map[string]any {
+	exp := make(map[string]any, len(expand))
+	for k, v := range expand {
+		switch x := v.(type) {
+		case *Item:
+			exp[k] = e.Map(x)
+		case []*Item:
+			list := make([]any, len(x))
+			for i, sub := range x {
+				list[i] = e.Map(sub)
+			}
+			exp[k] = list
+		}
+	}
+	return exp
+}
+
+// order returns the candidate keys of c's records in ascending order.
+// Passwords and token keys are never candidates.
+func (e *Exporter) order(c *schema.Collection) []exportKey {
+	if keys, ok := e.keys[c]; ok {
+		return keys
+	}
+	keys := make([]exportKey, 0, len(c.Fields)+3)
+	keys = append(keys, exportKey{name: "collectionId"}, exportKey{name: "collectionName"}, exportKey{name: "expand"})
 	for _, f := range c.Fields {
 		if f.Type == schema.TypePassword || (c.IsAuth() && f.Name == "tokenKey") {
 			continue
 		}
-		if f.Hidden && !super {
-			continue
+		if f.Name == "collectionId" || f.Name == "collectionName" || f.Name == "expand" {
+			continue // reserved names (refused for fields): never a duplicate key
 		}
-		if f.VisibleRule != "" && !fieldVisible(req, c, f) {
-			continue
-		}
-		v := r.Data[f.Name]
-		if raw, ok := v.(json.RawMessage); ok && raw == nil {
-			v = nil
-		}
-		out[f.Name] = v
+		keys = append(keys, exportKey{name: f.Name, field: f})
 	}
-	if c.IsAuth() && !super && !r.Bool("emailVisibility") && !isOwner(req, r) {
-		delete(out, "email")
+	slices.SortFunc(keys, func(a, b exportKey) int { return strings.Compare(a.name, b.name) })
+	if e.keys == nil {
+		e.keys = make(map[*schema.Collection][]exportKey, 1)
 	}
-	if len(it.Expand) > 0 {
-		exp := make(map[string]any, len(it.Expand))
-		for k, v := range it.Expand {
-			switch x := v.(type) {
-			case *Item:
-				exp[k] = Export(x, req)
-			case []*Item:
-				list := make([]any, len(x))
-				for i, sub := range x {
-					list[i] = Export(sub, req)
-				}
-				exp[k] = list
-			}
-		}
-		out["expand"] = exp
-	}
-	return out
+	e.keys[c] = keys
+	return keys
 }
 
 func isOwner(req *Request, r *schema.Record) bool {

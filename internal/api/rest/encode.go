@@ -37,9 +37,19 @@ func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
 		w.WriteHeader(status)
 		return
 	}
+	writeEncodedAs(w, status, contentType, func(dst []byte) ([]byte, error) { return appendJSON(dst, v, 0) })
+}
+
+// writeEncoded writes the JSON body that encode appends to a pooled
+// buffer; when encode fails, the client gets a 500 envelope instead.
+func writeEncoded(w http.ResponseWriter, status int, encode func(dst []byte) ([]byte, error)) {
+	writeEncodedAs(w, status, "application/json", encode)
+}
+
+func writeEncodedAs(w http.ResponseWriter, status int, contentType string, encode func(dst []byte) ([]byte, error)) {
 	buf := bodyBuffers.Get().(*[]byte)
 	defer putBodyBuffer(buf)
-	body, err := appendJSON((*buf)[:0], v, 0)
+	body, err := encode((*buf)[:0])
 	if err != nil {
 		status = http.StatusInternalServerError
 		body, _ = appendJSON((*buf)[:0], map[string]any{"status": status, "message": msgInternal, "data": map[string]any{}}, 0)

@@ -23,14 +23,7 @@ func (s *server) listRecords(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	items := make([]any, len(res.Items))
-	for i, it := range res.Items {
-		items[i] = record.Export(it, req)
-	}
-	s.respond(w, r, http.StatusOK, map[string]any{
-		"page": res.Page, "perPage": res.PerPage, "totalItems": res.TotalItems,
-		"totalPages": res.TotalPages, "items": items,
-	})
+	s.respondList(w, r, res, req)
 }
 
 func (s *server) viewRecord(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +33,7 @@ func (s *server) viewRecord(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.respond(w, r, http.StatusOK, record.Export(it, req))
+	s.respondItem(w, r, it, req)
 }
 
 func (s *server) createRecord(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +69,7 @@ func (s *server) writeRecord(w http.ResponseWriter, r *http.Request,
 		s.fail(w, r, err)
 		return
 	}
-	s.respond(w, r, http.StatusOK, record.Export(it, req))
+	s.respondItem(w, r, it, req)
 }
 
 func (s *server) deleteRecord(w http.ResponseWriter, r *http.Request) {

@@ -25,21 +25,24 @@ import (
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store/sqlite"
+	"github.com/basalt-dev/basalt/internal/store/versioned"
 )
 
 // benchServer is the REST handler wired like cmd/basalt over a posts
 // collection of n records shaped like the load benchmark's (bench/), and
-// the ids of those records.
-func benchServer(b *testing.B, n int) (http.Handler, []string) {
+// the ids of those records, and a function that turns the read cache
+// (record.ReadCache, which `basalt serve` has by default) on or off.
+func benchServer(b *testing.B, n int) (http.Handler, []string, func(on bool)) {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
 	logger := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "data.db"), logger)
+	engine, err := sqlite.Open(ctx, filepath.Join(dir, "data.db"), logger)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
+	b.Cleanup(func() { engine.Close() })
+	st := versioned.Wrap(engine)
 	cols, err := collection.New(ctx, st, time.Now)
 	if err != nil {
 		b.Fatal(err)
@@ -110,7 +113,13 @@ func benchServer(b *testing.B, n int) (http.Handler, []string) {
 			ids = append(ids, r.Body.ID)
 		}
 	}
-	return h, ids
+	cache := func(on bool) {
+		records.Cache = nil
+		if on {
+			records.Cache = record.NewReadCache(st.Version, 10000)
+		}
+	}
+	return h, ids, cache
 }
 
 const benchPostBody = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " +
@@ -120,7 +129,7 @@ const benchPostBody = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. 
 // the REST handler in process, without the network: the part of a
 // request's cost that Basalt controls. Profile with -cpuprofile.
 func BenchmarkServe(b *testing.B) {
-	h, ids := benchServer(b, 10000)
+	h, ids, cache := benchServer(b, 10000)
 	filtered := url.Values{"perPage": {"30"}, "filter": {"views>500 && published=true"}, "sort": {"-views"}}.Encode()
 	get := func(path func(i int) string) func(b *testing.B) {
 		return func(b *testing.B) {
@@ -137,10 +146,17 @@ func BenchmarkServe(b *testing.B) {
 			}
 		}
 	}
-	b.Run("view", get(func(i int) string { return "/api/collections/posts/records/" + ids[(i*7919)%len(ids)] }))
-	b.Run("list", get(func(int) string { return "/api/collections/posts/records?perPage=30" }))
-	b.Run("list-skiptotal", get(func(int) string { return "/api/collections/posts/records?perPage=30&skipTotal=1" }))
-	b.Run("list-filtered", get(func(int) string { return "/api/collections/posts/records?" + filtered }))
+	reads := func(b *testing.B) {
+		b.Run("view", get(func(i int) string { return "/api/collections/posts/records/" + ids[(i*7919)%len(ids)] }))
+		b.Run("list", get(func(int) string { return "/api/collections/posts/records?perPage=30" }))
+		b.Run("list-skiptotal", get(func(int) string { return "/api/collections/posts/records?perPage=30&skipTotal=1" }))
+		b.Run("list-filtered", get(func(int) string { return "/api/collections/posts/records?" + filtered }))
+	}
+	reads(b)
+	// The same reads served by the read cache, as `basalt serve` does by default.
+	cache(true)
+	b.Run("cached", reads)
+	cache(false)
 	b.Run("create", func(b *testing.B) {
 		body := []byte(`{"title":"Load test post","body":"` + benchPostBody + `","views":42,"published":true}`)
 		b.ReportAllocs()
