@@ -30,7 +30,7 @@ type ReadCache struct {
 	mu    sync.RWMutex
 	at    uint64 // the version the entries belong to
 	held  int
-	views map[viewKey]*schema.Record
+	views map[viewKey]cachedView
 	lists map[listKey]cachedPage
 
 	hits, misses atomic.Uint64
@@ -46,16 +46,24 @@ type listKey struct {
 	skipTotal, superuser     bool
 }
 
+// cachedPage is a page of records and its total (-1: not counted). In the
+// cache, memos holds a Memo per record.
 type cachedPage struct {
 	records []*schema.Record
+	memos   []*Memo
 	total   int64
+}
+
+type cachedView struct {
+	record *schema.Record
+	memo   *Memo
 }
 
 // NewReadCache returns a cache of at most maxRecords records, for a store
 // whose write version is read by version.
 func NewReadCache(version func() uint64, maxRecords int) *ReadCache {
 	return &ReadCache{version: version, max: maxRecords,
-		views: map[viewKey]*schema.Record{}, lists: map[listKey]cachedPage{}}
+		views: map[viewKey]cachedView{}, lists: map[listKey]cachedPage{}}
 }
 
 // Stats returns the number of lookups that found an entry and that did not.
@@ -91,20 +99,20 @@ func (c *ReadCache) count(hit bool) {
 	}
 }
 
-// view returns the cached record id of collection and the version to
-// store a fresh one under.
-func (c *ReadCache) view(collection, id string) (*schema.Record, uint64) {
+// view returns the cached record id of collection (a zero cachedView if
+// none) and the version to store a fresh one under.
+func (c *ReadCache) view(collection, id string) (cachedView, uint64) {
 	v := c.fresh()
 	c.mu.RLock()
-	r := c.views[viewKey{collection, id}]
+	cv := c.views[viewKey{collection, id}]
 	c.mu.RUnlock()
-	c.count(r != nil)
-	return r, v
+	c.count(cv.record != nil)
+	return cv, v
 }
 
-// putView keeps r, read at version v.
-func (c *ReadCache) putView(v uint64, collection string, r *schema.Record) {
-	c.put(v, 1, func() { c.views[viewKey{collection, r.ID()}] = r })
+// putView keeps cv, read at version v.
+func (c *ReadCache) putView(v uint64, collection string, cv cachedView) {
+	c.put(v, 1, func() { c.views[viewKey{collection, cv.record.ID()}] = cv })
 }
 
 func (c *ReadCache) list(k listKey) (cachedPage, bool, uint64) {

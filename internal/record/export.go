@@ -48,29 +48,20 @@ func NewExporter(req *Request) *Exporter {
 func (e *Exporter) Each(it *Item, fn func(key string, v any) error) error {
 	r := it.Record
 	c := r.Collection
-	hideEmail := c.IsAuth() && !e.super && !r.Bool("emailVisibility") && !isOwner(e.req, r)
+	hideEmail := e.hidesEmail(r)
 	for _, k := range e.order(c) {
+		if !e.shows(it, k, hideEmail) {
+			continue
+		}
 		var v any
 		switch f := k.field; {
 		case f == nil && k.name == "expand":
-			if len(it.Expand) == 0 {
-				continue
-			}
 			v = it.Expand
 		case f == nil && k.name == "collectionId":
 			v = c.ID
 		case f == nil:
 			v = c.Name
 		default:
-			if f.Hidden && !e.super {
-				continue
-			}
-			if f.VisibleRule != "" && !fieldVisible(e.req, c, f) {
-				continue
-			}
-			if hideEmail && f.Name == "email" {
-				continue
-			}
 			v = r.Data[f.Name]
 			if raw, ok := v.(json.RawMessage); ok && raw == nil {
 				v = nil
@@ -81,6 +72,47 @@ func (e *Exporter) Each(it *Item, fn func(key string, v any) error) error {
 		}
 	}
 	return nil
+}
+
+// View identifies how the caller sees it: two callers with the same view
+// of a record get the same JSON for it. ok is false when it has expanded
+// relations or too many keys to say.
+func (e *Exporter) View(it *Item) (view uint64, ok bool) {
+	if len(it.Expand) > 0 {
+		return 0, false
+	}
+	keys := e.order(it.Record.Collection)
+	if len(keys) > 64 {
+		return 0, false
+	}
+	hideEmail := e.hidesEmail(it.Record)
+	for i, k := range keys {
+		if e.shows(it, k, hideEmail) {
+			view |= 1 << i
+		}
+	}
+	return view, true
+}
+
+// hidesEmail reports whether the caller may not see r's email.
+func (e *Exporter) hidesEmail(r *schema.Record) bool {
+	return r.Collection.IsAuth() && !e.super && !r.Bool("emailVisibility") && !isOwner(e.req, r)
+}
+
+// shows reports whether the caller sees key k of it.
+func (e *Exporter) shows(it *Item, k exportKey, hideEmail bool) bool {
+	f := k.field
+	switch {
+	case f == nil:
+		return k.name != "expand" || len(it.Expand) > 0
+	case f.Hidden && !e.super:
+		return false
+	case f.VisibleRule != "" && !fieldVisible(e.req, it.Record.Collection, f):
+		return false
+	case hideEmail && f.Name == "email":
+		return false
+	}
+	return true
 }
 
 // Map returns the caller's view of it as a map, expanded relations

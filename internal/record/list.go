@@ -41,6 +41,9 @@ type ListResult struct {
 type Item struct {
 	Record *schema.Record
 	Expand map[string]any // *Item or []*Item values
+	// Memo, set when Record came from the read cache, keeps encodings of
+	// Record for transports (see Memo); nil otherwise.
+	Memo *Memo
 }
 
 // List returns a page of collection's records visible to req.
@@ -88,6 +91,10 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 			if page, err = s.findPage(ctx, q, opts); err != nil {
 				return nil, err
 			}
+			page.memos = make([]*Memo, len(page.records))
+			for i := range page.memos {
+				page.memos[i] = &Memo{}
+			}
 			s.Cache.putList(v, k, page)
 		}
 	} else if page, err = s.findPage(ctx, q, opts); err != nil {
@@ -97,7 +104,7 @@ func (s *Service) List(ctx context.Context, req *Request, collection string, opt
 		res.TotalItems = page.total
 		res.TotalPages = (page.total + int64(opts.PerPage) - 1) / int64(opts.PerPage)
 	}
-	res.Items, err = s.items(ctx, req, page.records, opts.Expand)
+	res.Items, err = s.items(ctx, req, page.records, page.memos, opts.Expand)
 	if err != nil {
 		return nil, err
 	}
@@ -136,33 +143,43 @@ func (s *Service) View(ctx context.Context, req *Request, collection, id, expand
 	}
 	q := s.query(c, req)
 	q.Filters = filters
-	var r *schema.Record
+	var (
+		r    *schema.Record
+		memo []*Memo
+	)
 	// Without a rule condition (public, or a superuser) the record is the
 	// same for every caller: it may come from the cache. System collections
 	// (superusers, OTPs, …) are not cached: the CLI writes some of them from
 	// another process.
 	if s.Cache != nil && !c.System && len(filters) == 0 {
-		var v uint64
-		if r, v = s.Cache.view(c.ID, id); r == nil {
+		cv, v := s.Cache.view(c.ID, id)
+		if r = cv.record; r == nil {
 			if r, err = findOne(ctx, s.store, q, id); err != nil {
 				return nil, err
 			}
-			s.Cache.putView(v, c.ID, r)
+			cv = cachedView{record: r, memo: &Memo{}}
+			s.Cache.putView(v, c.ID, cv)
 		}
+		memo = []*Memo{cv.memo}
 	} else if r, err = findOne(ctx, s.store, q, id); err != nil {
 		return nil, err
 	}
-	items, err := s.items(ctx, req, []*schema.Record{r}, expand)
+	items, err := s.items(ctx, req, []*schema.Record{r}, memo, expand)
 	if err != nil {
 		return nil, err
 	}
 	return items[0], nil
 }
 
-func (s *Service) items(ctx context.Context, req *Request, records []*schema.Record, expand string) ([]*Item, error) {
+// items prepares records for req; memos, when not nil, holds the Memo of
+// each record (cached records).
+func (s *Service) items(ctx context.Context, req *Request, records []*schema.Record, memos []*Memo, expand string) ([]*Item, error) {
 	items := make([]*Item, len(records))
 	for i, r := range records {
 		items[i] = &Item{Record: r}
+		if memos != nil {
+			items[i].Memo = memos[i]
+		}
 	}
 	if strings.TrimSpace(expand) == "" || len(items) == 0 {
 		return items, nil

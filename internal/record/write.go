@@ -137,7 +137,7 @@ func (s *Service) Truncate(ctx context.Context, collection string) error {
 
 // result re-reads nothing: it wraps a written record and expands it for req.
 func (s *Service) result(ctx context.Context, req *Request, r *schema.Record, expand string) (*Item, error) {
-	items, err := s.items(ctx, guest(req), []*schema.Record{r}, expand)
+	items, err := s.items(ctx, guest(req), []*schema.Record{r}, nil, expand)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,29 @@ import (
 // sorting its keys per record. Responses that apply "fields" still go
 // through the map (pickFields works on it).
 
-// appendItem appends the JSON object of it as e's caller sees it.
+// appendItem appends the JSON object of it as e's caller sees it. A
+// cached record is encoded once per view and then copied from its Memo.
 func appendItem(dst []byte, e *record.Exporter, it *record.Item, depth int) ([]byte, error) {
+	if it.Memo == nil {
+		return encodeItem(dst, e, it, depth)
+	}
+	view, ok := e.View(it)
+	if !ok {
+		return encodeItem(dst, e, it, depth)
+	}
+	if data := it.Memo.Load(view); data != nil {
+		return append(dst, data...), nil
+	}
+	start := len(dst)
+	dst, err := encodeItem(dst, e, it, depth)
+	if err == nil {
+		it.Memo.Store(view, slices.Clone(dst[start:]))
+	}
+	return dst, err
+}
+
+// encodeItem appends the JSON object of it as e's caller sees it.
+func encodeItem(dst []byte, e *record.Exporter, it *record.Item, depth int) ([]byte, error) {
 	dst = append(dst, '{')
 	first := true
 	err := e.Each(it, func(key string, v any) error {
