@@ -339,6 +339,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		return false, err
 	}
 	defer closeLimiter()
+	mon := startMonitor(scheduleCtx, obs.metrics)
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: a.collections, Records: a.records,
 		Auth: a.auth, Settings: a.settings, Files: a.files, Realtime: rt,
@@ -348,7 +349,8 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		TrustedProxies: obs.proxies, Ready: obs.ready, Audit: a.store,
 		RateLimiter: limiter, Tracer: obs.restTracer(),
 		Limits: o.limits.limiter(obs.metrics), CORSOrigins: o.limits.corsOrigins, MaxBody: o.limits.maxBody,
-		Fresh: newConfigGate(a).fresh(),
+		Fresh:   newConfigGate(a).fresh(),
+		Monitor: mon, Mounts: adminMounts(),
 	})
 	if err := obs.serveMetrics(); err != nil {
 		return false, err
@@ -364,7 +366,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 	}
 	// Realtime streams never go idle: end them so that Shutdown can finish.
 	srv.RegisterOnShutdown(broker.Close)
-	fmt.Fprintf(stdout, "Basalt %s serving %s://%s (REST API under /api/, data in %s)\n", version, scheme(srv), ln.Addr(), o.dir)
+	fmt.Fprintf(stdout, "Basalt %s serving %s://%s (REST API under /api/, admin dashboard at /_/, data in %s)\n", version, scheme(srv), ln.Addr(), o.dir)
 	errc := make(chan error, 1)
 	go func() { errc <- serveOn(srv, ln) }()
 	restart := false

@@ -79,10 +79,12 @@ func observeFlags(fs *flag.FlagSet, getenv func(string) string, o *observeOption
 // observability is the serve command's logger, log database, metrics and
 // readiness.
 type observability struct {
-	logger  *slog.Logger
-	logs    *logs.Service
-	metrics *metrics.Metrics // nil when /metrics is not served
-	tracer  *tracing.Tracer  // nil when tracing is off (tracing.go)
+	logger *slog.Logger
+	logs   *logs.Service
+	// metrics are always kept (the admin dashboard's history reads them);
+	// /metrics serves them only with --metrics-addr or --metrics-token.
+	metrics *metrics.Metrics
+	tracer  *tracing.Tracer // nil when tracing is off (tracing.go)
 	proxies []netip.Prefix
 	opts    observeOptions
 
@@ -118,9 +120,7 @@ func startObservability(ctx context.Context, o observeOptions, dir string, stder
 		return nil, fmt.Errorf("--trusted-proxy: %w", err)
 	}
 	ob := &observability{proxies: proxies, opts: o}
-	if o.metricsAddr != "" || o.metricsToken != "" {
-		ob.metrics = metrics.New()
-	}
+	ob.metrics = metrics.New()
 	ob.logDB, err = logdb.Open(ctx, filepath.Join(dir, "auxiliary.db"))
 	if err != nil {
 		return nil, err

@@ -114,6 +114,19 @@ func (s *Service) Find(nameOrID string) (*schema.Collection, error) {
 
 // Create validates the JSON definition and creates the collection and its table.
 func (s *Service) Create(ctx context.Context, body []byte) (*schema.Collection, error) {
+	return s.create(ctx, body, false)
+}
+
+// CheckCreate reports what Create would refuse in body, without saving:
+// it runs the same validation and migration in a transaction that it rolls
+// back, so rule errors are those of the real compiler against the real
+// table. nil means Create would succeed now.
+func (s *Service) CheckCreate(ctx context.Context, body []byte) error {
+	_, err := s.create(ctx, body, true)
+	return err
+}
+
+func (s *Service) create(ctx context.Context, body []byte, dry bool) (*schema.Collection, error) {
 	var head struct {
 		Name string `json:"name"`
 		Type string `json:"type"`
@@ -145,7 +158,7 @@ func (s *Service) Create(ctx context.Context, body []byte) (*schema.Collection, 
 	}
 	c.System = false
 	c.Created, c.Updated = s.stamp(), s.stamp()
-	if err := s.save(ctx, nil, c); err != nil {
+	if err := s.save(ctx, nil, c, dry); err != nil || dry {
 		return nil, err
 	}
 	return s.registry.Lookup(c.ID), nil
@@ -156,6 +169,17 @@ func (s *Service) Create(ctx context.Context, body []byte) (*schema.Collection, 
 // when present, is the complete new field list (fields matched by id, or by
 // name when the id is omitted).
 func (s *Service) Update(ctx context.Context, nameOrID string, body []byte) (*schema.Collection, error) {
+	return s.update(ctx, nameOrID, body, false)
+}
+
+// CheckUpdate reports what Update would refuse, without saving (see
+// CheckCreate). nil means Update would succeed now.
+func (s *Service) CheckUpdate(ctx context.Context, nameOrID string, body []byte) error {
+	_, err := s.update(ctx, nameOrID, body, true)
+	return err
+}
+
+func (s *Service) update(ctx context.Context, nameOrID string, body []byte, dry bool) (*schema.Collection, error) {
 	for retried := false; ; retried = true {
 		prev, err := s.Find(nameOrID)
 		if err != nil {
@@ -168,14 +192,14 @@ func (s *Service) Update(ctx context.Context, nameOrID string, body []byte) (*sc
 		// Identity and bookkeeping are not client-editable.
 		next.ID, next.System, next.Created = prev.ID, prev.System, prev.Created
 		next.Updated = s.stamp()
-		err = s.save(ctx, prev, next)
+		err = s.save(ctx, prev, next, dry)
 		if errors.Is(err, errStale) && !retried {
 			if err := s.Reload(ctx); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err != nil {
+		if err != nil || dry {
 			return nil, staleError(err)
 		}
 		return s.registry.Lookup(next.ID), nil
@@ -459,7 +483,12 @@ func containsIndexOn(indexes []string, want string) bool {
 	return false
 }
 
-func (s *Service) save(ctx context.Context, prev, next *schema.Collection) error {
+// errDryRun rolls back the transaction of a check.
+var errDryRun = errors.New("dry run")
+
+// save validates next and stores it in place of prev (nil to create); with
+// dry it stops before the commit and keeps nothing.
+func (s *Service) save(ctx context.Context, prev, next *schema.Collection, dry bool) error {
 	prepare(prev, next)
 	lookup := func(key string) *schema.Collection {
 		if strings.EqualFold(key, next.ID) || strings.EqualFold(key, next.Name) {
@@ -489,11 +518,17 @@ func (s *Service) save(ctx context.Context, prev, next *schema.Collection) error
 		if err := checkRules(ctx, tx, next, lookup); err != nil {
 			return err
 		}
+		if dry {
+			return errDryRun
+		}
 		if err := s.Audit.Record(ctx, tx, saveAudit(prev, next)); err != nil {
 			return err
 		}
 		return tx.TouchConfig(ctx, store.ConfigCollections)
 	})
+	if dry && errors.Is(err, errDryRun) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

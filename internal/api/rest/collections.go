@@ -123,6 +123,10 @@ func (s *server) createCollection(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if isTrue(r.URL.Query().Get("dryRun")) {
+		s.checked(w, r, s.Collections.CheckCreate(r.Context(), body))
+		return
+	}
 	c, err := s.Collections.Create(r.Context(), body)
 	if err != nil {
 		s.fail(w, r, err)
@@ -137,12 +141,26 @@ func (s *server) updateCollection(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if isTrue(r.URL.Query().Get("dryRun")) {
+		s.checked(w, r, s.Collections.CheckUpdate(r.Context(), r.PathValue("collection"), body))
+		return
+	}
 	c, err := s.Collections.Update(r.Context(), r.PathValue("collection"), body)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.respond(w, r, http.StatusOK, toJSONValue(c.Public()))
+}
+
+// checked answers a dry run (?dryRun=true, a Basalt extension): 204 when
+// the definition would be saved, else the error saving would give.
+func (s *server) checked(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *server) deleteCollection(w http.ResponseWriter, r *http.Request) {

@@ -16,7 +16,20 @@ func (s *server) opsRoutes(mux *http.ServeMux) {
 	if s.Metrics != nil && s.MetricsToken != "" {
 		mux.Handle("GET /metrics", s.metricsAuth(s.Metrics.Handler()))
 	}
+	mux.HandleFunc("GET /api/metrics/history", s.requireSuperuser(s.metricsHistory))
 	s.logRoutes(mux)
+}
+
+// metricsHistory answers the monitor's recent points (throughput, errors,
+// latency percentiles, in-flight requests, realtime clients, outbox lag,
+// memory and CPU) of this process: docs/admin.md.
+func (s *server) metricsHistory(w http.ResponseWriter, r *http.Request) {
+	if s.Monitor == nil {
+		s.notFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, s.Monitor.History())
 }
 
 // healthz answers 200 while the process serves (liveness).

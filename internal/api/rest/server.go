@@ -20,6 +20,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/collection"
 	"github.com/basalt-dev/basalt/internal/logs"
 	"github.com/basalt-dev/basalt/internal/metrics"
+	"github.com/basalt-dev/basalt/internal/monitor"
 	"github.com/basalt-dev/basalt/internal/ratelimit"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -62,6 +63,9 @@ type Deps struct {
 	// requests bearing it ("Authorization: Bearer <token>"); empty leaves
 	// /metrics off the API listener.
 	MetricsToken string
+	// Monitor serves the recent history of the process's vital signs at
+	// /api/metrics/history (superusers); nil answers 404 there.
+	Monitor *monitor.Monitor
 	// Logs serves /api/logs; nil answers 404 there.
 	Logs *logs.Service
 	// Audit serves /api/audit; nil answers 404 there.

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browserPath finds Debian's chromium (or another Chrome) for the browser
+// test; "" when there is none.
+func browserPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browserSession drives one headless Chromium tab against a Basalt server
+// and records what the page writes to its console.
+type browserSession struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+
+	mu       sync.Mutex
+	problems []string
+}
+
+func newBrowserSession(t *testing.T, base string) *browserSession {
+	t.Helper()
+	exe := browserPath()
+	if exe == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed (apt-get install chromium); CI must run the admin browser test")
+		}
+		t.Skip("chromium is not installed: skipping the admin dashboard browser test (apt-get install chromium)")
+	}
+	shots := os.Getenv("BASALT_SCREENSHOTS")
+	if shots == "" {
+		shots = filepath.Join(os.TempDir(), "basalt-admin-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots of the admin dashboard go to %s", shots)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()),
+	}
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // CI runs as root, where Chromium's sandbox cannot start
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 150*time.Second)
+	b := &browserSession{t: t, ctx: ctx, base: base, shots: shots}
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("starting chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			// The browser logs every answer of 400 as a failed request; the
+			// test provokes them on purpose (a rule or filter with an error,
+			// shown inline). Any other entry is a problem.
+			expected := m.Source == "network" && strings.Contains(m.Text, "status of 400")
+			if !expected && (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning) {
+				b.mu.Lock()
+				b.problems = append(b.problems, fmt.Sprintf("console %s at %s:%d: %s", m.Type, m.URL, m.Line+1, m))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	return b
+}
+
+// do runs steps and fails the test with what failed.
+func (b *browserSession) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(context.WithoutCancel(b.ctx), chromedp.Location())
+		b.shot("failure")
+		b.t.Fatalf("%s: %v (page %s)", what, err, loc)
+	}
+}
+
+// eval evaluates a JavaScript expression and returns its value.
+func eval[T any](b *browserSession, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it is true.
+func (b *browserSession) waitFor(what, cond string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		b.shot("failure")
+		b.t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+	}
+}
+
+// fill sets an input's value as typing would (an input event follows).
+func (b *browserSession) fill(sel, value string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false;
+		el.value = %q; el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, sel, value)
+	if !eval[bool](b, js) {
+		b.shot("failure")
+		b.t.Fatalf("no element %s to fill", sel)
+	}
+}
+
+// click clicks the first element matching sel whose text contains text.
+func (b *browserSession) click(sel, text string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const el = [...document.querySelectorAll(%q)].find((e) => e.textContent.includes(%q)); if (!el) return false; el.click(); return true; })()`, sel, text)
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		b.shot("failure")
+		b.t.Fatalf("clicking %s %q: %v", sel, text, err)
+	}
+}
+
+// shot saves a screenshot of the page as name.png.
+func (b *browserSession) shot(name string) {
+	buf, err := chromedp.Run(context.WithoutCancel(b.ctx), chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), buf, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// consoleProblems returns the console errors, warnings and exceptions seen.
+func (b *browserSession) consoleProblems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.problems...)
+}
+
+// testPNG writes a small PNG for the upload.
+func testPNG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for x := range 40 {
+		for y := range 30 {
+			img.Set(x, y, color.RGBA{R: uint8(x * 6), G: 120, B: uint8(y * 8), A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "cover.png")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// apiCall calls the public API as a client other than the dashboard would.
+func apiCall(t *testing.T, method, url, token string, body any) map[string]any {
+	t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	if res.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %v", method, url, res.StatusCode, out)
+	}
+	return out
+}
+
+// TestAdminDashboardInBrowser drives the admin dashboard in headless
+// Chromium against a real server: keyboard sign-in, a collection with
+// several field types and an invalid rule caught inline, records created
+// (with a file), edited and filtered, a rule changed, a record created
+// through the API appearing live, the monitoring, logs and settings
+// screens, a narrow phone viewport, and no console error anywhere.
+func TestAdminDashboardInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"superuser", "upsert", "admin@example.com", "s3cret-Passw0rd", "--dir", dir}, noEnv, strings.NewReader(""), &out, &out); err != nil {
+		t.Fatalf("superuser upsert: %v\n%s", err, out.String())
+	}
+	addr, _ := startServer(t, dir)
+	base := "http://" + addr
+	b := newBrowserSession(t, base)
+
+	// Sign in with the keyboard only: the email field has focus, Tab moves
+	// to the password, Enter submits.
+	b.do("open the dashboard", chromedp.Navigate(base+"/_/"))
+	b.waitFor("the sign-in form", `document.activeElement && document.activeElement.name === 'identity'`)
+	b.shot("01-sign-in")
+	b.do("type the email", chromedp.KeyEvent("admin@example.com"), chromedp.KeyEvent("\t"))
+	if got := eval[string](b, `document.activeElement.name`); got != "password" {
+		t.Fatalf("Tab from the email field focused %q, want the password field", got)
+	}
+	b.do("type the password", chromedp.KeyEvent("s3cret-Passw0rd"), chromedp.KeyEvent("\r"))
+	b.waitFor("the collections overview", `document.querySelector('main h1')?.textContent === 'Collections'`)
+	b.shot("02-collections")
+
+	// A collection with several field types; an invalid rule is reported
+	// inline before saving, by the server's own filter compiler.
+	b.do("open the new collection form", chromedp.Navigate(base+"/_/#/new-collection"))
+	b.waitFor("the collection form", `!!document.querySelector('input[name=name]')`)
+	b.fill("input[name=name]", "posts")
+	for _, f := range []struct{ typ, name string }{
+		{"text", "title"}, {"number", "views"}, {"bool", "published"}, {"select", "status"},
+		{"json", "meta"}, {"date", "due"}, {"file", "cover"}, {"relation", "author"},
+	} {
+		b.fill(".add-field select", f.typ)
+		b.click(".add-field button", "Add field")
+		b.fill(".field-card:last-of-type input.fname", f.name)
+	}
+	b.click("button.lock", "Locked") // unlocks listRule, the first rule
+	b.fill("#rule-listRule", "nosuchfield = 1")
+	b.waitFor("the inline rule error", `document.getElementById('rule-listRule-err').textContent.includes('nosuchfield')`)
+	b.shot("03-collection-rule-error")
+	b.fill("#rule-listRule", "")
+	b.waitFor("the rule error to clear", `document.getElementById('rule-listRule-err').textContent === ''`)
+	b.click("button.lock", "Locked") // viewRule: everyone
+	b.click("button.lock", "Locked") // createRule: everyone
+	b.shot("04-collection-form")
+	b.click("button[type=submit]", "Create collection")
+	b.waitFor("the records table", `location.hash.startsWith('#/c/posts') && !!document.querySelector('.filter-input')`)
+
+	// Two records through the form, one with an uploaded image.
+	for i, rec := range []struct{ title, views string }{{"First post", "3"}, {"Second post", "12"}} {
+		b.click("a.button", "New record")
+		b.waitFor("the record form", `!!document.querySelector('.record-form input[name=title]')`)
+		b.fill(".record-form input[name=title]", rec.title)
+		b.fill(".record-form input[name=views]", rec.views)
+		b.fill(".record-form select[name=status]", "b")
+		b.fill(".record-form textarea[name=meta]", `{"tags": ["a", "b"]}`)
+		b.fill(".record-form input[name=due]", "2026-05-01T10:30:00")
+		if i == 0 {
+			b.do("check published", chromedp.Click(`.record-form input[name=published]`, chromedp.NodeVisible))
+			b.do("choose the cover", chromedp.SetUploadFiles(`.record-form input[name=cover]`, []string{testPNG(t)}))
+			b.waitFor("the upload preview", `!!document.querySelector('figure.file.new img')`)
+			b.shot("05-record-form")
+		}
+		b.click(".record-form button[type=submit]", "Create")
+		b.waitFor("the new record in the table", fmt.Sprintf(`[...document.querySelectorAll('table.records td')].some((td) => td.textContent === %q)`, rec.title))
+	}
+	b.waitFor("the uploaded thumbnail", `[...document.querySelectorAll('img.thumb')].some((i) => i.complete && i.naturalWidth > 0)`)
+	b.shot("06-records")
+
+	// Edit the first record.
+	b.click("table.records tbody tr td", "First post")
+	b.waitFor("the edit form", `document.querySelector('.record-form input[name=title]')?.value === 'First post'`)
+	b.fill(".record-form input[name=title]", "First post, edited")
+	b.click(".record-form button[type=submit]", "Save changes")
+	b.waitFor("the edited title", `[...document.querySelectorAll('table.records td')].some((td) => td.textContent === 'First post, edited')`)
+
+	// Filter, then a filter with a syntax error reported inline.
+	b.fill(".filter-input", "views > 5")
+	b.click("form.filter button[type=submit]", "Apply")
+	b.waitFor("the filtered table", `document.querySelectorAll('table.records tbody tr').length === 1 && document.querySelector('table.records tbody').textContent.includes('Second post')`)
+	b.fill(".filter-input", "views >")
+	b.click("form.filter button[type=submit]", "Apply")
+	b.waitFor("the inline filter error", `document.getElementById('filter-err').textContent.length > 0`)
+	b.shot("07-records-filter-error")
+	b.fill(".filter-input", "")
+	b.click("form.filter button[type=submit]", "Apply")
+	b.waitFor("the unfiltered table", `document.querySelectorAll('table.records tbody tr').length === 2`)
+
+	// A record created through the API appears live.
+	login := apiCall(t, "POST", base+"/api/collections/_superusers/auth-with-password", "", map[string]string{"identity": "admin@example.com", "password": "s3cret-Passw0rd"})
+	token, _ := login["token"].(string)
+	b.waitFor("the realtime subscription", `document.querySelector('.live')?.textContent.includes('Live')`)
+	apiCall(t, "POST", base+"/api/collections/posts/records", token, map[string]any{"title": "Made through the API", "views": 1})
+	b.waitFor("the live record", `[...document.querySelectorAll('table.records td')].some((td) => td.textContent === 'Made through the API')`)
+
+	// Change a rule and save: the stored collection has it.
+	b.click("a.button", "Edit collection")
+	b.waitFor("the collection editor", `!!document.getElementById('rule-viewRule')`)
+	b.fill("#rule-viewRule", "published = true")
+	b.waitFor("the rule check to pass", `document.getElementById('rule-viewRule-err').textContent === '' && !document.getElementById('rule-viewRule').hasAttribute('aria-invalid')`)
+	b.click("button[type=submit]", "Save changes")
+	b.waitFor("the records table again", `location.hash.startsWith('#/c/posts') && !!document.querySelector('.filter-input')`)
+	col := apiCall(t, "GET", base+"/api/collections/posts", token, nil)
+	if got := col["viewRule"]; got != "published = true" {
+		t.Fatalf("viewRule = %v, want %q", got, "published = true")
+	}
+
+	// The other screens.
+	b.do("open monitoring", chromedp.Navigate(base+"/_/#/monitoring"))
+	b.waitFor("the monitoring tiles", `document.querySelectorAll('.tile').length === 8`)
+	b.shot("08-monitoring")
+	b.do("open logs", chromedp.Navigate(base+"/_/#/logs"))
+	b.waitFor("the request log", `document.querySelectorAll('table.logs tbody tr').length > 0`)
+	b.shot("09-logs")
+	b.do("open settings", chromedp.Navigate(base+"/_/#/settings/application"))
+	b.waitFor("the settings form", `!!document.querySelector('input[name="meta.appName"]')`)
+	b.shot("10-settings")
+
+	// A narrow phone screen: the table scrolls inside its box, the page
+	// does not scroll sideways, and the menu opens.
+	b.do("narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(base+"/_/#/c/posts"))
+	b.waitFor("the records table on a phone", `document.querySelectorAll('table.records tbody tr').length === 3`)
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 392 {
+		t.Errorf("the page is %dpx wide on a 390px screen", w)
+	}
+	b.shot("11-records-phone")
+	b.click("button.menu-toggle", "")
+	b.waitFor("the open menu", `document.body.classList.contains('nav-open')`)
+	b.shot("12-menu-phone")
+
+	if p := b.consoleProblems(); len(p) > 0 {
+		t.Fatalf("the dashboard wrote to the console:\n%s", strings.Join(p, "\n"))
+	}
+}

@@ -1,0 +1,197 @@
+// The records of one collection: a paged table with column sort, a filter
+// box (the server's filter language; its errors shown inline), bulk delete
+// and live updates through realtime.
+import { h, mount, api, qs, busy, toast, confirm, debounce, fmtDate, fileURL, realtime, ApiError } from './lib.js';
+import { state, go } from './app.js';
+
+const PER_PAGE = 30;
+const IMAGE = /\.(png|jpe?g|gif|webp|svg|avif)$/i;
+
+export async function render(el, r) {
+  await state.loadCollections();
+  const col = state.collection(r.name);
+  if (!col) {
+    mount(el, h('div.empty', h('h1', 'Collection not found'), h('p', `There is no collection "${r.name}".`), h('a.button', { href: '#/' }, 'All collections')));
+    return;
+  }
+  const q = r.query;
+  const view = {
+    page: Math.max(1, +q.get('page') || 1),
+    sort: q.get('sort') ?? '-@rowid',
+    filter: q.get('filter') || '',
+    selected: new Set(),
+    items: [],
+    flash: new Set(),
+  };
+  if (!col.fields.some((f) => f.name === 'created') && view.sort === '-@rowid') view.sort = '';
+  if (view.sort === '-@rowid') view.sort = '-created';
+
+  const columns = col.fields.filter((f) => f.type !== 'password' && !(col.type === 'auth' && f.name === 'tokenKey')).slice(0, 10);
+  const filterInput = h('input.filter-input', {
+    type: 'search', name: 'filter', value: view.filter, spellcheck: 'false', autocomplete: 'off',
+    placeholder: `Filter, e.g. ${sampleFilter(col)}`, 'aria-label': 'Filter records',
+  });
+  const filterErr = h('div.field-error', { id: 'filter-err', role: 'alert' });
+  filterInput.setAttribute('aria-describedby', 'filter-err');
+  const table = h('div.table-wrap');
+  const pager = h('div.pager');
+  const bulk = h('div.bulk');
+  const live = h('span.live', { title: 'Realtime updates' }, 'connecting…');
+  let ctrl = null;
+
+  const syncURL = () => {
+    const hash = '#/c/' + encodeURIComponent(col.name) + qs({ page: view.page > 1 ? view.page : '', sort: view.sort, filter: view.filter });
+    history.replaceState(null, '', hash);
+  };
+
+  async function load() {
+    ctrl?.abort();
+    ctrl = new AbortController();
+    table.setAttribute('aria-busy', 'true');
+    table.classList.add('busy');
+    try {
+      const res = await api('GET', `/api/collections/${encodeURIComponent(col.name)}/records` +
+        qs({ page: view.page, perPage: PER_PAGE, sort: view.sort, filter: view.filter }), undefined, { signal: ctrl.signal });
+      filterErr.textContent = '';
+      filterInput.removeAttribute('aria-invalid');
+      view.items = res.items;
+      view.total = res.totalItems;
+      view.pages = Math.max(1, res.totalPages);
+      drawTable();
+      drawPager();
+      syncURL();
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      if (e instanceof ApiError && e.status === 400) {
+        filterErr.textContent = e.message + detail(e);
+        filterInput.setAttribute('aria-invalid', 'true');
+      } else toast(e.message, 'error');
+    } finally {
+      table.removeAttribute('aria-busy');
+      table.classList.remove('busy');
+    }
+  }
+
+  function sortState(name) {
+    if (view.sort === name) return 'ascending';
+    if (view.sort === '-' + name) return 'descending';
+    return 'none';
+  }
+
+  function drawTable() {
+    const allChecked = view.items.length > 0 && view.items.every((i) => view.selected.has(i.id));
+    const head = h('tr',
+      h('th.check', h('input', { type: 'checkbox', 'aria-label': 'Select all on this page', checked: allChecked,
+        onchange: (e) => { for (const i of view.items) e.target.checked ? view.selected.add(i.id) : view.selected.delete(i.id); drawTable(); drawBulk(); } })),
+      columns.map((f) => {
+        const s = sortState(f.name);
+        return h('th', { 'aria-sort': s, scope: 'col' }, h('button.sort', {
+          type: 'button', title: `Sort by ${f.name}`,
+          onclick: () => { view.sort = s === 'ascending' ? '-' + f.name : s === 'descending' ? '' : f.name; view.page = 1; load(); },
+        }, f.name, h('span.type', f.type), h('span.arrow', { 'aria-hidden': 'true' }, s === 'ascending' ? '▲' : s === 'descending' ? '▼' : '')));
+      }));
+    const rows = view.items.map((rec) => h('tr' + (view.flash.has(rec.id) ? '.flash' : ''), { 'data-id': rec.id },
+      h('td.check', h('input', { type: 'checkbox', 'aria-label': 'Select ' + rec.id, checked: view.selected.has(rec.id),
+        onchange: (e) => { e.target.checked ? view.selected.add(rec.id) : view.selected.delete(rec.id); drawBulk(); } })),
+      columns.map((f) => h('td.t-' + f.type, f.name === 'id'
+        ? h('a.rec-link', { href: `#/c/${encodeURIComponent(col.name)}/r/${rec.id}` }, rec.id)
+        : cell(col, f, rec)))));
+    mount(table, view.items.length
+      ? h('table.records', h('thead', head), h('tbody', rows))
+      : h('div.empty', view.filter ? 'No record matches this filter.' : 'No records yet.',
+        h('a.button.primary', { href: `#/c/${encodeURIComponent(col.name)}/r/new` }, 'New record')));
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      tr.addEventListener('click', (e) => {
+        if (e.target.closest('input, a, button')) return;
+        go(`#/c/${encodeURIComponent(col.name)}/r/${tr.dataset.id}`);
+      });
+    }
+    view.flash.clear();
+  }
+
+  function drawPager() {
+    mount(pager,
+      h('span.count', `${view.total < 0 ? '' : view.total + ' records · '}page ${view.page} of ${view.pages}`),
+      h('button', { type: 'button', disabled: view.page <= 1, onclick: () => { view.page--; load(); } }, '← Previous'),
+      h('button', { type: 'button', disabled: view.page >= view.pages, onclick: () => { view.page++; load(); } }, 'Next →'));
+  }
+
+  function drawBulk() {
+    const n = view.selected.size;
+    mount(bulk, n ? [
+      h('span', `${n} selected`),
+      h('button.ghost', { type: 'button', onclick: () => { view.selected.clear(); drawTable(); drawBulk(); } }, 'Clear'),
+      h('button.danger', { type: 'button', onclick: (e) => bulkDelete(e.currentTarget) }, `Delete selected (${n})`),
+    ] : []);
+  }
+
+  async function bulkDelete(btn) {
+    const ids = [...view.selected];
+    if (!await confirm('Delete records', `Delete ${ids.length} record(s) of ${col.name}? This cannot be undone.`, { confirmLabel: 'Delete', danger: true })) return;
+    await busy(btn, async () => {
+      let failed = 0;
+      for (let i = 0; i < ids.length; i += 5) {
+        const res = await Promise.allSettled(ids.slice(i, i + 5).map((id) =>
+          api('DELETE', `/api/collections/${encodeURIComponent(col.name)}/records/${id}`)));
+        res.forEach((x, j) => { if (x.status === 'fulfilled') view.selected.delete(ids[i + j]); else failed++; });
+      }
+      if (failed) toast(`${failed} record(s) could not be deleted.`, 'error');
+      else toast(`Deleted ${ids.length} record(s).`);
+    });
+    drawBulk();
+    load();
+  }
+
+  mount(el,
+    h('div.page-head',
+      h('div', h('h1', col.name, ' ', h('span.badge', col.type)), h('p.muted', `${col.fields.length} fields`)),
+      h('div.actions', live,
+        h('a.button', { href: `#/c/${encodeURIComponent(col.name)}/edit` }, 'Edit collection'),
+        h('a.button.primary', { href: `#/c/${encodeURIComponent(col.name)}/r/new` }, '+ New record'))),
+    h('form.filter', { role: 'search', onsubmit: (e) => { e.preventDefault(); view.filter = filterInput.value.trim(); view.page = 1; load(); } },
+      filterInput, h('button', { type: 'submit' }, 'Apply'),
+      view.filter ? h('button.ghost', { type: 'button', onclick: () => { filterInput.value = ''; view.filter = ''; load(); } }, 'Clear') : null),
+    filterErr, bulk, table, pager);
+
+  await load();
+
+  const reload = debounce(load, 250);
+  realtime.onstate = (s) => { live.textContent = s === 'live' ? '● Live' : s; live.classList.toggle('on', s === 'live'); };
+  if (realtime.clientId) realtime.onstate('live');
+  const unsubscribe = realtime.subscribe(col.name + '/*', (action, rec) => {
+    if (rec?.id && action !== 'delete') view.flash.add(rec.id);
+    if (action === 'delete') view.selected.delete(rec?.id);
+    reload();
+  });
+  return () => { unsubscribe(); ctrl?.abort(); };
+}
+
+function detail(e) {
+  const d = Object.values(e.data || {})[0];
+  return d?.message && d.message !== e.message ? ' ' + d.message : '';
+}
+
+function sampleFilter(col) {
+  const f = col.fields.find((x) => x.type === 'text' && x.name !== 'id') || col.fields.find((x) => x.name === 'id');
+  return f ? `${f.name} ~ "abc"` : 'id != ""';
+}
+
+/** cell renders a value of field f in the table. */
+export function cell(col, f, rec) {
+  const v = rec[f.name];
+  if (v === undefined || v === null || v === '' || (Array.isArray(v) && !v.length)) return h('span.muted', '–');
+  switch (f.type) {
+    case 'bool': return h('span.bool' + (v ? '.yes' : ''), v ? 'true' : 'false');
+    case 'date': case 'autodate': return h('time', { datetime: v, title: v }, fmtDate(v));
+    case 'select': return [].concat(v).map((x) => h('span.chip', x));
+    case 'relation': return [].concat(v).map((x) => h('span.chip.rel', x));
+    case 'json': return h('code.json', truncate(JSON.stringify(v), 60));
+    case 'editor': return truncate(new DOMParser().parseFromString(v, 'text/html').body.textContent || '', 60);
+    case 'file': return [].concat(v).map((name) => IMAGE.test(name)
+      ? h('img.thumb', { src: fileURL(col.id, rec.id, name, '100x100'), alt: name, loading: 'lazy' })
+      : h('span.chip', name));
+    default: return truncate(String(v), 60);
+  }
+}
+
+function truncate(s, n) { return s.length > n ? s.slice(0, n - 1) + '…' : s; }
