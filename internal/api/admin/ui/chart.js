@@ -15,7 +15,7 @@ export function lineChart(points, series, { fmt = (v) => v.toFixed(1), height = 
   ymax = niceMax(ymax);
   const x = (t) => L + ((t - t0) / (span * 1000)) * (W - L - R);
   const y = (v) => T + (1 - v / ymax) * (H - T - B);
-  const svg = h('svg.chart', { viewBox: `0 0 ${W} ${H}`, role: 'img', preserveAspectRatio: 'none' });
+  const svg = h('svg.chart', { viewBox: `0 0 ${W} ${H}`, role: 'img' });
   for (let i = 0; i <= 4; i++) {
     const v = (ymax * i) / 4;
     svg.append(h('line.grid', { x1: L, x2: W - R, y1: y(v), y2: y(v) }), h('text.axis', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmt(v)));
@@ -27,6 +27,8 @@ export function lineChart(points, series, { fmt = (v) => v.toFixed(1), height = 
   for (const s of series) {
     const d = points.filter((p) => p.t >= t0).map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p[s.key] || 0).toFixed(1)}`).join('');
     if (d) svg.append(h('path.line.' + s.cls, { d }));
+    const shown = points.filter((p) => p.t >= t0);
+    if (shown.length === 1) svg.append(h('circle.dot.' + s.cls, { cx: x(shown[0].t), cy: y(shown[0][s.key] || 0), r: 3 }));
   }
   const last = points[points.length - 1];
   const label = series.map((s) => `${s.label} ${last ? fmt(last[s.key] || 0) : '–'}`).join(', ');

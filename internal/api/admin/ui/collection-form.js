@@ -125,7 +125,7 @@ export async function render(el, r) {
       const lock = h('button.lock', {
         type: 'button', 'aria-pressed': String(locked), title: locked ? 'Unlock: set a rule' : 'Lock: superusers only',
         onclick: () => { c[k] = locked ? '' : null; drawRules(); check(); if (locked) document.getElementById('rule-' + k)?.focus(); },
-      }, locked ? '🔒 Locked' : 'Lock');
+      }, locked ? 'Locked' : 'Lock');
       return h('div.field.rule-field',
         h('div.rule-head', h('label', { for: 'rule-' + k }, k), lock),
         input, h('div.help', RULE_HELP[k]), h('div.field-error', { id: 'rule-' + k + '-err', role: 'alert' }));
