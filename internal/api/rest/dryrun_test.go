@@ -21,7 +21,7 @@ func TestCollectionDryRun(t *testing.T) {
 	}
 	e.run(t, []scenario{
 		{name: "create valid", method: "POST", url: "/api/collections?dryRun=true", auth: "superuser",
-			body: `{"name":"drafts","fields":[{"name":"body","type":"text"}],"listRule":"body != ''"}`,
+			body:       `{"name":"drafts","fields":[{"name":"body","type":"text"}],"listRule":"body != ''"}`,
 			wantStatus: 204, before: snap, after: same},
 		{name: "create with a rule on a missing field", method: "POST", url: "/api/collections?dryRun=true", auth: "superuser",
 			body:       `{"name":"drafts","fields":[{"name":"body","type":"text"}],"listRule":"nosuch = 1"}`,
@@ -32,7 +32,7 @@ func TestCollectionDryRun(t *testing.T) {
 		{name: "create with a taken name", method: "POST", url: "/api/collections?dryRun=true", auth: "superuser",
 			body: `{"name":"notes"}`, wantStatus: 400, before: snap, after: same},
 		{name: "update valid", method: "PATCH", url: "/api/collections/notes?dryRun=true", auth: "superuser",
-			body: `{"listRule":"title ~ 'a'","fields":[{"name":"title","type":"text"},{"name":"extra","type":"number"}]}`,
+			body:       `{"listRule":"title ~ 'a'","fields":[{"name":"title","type":"text"},{"name":"extra","type":"number"}]}`,
 			wantStatus: 204, before: snap, after: same},
 		{name: "update with an invalid rule", method: "PATCH", url: "/api/collections/notes?dryRun=true", auth: "superuser",
 			body:       `{"updateRule":"@request.auth.id != '' && nosuch > 1"}`,
