@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,7 +274,14 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	b.click("button[type=submit]", "Create collection")
 	b.waitFor("the records table", `location.hash.startsWith('#/c/posts') && !!document.querySelector('.filter-input')`)
 
-	// Two records through the form, one with an uploaded image.
+	// A user to relate posts to, made through the API.
+	login := apiCall(t, "POST", base+"/api/collections/_superusers/auth-with-password", "", map[string]string{"identity": "admin@example.com", "password": "s3cret-Passw0rd"})
+	token, _ := login["token"].(string)
+	ada := apiCall(t, "POST", base+"/api/collections/users/records", token, map[string]any{
+		"email": "ada@example.com", "name": "Ada", "password": "s3cret-Passw0rd", "passwordConfirm": "s3cret-Passw0rd"})
+
+	// Two records through the form, one with an uploaded image and an
+	// author chosen with the relation picker.
 	for i, rec := range []struct{ title, views string }{{"First post", "3"}, {"Second post", "12"}} {
 		b.click("a.button", "New record")
 		b.waitFor("the record form", `!!document.querySelector('.record-form input[name=title]')`)
@@ -286,6 +294,9 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 			b.do("check published", chromedp.Click(`.record-form input[name=published]`, chromedp.NodeVisible))
 			b.do("choose the cover", chromedp.SetUploadFiles(`.record-form input[name=cover]`, []string{testPNG(t)}))
 			b.waitFor("the upload preview", `!!document.querySelector('figure.file.new img')`)
+			b.fill(".record-form input[name=author]", "Ad")
+			b.click(".picker-results button", "Ada")
+			b.waitFor("the chosen author", fmt.Sprintf(`document.querySelector('.record-form .chips')?.textContent.includes(%q)`, ada["id"]))
 			b.shot("05-record-form")
 		}
 		b.click(".record-form button[type=submit]", "Create")
@@ -313,9 +324,18 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	b.click("form.filter button[type=submit]", "Apply")
 	b.waitFor("the unfiltered table", `document.querySelectorAll('table.records tbody tr').length === 2`)
 
+	// The first record was stored with its author and cover.
+	list := apiCall(t, "GET", base+"/api/collections/posts/records?filter="+url.QueryEscape(`title = "First post, edited"`), token, nil)
+	items, _ := list["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("the edited record: %v", list)
+	}
+	first := items[0].(map[string]any)
+	if first["author"] != ada["id"] || first["published"] != true || first["views"] != 3.0 || !strings.HasPrefix(fmt.Sprint(first["cover"]), "cover") {
+		t.Errorf("stored record %v: want author %v, published, 3 views and the cover", first, ada["id"])
+	}
+
 	// A record created through the API appears live.
-	login := apiCall(t, "POST", base+"/api/collections/_superusers/auth-with-password", "", map[string]string{"identity": "admin@example.com", "password": "s3cret-Passw0rd"})
-	token, _ := login["token"].(string)
 	b.waitFor("the realtime subscription", `document.querySelector('.live')?.textContent.includes('Live')`)
 	apiCall(t, "POST", base+"/api/collections/posts/records", token, map[string]any{"title": "Made through the API", "views": 1})
 	b.waitFor("the live record", `[...document.querySelectorAll('table.records td')].some((td) => td.textContent === 'Made through the API')`)

@@ -194,6 +194,7 @@ export function toast(message, kind = 'ok') {
   const box = document.getElementById('toasts');
   const el = h('div.toast.' + kind, { role: kind === 'error' ? 'alert' : 'status' }, message);
   box.append(el);
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => el.remove(), kind === 'error' ? 8000 : 3500);
 }
 

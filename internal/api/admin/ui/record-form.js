@@ -73,7 +73,7 @@ export async function render(el, r) {
 /** editorFor returns {el, collect(formData, jsonData)} for field f; collect returns a problem or ''. */
 function editorFor(col, f, rec, isNew) {
   const v = rec[f.name];
-  const label = f.name + (f.required ? ' *' : '');
+  const label = f.name + (f.required && f.name !== 'id' ? ' *' : '');
   const help = [f.type, f.help].filter(Boolean).join(' · ');
   const simple = (input, get) => ({
     el: field(label, input, { help }),
@@ -134,7 +134,7 @@ function toLocalInput(v) {
 
 function jsonEditor(f, v, label, help) {
   const input = h('textarea.code', { name: f.name, rows: 6, spellcheck: 'false' }, v === undefined || v === null ? '' : JSON.stringify(v, null, 2));
-  const el = field(label, input, { help: help + ' · JSON' });
+  const el = field(label, input, { help });
   const err = () => el.querySelector('.field-error');
   const check = () => {
     try { if (input.value.trim()) JSON.parse(input.value); err().textContent = ''; input.removeAttribute('aria-invalid'); return ''; } catch (e) {
@@ -154,8 +154,10 @@ function relationPicker(f, v, label, help) {
   const results = h('ul.picker-results', { role: 'listbox' });
   const drawChips = () => mount(chips, ids.map((id) => h('span.chip.rel', id, h('button.x', { type: 'button', 'aria-label': 'Remove ' + id, onclick: () => { ids = ids.filter((x) => x !== id); drawChips(); } }, '×'))));
   const title = (rec) => {
-    const pf = target?.fields.find((x) => x.presentable) || target?.fields.find((x) => x.type === 'text' && x.name !== 'id') || target?.fields.find((x) => x.name === 'email');
-    return pf && rec[pf.name] ? `${rec[pf.name]} (${rec.id})` : rec.id;
+    const shown = (target?.fields || []).filter((x) => !x.hidden && x.name !== 'id' && rec[x.name] && (x.presentable || ['text', 'email', 'url'].includes(x.type)));
+    shown.sort((a, b) => b.presentable - a.presentable);
+    const label = shown.slice(0, 2).map((x) => rec[x.name]).join(' · ');
+    return label ? `${label} (${rec.id})` : rec.id;
   };
   const find = debounce(async () => {
     if (!target) return;

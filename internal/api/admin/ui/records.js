@@ -17,14 +17,12 @@ export async function render(el, r) {
   const q = r.query;
   const view = {
     page: Math.max(1, +q.get('page') || 1),
-    sort: q.get('sort') ?? '-@rowid',
+    sort: q.get('sort') ?? (col.fields.some((f) => f.name === 'created') ? '-created' : ''),
     filter: q.get('filter') || '',
     selected: new Set(),
     items: [],
     flash: new Set(),
   };
-  if (!col.fields.some((f) => f.name === 'created') && view.sort === '-@rowid') view.sort = '';
-  if (view.sort === '-@rowid') view.sort = '-created';
 
   const columns = col.fields.filter((f) => f.type !== 'password' && !(col.type === 'auth' && f.name === 'tokenKey')).slice(0, 10);
   const filterInput = h('input.filter-input', {
@@ -111,7 +109,7 @@ export async function render(el, r) {
 
   function drawPager() {
     mount(pager,
-      h('span.count', `${view.total < 0 ? '' : view.total + ' records · '}page ${view.page} of ${view.pages}`),
+      h('span.count', `${view.total < 0 ? '' : view.total + (view.total === 1 ? ' record · ' : ' records · ')}page ${view.page} of ${view.pages}`),
       h('button', { type: 'button', disabled: view.page <= 1, onclick: () => { view.page--; load(); } }, '← Previous'),
       h('button', { type: 'button', disabled: view.page >= view.pages, onclick: () => { view.page++; load(); } }, 'Next →'));
   }
