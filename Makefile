@@ -7,7 +7,7 @@
 GO  ?= go
 BIN := bin/basalt
 
-.PHONY: build test gotest gotest-postgres e2e e2e-postgres e2e-deps cluster crash soak require-postgres
+.PHONY: build proto proto-check test gotest gotest-postgres e2e e2e-postgres e2e-deps cluster crash soak require-postgres
 
 ## build: compile the server binary into bin/basalt
 build:
@@ -16,7 +16,18 @@ build:
 ## test: every suite on both engines: Go tests with the race detector (SQLite, and the PostgreSQL
 ## conformance and replica tests), the REST scenarios on PostgreSQL, the end-to-end suite on SQLite
 ## and on PostgreSQL, then the cluster test, then the short crash-safety and soak runs
-test: build gotest gotest-postgres e2e e2e-postgres cluster crash soak
+test: build proto-check gotest gotest-postgres e2e e2e-postgres cluster crash soak
+
+## proto: regenerate the Go code of the RPC API (internal/api/rpc/gen) from proto/; needs protoc
+## (Debian's protobuf-compiler), the plugins come from tools/go.mod (docs/rpc.md)
+proto:
+	proto/generate.sh
+
+## proto-check: fail when regenerating changes the committed generated code
+proto-check: proto
+	@if [ -n "$$(git status --porcelain -- internal/api/rpc/gen)" ]; then \
+	  git status --porcelain -- internal/api/rpc/gen; git diff -- internal/api/rpc/gen | head -50; \
+	  echo "internal/api/rpc/gen is not what proto/ generates: run make proto and commit the result" >&2; exit 1; fi
 
 ## gotest: Go tests with the race detector; the PostgreSQL ones run when BASALT_TEST_POSTGRES is set
 ## (a package may take longer than go test's default 10 minutes under -race on 2 busy cores)

@@ -188,6 +188,7 @@ func (o *limitOptions) server(handler http.Handler, logger *slog.Logger) (*http.
 		IdleTimeout:       o.idleTimeout,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Protocols:         protocols(),
 	}
 	if o.tlsCert != "" {
 		certs, err := newCertFiles(o.tlsCert, o.tlsKey, logger)
@@ -197,6 +198,17 @@ func (o *limitOptions) server(handler http.Handler, logger *slog.Logger) (*http.
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
 	}
 	return srv, nil
+}
+
+// protocols are the API's HTTP versions: HTTP/1.1, HTTP/2 over TLS, and
+// HTTP/2 without TLS (h2c, with prior knowledge) so that gRPC clients reach
+// the RPC transport on the same plain port.
+func protocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
 }
 
 // serve serves srv on ln, over TLS when it has a TLS configuration.

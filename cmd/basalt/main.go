@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/api/rest"
+	"github.com/basalt-dev/basalt/internal/api/rpc"
 	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/backup"
@@ -350,7 +351,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		RateLimiter: limiter, Tracer: obs.restTracer(),
 		Limits: o.limits.limiter(obs.metrics), CORSOrigins: o.limits.corsOrigins, MaxBody: o.limits.maxBody,
 		Fresh:   newConfigGate(a).fresh(),
-		Monitor: mon, Mounts: adminMounts(),
+		Monitor: mon, Mounts: joinMounts(adminMounts(), rpcMounts(a, broker)), Streams: rpc.IsStream,
 	})
 	if err := obs.serveMetrics(); err != nil {
 		return false, err

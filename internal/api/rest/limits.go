@@ -11,8 +11,9 @@ const msgBusy = "The server is busy, try again later."
 
 // limit puts requests behind Deps.Limits (the concurrency cap and the
 // read and write deadlines), except the ones that must never wait or be
-// cut: realtime streams, which live as long as their client, and the
-// health, readiness and metrics probes, which must answer under load.
+// cut: realtime streams and the streams of mounted transports
+// (Deps.Streams), which live as long as their client, and the health,
+// readiness and metrics probes, which must answer under load.
 func (s *server) limit(next http.Handler) http.Handler {
 	if s.Limits == nil {
 		return next
@@ -24,7 +25,7 @@ func (s *server) limit(next http.Handler) http.Handler {
 		writeError(w, r, apperr.New(apperr.Unavailable, msgBusy), nil)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if unlimited(r) {
+		if unlimited(r) || (s.Streams != nil && s.Streams(r)) {
 			next.ServeHTTP(w, r)
 			return
 		}

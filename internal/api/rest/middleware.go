@@ -284,6 +284,15 @@ func (w *responseRecorder) ReadFrom(src io.Reader) (int64, error) {
 
 func (w *responseRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Flush sends what was written so far: the server streams of mounted
+// transports (gRPC, Connect) need an http.Flusher.
+func (w *responseRecorder) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
 // statusCode is the status sent, 200 when the handler wrote nothing.
 func (w *responseRecorder) statusCode() int {
 	if w.status == 0 {

@@ -102,6 +102,11 @@ type Deps struct {
 	// "/api/graphql" or "/_/", maps to its handler, which reads the caller
 	// with the caller package and answers errors in its own shape.
 	Mounts map[string]http.Handler
+	// Streams, when set, reports the requests of mounted transports that
+	// open long-lived streams (a gRPC server stream, a GraphQL
+	// subscription): like realtime streams, they go without the
+	// concurrency cap and the write deadline.
+	Streams func(r *http.Request) bool
 }
 
 type server struct {
