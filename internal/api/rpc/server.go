@@ -65,7 +65,8 @@ func Handlers(o Options) map[string]http.Handler {
 	out := map[string]http.Handler{}
 	path, h := basaltv1connect.NewRecordServiceHandler(s, limit)
 	out[path] = exposeHeaders(h)
-	reflector := grpcreflect.NewStaticReflector(basaltv1connect.RecordServiceName)
+	reflector := grpcreflect.NewStaticReflector(basaltv1connect.RecordServiceName,
+		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)
 	path, h = grpcreflect.NewHandlerV1(reflector, limit)
 	out[path] = h
 	path, h = grpcreflect.NewHandlerV1Alpha(reflector, limit)
