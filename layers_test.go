@@ -16,6 +16,10 @@ func layerOf(pkg string) string {
 	switch {
 	case strings.HasPrefix(pkg, "cmd/"):
 		return "cmd"
+	case strings.HasPrefix(pkg, "bench/"):
+		// Load drivers and their helpers: programs that may use a
+		// transport's generated client, never an adapter.
+		return "bench"
 	case strings.HasPrefix(pkg, "internal/api/"):
 		return "transport"
 	case pkg == "internal/store", pkg == "internal/blob", pkg == "internal/mail":
@@ -48,6 +52,7 @@ var allowed = map[string][]string{
 	"service":   {"leaf", "domain", "port", "service"},
 	"transport": {"leaf", "domain", "port", "service", "transport"},
 	"cmd":       {"leaf", "domain", "port", "adapter", "service", "transport"},
+	"bench":     {"leaf", "domain", "port", "service", "transport", "bench"},
 }
 
 func TestDependencyRule(t *testing.T) {

@@ -85,6 +85,9 @@ func (b *bench) report(w io.Writer, o *outcome) {
 			}
 		}
 		tw.Flush()
+		if v, g := median(o.results[in.label]["view"]), median(o.results[in.label]["grpc-get"]); v != nil && g != nil && v.rps > 0 && g.rps > 0 {
+			fmt.Fprintf(w, "grpc-get ÷ view: req/s ×%.2f, server CPU per request ×%.2f\n", g.rps/v.rps, g.cpuPer1k/v.cpuPer1k)
+		}
 	}
 
 	if len(o.instances) < 2 {

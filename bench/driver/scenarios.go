@@ -32,6 +32,7 @@ var scenarios = []scenario{
 	{name: "view", load: func(in *instance) load {
 		return load{url: in.base + recordsPath + "/x", script: "view.lua", args: []string{in.idsFile, recordsPath + "/"}}
 	}},
+	{name: "grpc-get", custom: grpcGet},
 	{name: "list", load: func(in *instance) load {
 		return load{url: in.base + recordsPath + "?perPage=30", script: "get.lua"}
 	}},
