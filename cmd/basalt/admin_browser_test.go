@@ -355,7 +355,15 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	// The other screens.
 	b.do("open monitoring", chromedp.Navigate(base+"/_/#/monitoring"))
 	b.waitFor("the monitoring tiles", `document.querySelectorAll('.tile').length === 8`)
+	// The first point of the history comes 10 s after the server start; the
+	// page refreshes every 10 s.
+	b.waitFor("the monitoring charts", `document.querySelectorAll('.chart-card svg.chart').length === 7`)
 	b.shot("08-monitoring")
+	b.do("open the users collection", chromedp.Navigate(base+"/_/#/c/users/edit"))
+	b.waitFor("the auth options", `!!document.getElementById('opt-passwordAuth')`)
+	b.fill("#opt-passwordAuth", `{"enabled": true, "identityFields": ["nosuchfield"]}`)
+	b.waitFor("the auth option error", `document.getElementById('opt-passwordAuth-err').textContent.length > 0`)
+	b.shot("13-auth-collection")
 	b.do("open logs", chromedp.Navigate(base+"/_/#/logs"))
 	b.waitFor("the request log", `document.querySelectorAll('table.logs tbody tr').length > 0`)
 	b.shot("09-logs")

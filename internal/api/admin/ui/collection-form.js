@@ -8,6 +8,15 @@ import { state, go } from './app.js';
 const TYPES = ['text', 'number', 'bool', 'email', 'url', 'editor', 'date', 'autodate', 'select', 'json', 'relation', 'file', 'password'];
 const RULES = ['listRule', 'viewRule', 'createRule', 'updateRule', 'deleteRule'];
 const AUTH_RULES = ['authRule', 'manageRule'];
+// The options of auth collections, edited as JSON.
+const AUTH_OPTIONS = [
+  ['passwordAuth', 'Password sign-in: enabled, identityFields.'],
+  ['oauth2', 'OAuth2 sign-in: enabled, providers [{name, clientId, clientSecret, authURL, tokenURL, userInfoURL, …}], mappedFields.'],
+  ['mfa', 'Multi-factor authentication: enabled, duration (seconds), rule.'],
+  ['otp', 'One-time passwords by mail: enabled, duration, length, emailTemplate.'],
+  ['authAlert', 'Mail on sign-in from a new device: enabled, emailTemplate.'],
+  ['authToken', 'Auth token lifetime: duration (seconds).'],
+];
 const RULE_HELP = {
   listRule: 'Who may list records (also filters the list).',
   viewRule: 'Who may view one record.',
@@ -52,6 +61,7 @@ export async function render(el, r) {
     const b = { name: c.name, fields: c.fields, indexes: c.indexes.filter((x) => x.trim()) };
     if (isNew) b.type = c.type;
     for (const k of [...RULES, ...(c.type === 'auth' ? AUTH_RULES : [])]) b[k] = c[k];
+    if (c.type === 'auth') for (const [k] of AUTH_OPTIONS) if (c[k] !== undefined) b[k] = c[k];
     return b;
   };
 
@@ -81,6 +91,10 @@ export async function render(el, r) {
       card.querySelector('.card-error').textContent = m;
       card.classList.toggle('invalid', !!m);
     });
+    for (const [k] of AUTH_OPTIONS) {
+      const slot = document.getElementById('opt-' + k + '-err');
+      if (slot && !slot.textContent.startsWith('Invalid JSON')) slot.textContent = problemText(data[k]);
+    }
     const general = typeof data.fields?.message === 'string' ? data.fields.message : '';
     fieldsBox.parentElement?.querySelector('.fields-error')?.replaceChildren(general);
     return e;
@@ -132,6 +146,27 @@ export async function render(el, r) {
     }));
   }
 
+  const authBox = h('div.auth-options');
+  function drawAuthOptions() {
+    mount(authBox, AUTH_OPTIONS.map(([k, help]) => {
+      const input = h('textarea.code', { id: 'opt-' + k, name: k, rows: 4, spellcheck: 'false' }, JSON.stringify(c[k] ?? {}, null, 2));
+      const err = h('div.field-error', { id: 'opt-' + k + '-err', role: 'alert' });
+      input.setAttribute('aria-describedby', err.id);
+      input.addEventListener('input', () => {
+        try {
+          c[k] = JSON.parse(input.value);
+          err.textContent = '';
+          input.removeAttribute('aria-invalid');
+          check();
+        } catch (e) {
+          err.textContent = 'Invalid JSON: ' + e.message;
+          input.setAttribute('aria-invalid', 'true');
+        }
+      });
+      return h('div.field', h('label', { for: input.id }, k), input, h('div.help', help), err);
+    }));
+  }
+
   function drawIndexes() {
     mount(indexBox, c.indexes.map((idx, i) => h('div.index-row',
       h('input.code', { value: idx, 'aria-label': `Index ${i + 1}`, spellcheck: 'false', oninput: (e) => { c.indexes[i] = e.target.value; check(); } }),
@@ -179,11 +214,13 @@ export async function render(el, r) {
     section('Fields', h('p.fields-error.field-error', { role: 'alert' }), fieldsBox, h('div.add-field', addType, addField)),
     section('API rules', rulesBox),
     section('Indexes', h('p.muted', 'SQL CREATE INDEX statements; unique indexes enforce uniqueness.'), indexBox),
+    c.type === 'auth' ? section('Authentication', h('p.muted', 'Sign-in methods and token settings of this auth collection, as JSON; checked by the server as you type.'), authBox) : null,
     error,
     h('div.form-actions.sticky', h('a.button.ghost', { href: isNew ? '#/' : '#/c/' + encodeURIComponent(orig.name) }, 'Cancel'), save));
   drawFields();
   drawRules();
   drawIndexes();
+  if (c.type === 'auth') drawAuthOptions();
 
   mount(el,
     h('div.page-head',
@@ -195,6 +232,13 @@ export async function render(el, r) {
     form);
   (isNew ? name : form.querySelector('input.fname:not([disabled])') || name).focus();
   if (!isNew) check();
+}
+
+/** problemText flattens the field errors of a nested option into one line. */
+function problemText(v, path = '') {
+  if (!v || typeof v !== 'object') return '';
+  if (typeof v.message === 'string') return (path ? path + ': ' : '') + v.message;
+  return Object.entries(v).map(([k, x]) => problemText(x, path ? `${path}.${k}` : k)).filter(Boolean).join('; ');
 }
 
 function checkbox(label, checked, onchange, disabled) {

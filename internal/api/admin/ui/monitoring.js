@@ -58,12 +58,12 @@ export async function render(el) {
       return;
     }
     const span = hist.span || 3600;
-    const count = (v) => (v < 10 ? String(+v.toFixed(1)) : v.toFixed(0));
+    const count = (v) => (v < 10 ? String(+v.toFixed(2)) : v.toFixed(0));
     const chart = (title, series, fmt) => h('section.card.chart-card', h('h2', title), lineChart(pts, series, { fmt, span }),
       h('div.legend', series.map((s) => h('span.key.' + s.cls, s.label))));
     mount(charts,
-      chart('Throughput', [{ key: 'rps', label: 'req/s', cls: 's1' }, { key: 'errors', label: '5xx/s', cls: 's3' }], (v) => v.toFixed(v < 10 ? 1 : 0)),
-      chart('Latency', [{ key: 'p50', label: 'p50', cls: 's1' }, { key: 'p99', label: 'p99', cls: 's2' }], (v) => v.toFixed(v < 10 ? 1 : 0) + 'ms'),
+      chart('Throughput', [{ key: 'rps', label: 'req/s', cls: 's1' }, { key: 'errors', label: '5xx/s', cls: 's3' }], count),
+      chart('Latency', [{ key: 'p50', label: 'p50', cls: 's1' }, { key: 'p99', label: 'p99', cls: 's2' }], (v) => count(v) + 'ms'),
       chart('Error rate', [{ key: 'errorRate', label: '5xx share', cls: 's3' }], pct),
       chart('In flight and realtime', [{ key: 'inFlight', label: 'in flight', cls: 's1' }, { key: 'realtime', label: 'realtime clients', cls: 's2' }], count),
       chart('Outbox lag', [{ key: 'outboxLag', label: 'events', cls: 's2' }], count),
