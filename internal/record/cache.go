@@ -130,7 +130,9 @@ func (c *ReadCache) putList(v uint64, k listKey, p cachedPage) {
 
 // put runs add for an entry of n records read at version v, unless a write
 // has ended since (the entry may be stale) or the entry is too large.
-// A full cache starts again empty: cheap, and hot entries come back first.
+// A full cache first evicts entries picked at random, a sixteenth of its
+// bound beyond what the new entry needs: hot entries mostly stay, and a
+// working set slightly larger than the cache still mostly hits.
 func (c *ReadCache) put(v uint64, n int, add func()) {
 	if n > c.max {
 		return
@@ -141,10 +143,29 @@ func (c *ReadCache) put(v uint64, n int, add func()) {
 		return
 	}
 	if c.held+n > c.max {
-		c.dropLocked(v)
+		c.evictLocked(c.held + n - c.max + c.max/16)
 	}
 	c.held += n
 	add()
+}
+
+// evictLocked drops entries until at least need records are freed (or the
+// cache is empty), a list page and a view in turn, each picked at random
+// (map iteration starts at a random entry).
+func (c *ReadCache) evictLocked(need int) {
+	for freed := 0; freed < need && (len(c.lists) > 0 || len(c.views) > 0); {
+		for k, p := range c.lists {
+			n := max(1, len(p.records))
+			freed, c.held = freed+n, c.held-n
+			delete(c.lists, k)
+			break
+		}
+		for k := range c.views {
+			freed, c.held = freed+1, c.held-1
+			delete(c.views, k)
+			break
+		}
+	}
 }
 
 // publicRule reports whether rule lets everyone read without a condition.

@@ -210,6 +210,35 @@ func TestReadCacheStaysWithinItsBound(t *testing.T) {
 	}
 }
 
+// A working set a little larger than the cache still mostly hits: a full
+// cache evicts some entries, not all of them.
+func TestReadCacheEvictsPartly(t *testing.T) {
+	c := newCached(t, 100)
+	ctx := context.Background()
+	var ids []string
+	for i := range 110 {
+		it, err := c.records.Create(ctx, su(), "notes", record.Input{Data: map[string]any{"n": i}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, it.Record.ID())
+	}
+	for _, id := range ids {
+		c.view(t, guest(), id)
+	}
+	h := c.hits()
+	const views = 1100
+	for i := range views {
+		id := ids[(i*37)%len(ids)]
+		if got := c.view(t, guest(), id)["id"]; got != id {
+			t.Fatalf("view %s gave %v", id, got)
+		}
+	}
+	if hit := c.hits() - h; hit < views*7/10 {
+		t.Fatalf("%d of %d views hit a cache of 100 records over 110: want at least 70%%", hit, views)
+	}
+}
+
 // TestReadCacheUnderConcurrentWrites has writers bump counters while
 // readers view them: a reader that starts after a write was acknowledged
 // must see at least that value. Run with -race.
