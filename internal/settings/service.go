@@ -57,6 +57,13 @@ func (s *Service) Get() *Settings {
 	return s.current.Load().Clone()
 }
 
+// Current returns the current settings themselves, for reads on hot paths
+// (every request): the caller must not modify them or anything they hold.
+// Get returns a copy to change.
+func (s *Service) Current() *Settings {
+	return s.current.Load()
+}
+
 // Public returns a copy of the current settings without secrets, ready to
 // be sent to a client.
 func (s *Service) Public() *Settings {

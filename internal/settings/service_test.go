@@ -145,6 +145,19 @@ func TestUpdateMergesAndPersists(t *testing.T) {
 		t.Fatalf("after second update: %+v", cur)
 	}
 
+	// Current is the same settings, not a copy: it moves with updates.
+	before := s.Current()
+	if c, _ := json.Marshal(before); string(c) != mustJSON(t, cur) {
+		t.Fatalf("Current = %s, want %s", c, mustJSON(t, cur))
+	}
+	if _, err := s.Update(ctx, []byte(`{"logs":{"maxDays":10}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if s.Current() == before || s.Current().Logs.MaxDays != 10 || before.Logs.MaxDays != 9 {
+		t.Fatal("Current did not follow the update, or the update changed the settings read before it")
+	}
+	cur = s.Get()
+
 	// A new service over the same store sees the persisted settings.
 	again := newService(t, st).Get()
 	a, _ := json.Marshal(again)
@@ -438,4 +451,13 @@ func TestUpdateTouchesConfig(t *testing.T) {
 	if string(got) != "+" {
 		t.Errorf("settings touches: got %q, want one", got)
 	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

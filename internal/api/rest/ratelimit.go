@@ -112,10 +112,10 @@ func (s *server) limitedMux() limitedMux {
 }
 
 // ServeHTTP applies the rate limits, then routes. Disabled settings cost
-// one settings read per request.
+// one settings read per request (shared, not copied: it is only read).
 func (m limitedMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s, mux := m.s, m.ServeMux
-	cfg := s.Settings.Get()
+	cfg := s.Settings.Current()
 	if !cfg.RateLimits.Enabled {
 		mux.ServeHTTP(w, r)
 		return
