@@ -180,7 +180,7 @@ func (s *Store) begin(ctx context.Context) (*group, error) {
 	})
 	if err == nil {
 		err = s.retryBusy(ctx, func() error {
-			_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+			_, err := writeConn{conn, &s.wstmts}.ExecContext(ctx, "BEGIN IMMEDIATE")
 			return err
 		})
 	}
@@ -197,7 +197,8 @@ func (s *Store) runCaller(ctx context.Context, g *group, fn func(tx store.Tx) er
 	// Savepoint statements run to completion whatever ctx does: an interrupt
 	// there would end the shared transaction.
 	bg := context.WithoutCancel(ctx)
-	if _, err := g.conn.ExecContext(bg, "SAVEPOINT "+savepointName); err != nil {
+	wc := writeConn{g.conn, &s.wstmts}
+	if _, err := wc.ExecContext(bg, "SAVEPOINT "+savepointName); err != nil {
 		s.abort(g)
 		return formatError(ctx, fmt.Errorf("opening savepoint: %w", err))
 	}
@@ -208,7 +209,7 @@ func (s *Store) runCaller(ctx context.Context, g *group, fn func(tx store.Tx) er
 			s.finish(g)
 		}
 	}()
-	err := fn(&tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: g.conn})
+	err := fn(&tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: wc})
 	done = true
 	if err == nil && ctx.Err() != nil {
 		err = formatError(ctx, ctx.Err())
@@ -224,7 +225,7 @@ func (s *Store) runCaller(ctx context.Context, g *group, fn func(tx store.Tx) er
 		s.abort(g)
 		return formatError(ctx, fmt.Errorf("committing transaction: %w", errRolledBack))
 	}
-	if _, err := g.conn.ExecContext(bg, "RELEASE "+savepointName); err != nil {
+	if _, err := wc.ExecContext(bg, "RELEASE "+savepointName); err != nil {
 		s.abort(g)
 		return formatError(ctx, fmt.Errorf("releasing savepoint: %w", err))
 	}
@@ -286,7 +287,7 @@ func (s *Store) finish(g *group) {
 	// unclear to them.
 	ctx := context.Background()
 	err := s.retryBusy(ctx, func() error {
-		_, err := g.conn.ExecContext(ctx, "COMMIT")
+		_, err := writeConn{g.conn, &s.wstmts}.ExecContext(ctx, "COMMIT")
 		return err
 	})
 	if err == nil && g.rolledBack.Load() {

@@ -72,6 +72,9 @@ type Store struct {
 	writer writerLock
 	open   *group
 	groups groupStats
+	// wstmts are the writer's prepared statements, used by whoever holds
+	// the writer.
+	wstmts writerStmts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -186,8 +189,12 @@ func (s *Store) optimize(w execer) {
 func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := s.write.ExecContext(ctx, "PRAGMA optimize"); err != nil {
-		s.logger.Warn("sqlite optimize on close failed", "err", err)
+	if conn, err := s.write.Conn(ctx); err == nil {
+		_ = conn.Raw(func(any) error { s.wstmts.closeAll(); return nil })
+		if _, err := conn.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			s.logger.Warn("sqlite optimize on close failed", "err", err)
+		}
+		conn.Close()
 	}
 	if s.stmts != nil {
 		s.stmts.close()
@@ -204,7 +211,7 @@ func (s *Store) rollback(conn *sql.Conn) {
 		return
 	}
 	s.logger.Error("sqlite rollback failed; discarding writer connection", "err", err)
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Raw(func(any) error { s.wstmts.closeAll(); return driver.ErrBadConn })
 }
 
 // retryBusy runs op, retrying with bounded exponential backoff while it fails
@@ -231,7 +238,7 @@ func (s *Store) retryBusy(ctx context.Context, op func() error) error {
 // tx is a write transaction on the writer connection.
 type tx struct {
 	reader
-	conn *sql.Conn
+	conn writeConn
 }
 
 var _ store.Tx = (*tx)(nil)

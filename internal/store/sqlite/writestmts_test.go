@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/basalt-dev/basalt/internal/schema"
+	"github.com/basalt-dev/basalt/internal/store"
+)
+
+// The writer's cached statements stay correct when the table they name is
+// dropped and made again (SQLite re-prepares them), and the cache stays
+// within its bound under many distinct statements.
+func TestWriterStatementCache(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	newNotes := func(extra string) *schema.Collection {
+		c := schema.NewCollection(schema.TypeBase, "notes", nil)
+		c.ID = "pbc_notes"
+		c.Fields = append(c.Fields, &schema.Field{ID: "t", Name: "title", Type: schema.TypeText})
+		if extra != "" {
+			c.Fields = append(c.Fields, &schema.Field{ID: "x", Name: extra, Type: schema.TypeText})
+		}
+		return c
+	}
+	insert := func(c *schema.Collection, id string) {
+		t.Helper()
+		r := schema.NewRecord(c)
+		r.Data["id"], r.Data["title"] = id, "t-"+id
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.InsertRecord(ctx, r) }); err != nil {
+			t.Fatalf("insert %s: %v", id, err)
+		}
+	}
+	count := func(c *schema.Collection) int64 {
+		t.Helper()
+		n, err := s.CountRecords(ctx, &store.Query{Collection: c, Schema: func(string) *schema.Collection { return c }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	c := newNotes("")
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateCollection(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	insert(c, "a00000000000001")
+	insert(c, "a00000000000002")
+	// Dropped and made again with the same columns: the INSERT text is the
+	// same, its cached statement is reused.
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.DeleteCollection(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	c = newNotes("")
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateCollection(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	insert(c, "a00000000000003")
+	if n := count(c); n != 1 {
+		t.Fatalf("after the table was made again it holds %d rows, want 1", n)
+	}
+	// A duplicate id is still a conflict through a cached statement.
+	r := schema.NewRecord(c)
+	r.Data["id"] = "a00000000000003"
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.InsertRecord(ctx, r) })
+	if err == nil {
+		t.Fatal("a duplicate id was inserted")
+	}
+
+	// Many distinct statements: the cache stays bounded and keeps working.
+	err = s.InTx(ctx, func(stx store.Tx) error {
+		for i := range maxWriterStmts + 50 {
+			if _, err := stx.(*tx).conn.ExecContext(ctx, fmt.Sprintf(`UPDATE "notes" SET "title" = ? WHERE "id" = 'none%d'`, i), "x"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.wstmts.stmts); n > maxWriterStmts {
+		t.Fatalf("the writer keeps %d statements, want at most %d", n, maxWriterStmts)
+	}
+	insert(c, "a00000000000004")
+	if n := count(c); n != 2 {
+		t.Fatalf("holds %d rows, want 2", n)
+	}
+}
