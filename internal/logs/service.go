@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/settings"
 	"github.com/basalt-dev/basalt/internal/store"
 )
@@ -27,7 +28,7 @@ type Options struct {
 	// Default 1 h.
 	PruneEvery time.Duration
 	Now        func() time.Time
-	// NewID makes entry ids; default timeOrderedID.
+	// NewID makes entry ids; default random.Ordered ids of 15 characters.
 	NewID func() string
 	// Errors receives the writer's own failures. It must not lead back to
 	// the Service (that could loop); default discards.
@@ -74,7 +75,7 @@ func New(st store.LogStore, opts Options) *Service {
 		opts.Now = time.Now
 	}
 	if opts.NewID == nil {
-		opts.NewID = func() string { return timeOrderedID(opts.Now()) }
+		opts.NewID = func() string { return random.Ordered(opts.Now(), 15) }
 	}
 	if opts.Errors == nil {
 		opts.Errors = slog.New(slog.DiscardHandler)

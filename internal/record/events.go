@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/store"
 )
@@ -19,13 +20,16 @@ func (s *Service) appendEvent(ctx context.Context, tx store.Tx, fx *effects, act
 	if r == nil {
 		r = before
 	}
+	now := s.now()
 	e := &store.Event{
-		ID:             s.newID(),
+		// Ordered ids keep the outbox's id index growing at its end: a
+		// random id cost every write a page of that index.
+		ID:             random.Ordered(now, eventIDLength),
 		CollectionID:   r.Collection.ID,
 		CollectionName: r.Collection.Name,
 		RecordID:       r.ID(),
 		Action:         action,
-		Time:           s.now(),
+		Time:           now,
 	}
 	var err error
 	if before != nil {
@@ -44,6 +48,10 @@ func (s *Service) appendEvent(ctx context.Context, tx store.Tx, fx *effects, act
 	fx.events++
 	return s.auditChange(ctx, tx, action, before, after)
 }
+
+// eventIDLength is the length of event ids (random.Ordered): 11 random
+// characters tell apart the events of one millisecond.
+const eventIDLength = 20
 
 // recordJSON encodes r's stored data: every field of its collection by name,
 // at its canonical value (hidden fields, password hashes and token keys
