@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -14,6 +15,9 @@ const (
 	maxExpandDepth     = 6
 	maxExpandPaths     = 20
 	maxBackRelationLen = 1000
+	// backRelationChunk is how many records one back-relation query
+	// looks up at once.
+	backRelationChunk = 100
 )
 
 // expandTree is a parsed expand parameter: each key expands one relation and
@@ -175,41 +179,68 @@ func (s *Service) expandBack(ctx context.Context, req *Request, items []*Item, k
 	if f == nil || f.Type != schema.TypeRelation || f.CollectionID != items[0].Record.Collection.ID {
 		return nil
 	}
-	for _, it := range items {
-		sub := *req
-		q := s.query(target, &sub)
-		filters, err := ruleFilters(target.ViewRule, req)
-		if err != nil {
-			return nil
+	filters, err := ruleFilters(target.ViewRule, req)
+	if err != nil {
+		return nil // superusers-only target: not expandable for req
+	}
+	// A unique single relation back-points to at most one record.
+	single := !f.IsMulti() && hasUniqueIndexOn(target, f.Name)
+	// One query per chunk of items (not per item): the records of target
+	// pointing at any of them, grouped by the item they point at.
+	for start := 0; start < len(items); start += backRelationChunk {
+		chunk := items[start:min(start+backRelationChunk, len(items))]
+		byID := make(map[string]*Item, len(chunk))
+		conds := make([]string, 0, len(chunk))
+		params := make(map[string]any, len(chunk))
+		for i, it := range chunk {
+			id := it.Record.ID()
+			if _, dup := byID[id]; dup {
+				continue
+			}
+			byID[id] = it
+			p := "basalt_via_" + strconv.Itoa(i)
+			conds = append(conds, f.Name+" ?= {:"+p+"}")
+			params[p] = id
 		}
-		q.Filters = append(filters, f.Name+" ?= {:basalt_via_id}")
-		q.Params = map[string]any{"basalt_via_id": it.Record.ID()}
-		q.Limit = maxBackRelationLen
-		q.Request.Context = "expand"
+		sub := *req
+		sub.Context = "expand"
+		q := s.query(target, &sub)
+		q.Filters = append(append([]string(nil), filters...), strings.Join(conds, " || "))
+		q.Params = params
+		q.Limit = maxBackRelationLen * len(byID)
 		found, err := s.store.FindRecords(ctx, q)
 		if err != nil {
 			return err
 		}
-		if len(found) == 0 {
-			continue
+		related := map[string][]*Item{}
+		var all []*Item
+		for _, r := range found {
+			rel := &Item{Record: r}
+			all = append(all, rel)
+			for _, id := range schema.AsStrings(r.Data[f.Name]) {
+				if _, ok := byID[id]; ok && len(related[id]) < maxBackRelationLen {
+					related[id] = append(related[id], rel)
+				}
+			}
 		}
-		related := make([]*Item, len(found))
-		for i, r := range found {
-			related[i] = &Item{Record: r}
-		}
-		if len(children) > 0 {
-			if err := s.expandLevel(ctx, req, related, children); err != nil {
+		if len(children) > 0 && len(all) > 0 {
+			if err := s.expandLevel(ctx, req, all, children); err != nil {
 				return err
 			}
 		}
-		if it.Expand == nil {
-			it.Expand = map[string]any{}
-		}
-		// A unique single relation back-points to at most one record.
-		if !f.IsMulti() && hasUniqueIndexOn(target, f.Name) {
-			it.Expand[key] = related[0]
-		} else {
-			it.Expand[key] = related
+		for _, it := range chunk {
+			list := related[it.Record.ID()]
+			if len(list) == 0 {
+				continue
+			}
+			if it.Expand == nil {
+				it.Expand = map[string]any{}
+			}
+			if single {
+				it.Expand[key] = list[0]
+			} else {
+				it.Expand[key] = list
+			}
 		}
 	}
 	return nil
