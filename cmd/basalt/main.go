@@ -10,12 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/basalt-dev/basalt/internal/api/graphql"
 	"github.com/basalt-dev/basalt/internal/api/rest"
 	"github.com/basalt-dev/basalt/internal/api/rpc"
 	"github.com/basalt-dev/basalt/internal/audit"
@@ -128,6 +130,8 @@ type options struct {
 	redis string
 	// readCache is how many records the read cache holds (0: none).
 	readCache int
+	// graphql holds the GraphQL limits and the introspection switch.
+	graphql graphql.Limits
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -156,6 +160,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		return nil, nil, err
 	}
 	if err := limitFlags(fs, getenv, &o.limits); err != nil {
+		return nil, nil, err
+	}
+	if err := graphqlFlags(fs, getenv, &o.graphql); err != nil {
 		return nil, nil, err
 	}
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
@@ -351,7 +358,8 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		RateLimiter: limiter, Tracer: obs.restTracer(),
 		Limits: o.limits.limiter(obs.metrics), CORSOrigins: o.limits.corsOrigins, MaxBody: o.limits.maxBody,
 		Fresh:   newConfigGate(a).fresh(),
-		Monitor: mon, Mounts: joinMounts(adminMounts(), rpcMounts(a, broker)), Streams: rpc.IsStream,
+		Monitor: mon, Mounts: joinMounts(adminMounts(), rpcMounts(a, broker), graphqlMounts(a, broker, o.graphql, logger)),
+		Streams: func(r *http.Request) bool { return rpc.IsStream(r) || graphql.IsStream(r) },
 	})
 	if err := obs.serveMetrics(); err != nil {
 		return false, err
