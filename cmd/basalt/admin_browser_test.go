@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -308,6 +310,7 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	// Edit the first record.
 	b.click("table.records tbody tr td", "First post")
 	b.waitFor("the edit form", `document.querySelector('.record-form input[name=title]')?.value === 'First post'`)
+	b.waitFor("the author named in the edit form", `document.querySelector('.record-form .chips')?.textContent.includes('Ada')`)
 	b.fill(".record-form input[name=title]", "First post, edited")
 	b.click(".record-form button[type=submit]", "Save changes")
 	b.waitFor("the edited title", `[...document.querySelectorAll('table.records td')].some((td) => td.textContent === 'First post, edited')`)
@@ -370,6 +373,15 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	b.do("open settings", chromedp.Navigate(base+"/_/#/settings/application"))
 	b.waitFor("the settings form", `!!document.querySelector('input[name="meta.appName"]')`)
 	b.shot("10-settings")
+
+	// The dark theme follows the system's.
+	b.do("dark theme", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return chromedp.Void{}, err
+	}, chromedp.Navigate(base+"/_/#/c/posts"))
+	b.waitFor("the records table in the dark", `document.querySelectorAll('table.records tbody tr').length === 3 && getComputedStyle(document.body).backgroundColor !== 'rgb(246, 247, 249)'`)
+	b.shot("14-records-dark")
 
 	// A narrow phone screen: the table scrolls inside its box, the page
 	// does not scroll sideways, and the menu opens.

@@ -87,7 +87,7 @@ export function logTable(items) {
     h('thead', h('tr', ['Time', 'Status', 'Method', 'URL', 'Duration', 'IP'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', items.map((l) => {
       const d = l.data || {};
-      return h('tr',
+      return h('tr', { onclick: (e) => { if (!e.target.closest('a')) location.hash = '#/logs/' + l.id; } },
         h('td', h('a', { href: '#/logs/' + l.id }, fmtDate(l.created))),
         h('td', d.status ? h('span.status.s' + String(d.status)[0], d.status) : h('span.badge', levelName(l.level))),
         h('td', d.method || ''),

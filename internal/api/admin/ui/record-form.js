@@ -152,7 +152,8 @@ function relationPicker(f, v, label, help) {
   const chips = h('div.chips');
   const search = h('input', { type: 'search', name: f.name, placeholder: `Search ${target?.name || 'records'}…`, autocomplete: 'off', role: 'combobox', 'aria-expanded': 'false' });
   const results = h('ul.picker-results', { role: 'listbox' });
-  const drawChips = () => mount(chips, ids.map((id) => h('span.chip.rel', id, h('button.x', { type: 'button', 'aria-label': 'Remove ' + id, onclick: () => { ids = ids.filter((x) => x !== id); drawChips(); } }, '×'))));
+  const labels = new Map();
+  const drawChips = () => mount(chips, ids.map((id) => h('span.chip.rel', labels.get(id) || id, h('button.x', { type: 'button', 'aria-label': 'Remove ' + id, onclick: () => { ids = ids.filter((x) => x !== id); drawChips(); } }, '×'))));
   const title = (rec) => {
     const shown = (target?.fields || []).filter((x) => !x.hidden && x.name !== 'id' && rec[x.name] && (x.presentable || ['text', 'email', 'url'].includes(x.type)));
     shown.sort((a, b) => b.presentable - a.presentable);
@@ -167,7 +168,7 @@ function relationPicker(f, v, label, help) {
       const res = await api('GET', `/api/collections/${encodeURIComponent(target.name)}/records` + qs({ perPage: 8, filter: term ? textFields.join(' || ') : '' }));
       mount(results, res.items.map((rec) => h('li', h('button', {
         type: 'button', role: 'option',
-        onclick: () => { ids = multi ? [...new Set([...ids, rec.id])].slice(-f.maxSelect) : [rec.id]; drawChips(); mount(results); search.value = ''; search.setAttribute('aria-expanded', 'false'); },
+        onclick: () => { labels.set(rec.id, title(rec)); ids = multi ? [...new Set([...ids, rec.id])].slice(-f.maxSelect) : [rec.id]; drawChips(); mount(results); search.value = ''; search.setAttribute('aria-expanded', 'false'); },
       }, title(rec)))), res.items.length ? null : h('li.muted', 'No match.'));
       search.setAttribute('aria-expanded', 'true');
     } catch (e) { mount(results, h('li.field-error', e.message)); }
@@ -185,6 +186,13 @@ function relationPicker(f, v, label, help) {
     if (e.key === 'ArrowUp') { e.preventDefault(); (i <= 0 ? search : items[i - 1]).focus(); }
   });
   drawChips();
+  if (target && ids.length) {
+    // Name the stored relations as the picker names its results.
+    const filter = ids.slice(0, 50).map((id) => `id = "${id.replace(/["\\]/g, '')}"`).join(' || ');
+    api('GET', `/api/collections/${encodeURIComponent(target.name)}/records` + qs({ perPage: 50, filter }))
+      .then((res) => { for (const rec of res.items) labels.set(rec.id, title(rec)); drawChips(); })
+      .catch(() => { /* the ids stay as they are */ });
+  }
   const el = field(label, search, { help: `${help} → ${target?.name || f.collectionId}${multi ? `, up to ${f.maxSelect}` : ''}` });
   el.insertBefore(chips, search);
   el.append(results);
