@@ -34,7 +34,7 @@ import (
 // transport mounted, the realtime broker fed by the event dispatcher) over a
 // real SQLite database, served over loopback with HTTP/1.1 and h2c.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	tokens map[string]string // by user: "alice", "bob", "su"; "" is a guest
 	ids    map[string]string // user record ids
@@ -69,7 +69,7 @@ const postsSchema = `{"name":"posts","type":"base",
 	{"name":"tags","type":"json"},{"name":"owner","type":"relation","collectionId":"_pb_users_auth_","maxSelect":1},
 	{"name":"created","type":"autodate","onCreate":true},{"name":"updated","type":"autodate","onCreate":true,"onUpdate":true}]}`
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}

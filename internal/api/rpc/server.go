@@ -32,6 +32,10 @@ import (
 // DefaultMaxMessageBytes bounds a request message, as gRPC's default.
 const DefaultMaxMessageBytes = 4 << 20
 
+// compressMinBytes is the smallest answer compressed for a client that
+// accepts it (gzip).
+const compressMinBytes = 4 << 10
+
 // Watcher is the change feed behind the Watch stream
 // (realtime.Broker.Watch).
 type Watcher interface {
@@ -62,8 +66,10 @@ func Handlers(o Options) map[string]http.Handler {
 	}
 	s := &service{records: o.Records, watcher: o.Watcher, logger: o.Logger}
 	limit := connect.WithReadMaxBytes(o.MaxMessageBytes)
+	// Compressing a record or two costs more CPU than it saves bytes.
+	compress := connect.WithCompressMinBytes(compressMinBytes)
 	out := map[string]http.Handler{}
-	path, h := basaltv1connect.NewRecordServiceHandler(s, limit)
+	path, h := basaltv1connect.NewRecordServiceHandler(s, limit, compress)
 	out[path] = exposeHeaders(h)
 	reflector := grpcreflect.NewStaticReflector(basaltv1connect.RecordServiceName,
 		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)

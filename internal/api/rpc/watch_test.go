@@ -12,7 +12,7 @@ import (
 
 // watch is an open Watch stream whose messages arrive on ch.
 type watch struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	ch   chan *basaltv1.WatchResponse
 	done chan error

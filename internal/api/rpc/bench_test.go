@@ -1,0 +1,50 @@
+package rpc_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	basaltv1 "github.com/basalt-dev/basalt/internal/api/rpc/gen/basalt/v1"
+)
+
+// BenchmarkGet compares one record read over gRPC (h2c) with the REST view
+// of the same record, through the same middleware, as a guest.
+func BenchmarkGet(b *testing.B) {
+	e := newEnv(b)
+	e.rest("PATCH", "/api/collections/posts", "su", map[string]any{"viewRule": ""}, 200, nil)
+	var rec map[string]any
+	e.rest("POST", "/api/collections/posts/records", "alice", map[string]any{"title": "a post of a typical size", "n": 12, "public": true,
+		"tags": []any{"x", "y"}, "owner": e.ids["alice"]}, 200, &rec)
+	id := rec["id"].(string)
+	b.Run("grpc", func(b *testing.B) {
+		c := e.client(protocols()[0])
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.Get(ctx, as(e, "", &basaltv1.GetRequest{Collection: "posts", Id: id})); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("rest", func(b *testing.B) {
+		url := e.url + "/api/collections/posts/records/" + id
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				res, err := http.Get(url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatal(res.Status)
+				}
+			}
+		})
+	})
+}
