@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -38,6 +39,9 @@ type observeOptions struct {
 	// metricsAddr serves /metrics on a listener of its own; metricsToken
 	// serves it on the API listener behind a Bearer token.
 	metricsAddr, metricsToken string
+	// pprof adds Go's profiling endpoints (/debug/pprof/) to the metrics
+	// listener.
+	pprof bool
 	// shutdownDrain is how long /readyz fails before the server stops
 	// accepting requests, so that load balancers take it out of rotation.
 	shutdownDrain time.Duration
@@ -63,6 +67,7 @@ func observeFlags(fs *flag.FlagSet, getenv func(string) string, o *observeOption
 	fs.BoolVar(&o.accessLog, "access-log", accessLog, "print every request's access log line on the console (default: only 5xx answers; all requests are stored in the log database)")
 	fs.StringVar(&o.trustedProxy, "trusted-proxy", getenv("BASALT_TRUSTED_PROXY"), "CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP (or the trustedProxy settings' headers) name the client, comma-separated")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", getenv("BASALT_METRICS_ADDR"), "address of a separate listener serving /metrics (e.g. 127.0.0.1:9090)")
+	fs.BoolVar(&o.pprof, "pprof", getenv("BASALT_PPROF") == "true", "serve Go's profiling endpoints (/debug/pprof/) on the --metrics-addr listener (env BASALT_PPROF=true)")
 	fs.StringVar(&o.metricsToken, "metrics-token", getenv("BASALT_METRICS_TOKEN"), "serve /metrics on the API listener to requests bearing this token (Authorization: Bearer …)")
 	drain := defaultShutdownDrain
 	if v := getenv("BASALT_SHUTDOWN_DRAIN"); v != "" {
@@ -199,6 +204,9 @@ func (ob *observability) ready(ctx context.Context) error {
 // set.
 func (ob *observability) serveMetrics() error {
 	if ob.opts.metricsAddr == "" {
+		if ob.opts.pprof {
+			return errors.New("--pprof needs --metrics-addr: the profiling endpoints are served only there")
+		}
 		return nil
 	}
 	ln, err := net.Listen("tcp", ob.opts.metricsAddr)
@@ -207,6 +215,13 @@ func (ob *observability) serveMetrics() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", ob.metrics.Handler())
+	if ob.opts.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	ob.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go ob.metricsSrv.Serve(ln)
 	ob.logger.Info("serving metrics", "addr", ln.Addr().String())

@@ -233,3 +233,35 @@ func TestObserveFlags(t *testing.T) {
 		t.Errorf("default drain = %v, want 5s", o.observe.shutdownDrain)
 	}
 }
+
+// TestServePprof: --pprof serves Go's profiling endpoints on the metrics
+// listener only, and refuses to start without one.
+func TestServePprof(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"serve", "--http", freeAddr(t), "--dir", dir, "--pprof"}, noEnv, strings.NewReader(""), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
+		t.Fatalf("--pprof without --metrics-addr: err = %v, want one naming --metrics-addr", err)
+	}
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--http", addr, "--dir", t.TempDir(), "--metrics-addr", metricsAddr, "--pprof"},
+			noEnv, strings.NewReader(""), out, out)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(15 * time.Second)
+	for getStatusQuiet("http://"+addr+"/readyz") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := getStatus(t, "http://"+metricsAddr+"/debug/pprof/heap?debug=1"); got != 200 {
+		t.Errorf("/debug/pprof/heap on the metrics listener = %d, want 200", got)
+	}
+	if got := getStatus(t, "http://"+addr+"/debug/pprof/heap"); got != 404 {
+		t.Errorf("/debug/pprof/heap on the API listener = %d, want 404", got)
+	}
+}
