@@ -35,7 +35,7 @@ func layerOf(pkg string) string {
 		return "domain"
 	case pkg == "internal/apperr", pkg == "internal/filter", pkg == "internal/random",
 		pkg == "internal/password", pkg == "internal/token", pkg == "internal/ratelimit",
-		pkg == "internal/metrics", pkg == "internal/tracing", pkg == "internal/cron":
+		pkg == "internal/metrics", pkg == "internal/tracing", pkg == "internal/cron", pkg == "internal/netguard":
 		// metrics and tracing are telemetry: DESIGN.md counts them among
 		// the leaves.
 		return "leaf"

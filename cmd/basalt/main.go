@@ -132,6 +132,8 @@ type options struct {
 	readCache int
 	// graphql holds the GraphQL limits and the introspection switch.
 	graphql graphql.Limits
+	// functions configures the JavaScript functions (functions.go).
+	functions functionOptions
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -165,6 +167,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	if err := graphqlFlags(fs, getenv, &o.graphql); err != nil {
 		return nil, nil, err
 	}
+	if err := functionFlags(fs, getenv, &o.functions); err != nil {
+		return nil, nil, err
+	}
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
 	var positional []string
 	for {
@@ -181,6 +186,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		return nil, nil, fmt.Errorf("--token-alg: want HS256, ES256 or EdDSA, got %q", o.tokenAlg)
 	}
 	if err := o.limits.check(); err != nil {
+		return nil, nil, err
+	}
+	if err := o.functions.check(); err != nil {
 		return nil, nil, err
 	}
 	return o, positional, nil
@@ -342,6 +350,10 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		return backup.Schedule{Cron: b.Cron, MaxKeep: b.CronMaxKeep}
 	})
 
+	mounts, err := startFunctions(scheduleCtx, o, a, logger, obs.webhookTransport())
+	if err != nil {
+		return false, err
+	}
 	limiter, closeLimiter, err := rateLimiter(ctx, o.redis, logger, obs.metrics)
 	if err != nil {
 		return false, err
@@ -358,7 +370,7 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		RateLimiter: limiter, Tracer: obs.restTracer(),
 		Limits: o.limits.limiter(obs.metrics), CORSOrigins: o.limits.corsOrigins, MaxBody: o.limits.maxBody,
 		Fresh:   newConfigGate(a).fresh(),
-		Monitor: mon, Mounts: joinMounts(adminMounts(), rpcMounts(a, broker), graphqlMounts(a, broker, o.graphql, logger)),
+		Monitor: mon, Mounts: joinMounts(adminMounts(), rpcMounts(a, broker), graphqlMounts(a, broker, o.graphql, logger), mounts),
 		Streams: func(r *http.Request) bool { return rpc.IsStream(r) || graphql.IsStream(r) },
 	})
 	if err := obs.serveMetrics(); err != nil {

@@ -41,6 +41,8 @@ type Service struct {
 	Audit *audit.Log
 	// Cache keeps what public reads found; nil reads the store every time.
 	Cache *ReadCache
+	// hooks runs around writes (hooks.go); nil runs none.
+	hooks Hooks
 }
 
 // New returns a record service. files may be nil when file fields are not

@@ -23,6 +23,7 @@ type effects struct {
 	orphaned []fileRef // replaced or removed: deleted after commit
 	records  []fileRef // deleted records (name empty): their files go after commit
 	events   int       // outbox events appended
+	after    []*HookEvent
 }
 
 // inTx runs fn in a transaction, settles file effects and, when the commit
@@ -33,6 +34,9 @@ func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx, fx *effects) er
 	s.settle(ctx, fx, err == nil)
 	if err == nil && fx.events > 0 && s.onCommit != nil {
 		s.onCommit()
+	}
+	if err == nil {
+		s.after(ctx, fx)
 	}
 	return err
 }
@@ -178,6 +182,9 @@ func (s *Service) create(ctx context.Context, tx store.Tx, fx *effects, req *Req
 			r.Data[f.Name] = s.generate(f.AutogeneratePattern)
 		}
 	}
+	if err := s.before(ctx, fx, fe, &HookEvent{Action: store.ActionCreate, Collection: c, Request: req, Record: r}); err != nil {
+		return nil, err
+	}
 	if c.IsAuth() {
 		if r.Bool("verified") && !IsSuperuser(req) {
 			fe.Add("verified", "validation_values_mismatch", "Only superusers can set the verified state.")
@@ -250,6 +257,9 @@ func (s *Service) update(ctx context.Context, tx store.Tx, fx *effects, req *Req
 		if f.Type == schema.TypeAutodate && f.OnUpdate {
 			r.Data[f.Name] = now
 		}
+	}
+	if err := s.before(ctx, fx, fe, &HookEvent{Action: store.ActionUpdate, Collection: c, Request: req, Record: r, Original: prev}); err != nil {
+		return nil, err
 	}
 	if c.IsAuth() {
 		manager, err := s.canManage(ctx, tx, req, r)
@@ -340,6 +350,9 @@ func (s *Service) delete(ctx context.Context, tx store.Tx, fx *effects, req *Req
 		if n <= 1 {
 			return apperr.New(apperr.Invalid, "You can't delete the only existing superuser.")
 		}
+	}
+	if err := s.before(ctx, fx, apperr.FieldErrors{}, &HookEvent{Action: store.ActionDelete, Collection: c, Request: req, Record: r}); err != nil {
+		return err
 	}
 	return s.deleteRecord(ctx, tx, fx, r, 0)
 }

@@ -2,14 +2,14 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"syscall"
 	"time"
+
+	"github.com/basalt-dev/basalt/internal/netguard"
 )
 
 // responseExcerpt bounds the response body kept in an attempt; bodies are
@@ -21,19 +21,18 @@ const (
 
 // ErrForbiddenAddress is returned (wrapped) when a webhook URL resolves to
 // an address outside the public internet that no allow-list entry permits.
-var ErrForbiddenAddress = errors.New("address not allowed")
+var ErrForbiddenAddress = netguard.ErrForbidden
 
 // client posts deliveries. Its dialer checks every address it connects to,
-// after DNS resolution, so that a name that resolves (or re-resolves) to a
-// private address is refused; redirects are not followed.
+// after DNS resolution (netguard), so that a name that resolves (or
+// re-resolves) to a private address is refused; redirects are not followed.
 type client struct {
-	http  *http.Client
-	allow []netip.Prefix
+	http *http.Client
 }
 
 func newClient(timeout time.Duration, allow []netip.Prefix, wrap func(http.RoundTripper) http.RoundTripper) *client {
-	c := &client{allow: allow}
-	dialer := &net.Dialer{Timeout: timeout, Control: c.control}
+	c := &client{}
+	dialer := &net.Dialer{Timeout: timeout, Control: netguard.Guard{Allow: allow}.Control}
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, unchecked
 		DialContext:           dialer.DialContext,
@@ -54,52 +53,6 @@ func newClient(timeout time.Duration, allow []netip.Prefix, wrap func(http.Round
 		},
 	}
 	return c
-}
-
-// control runs after resolution, before connecting: address is an IP.
-func (c *client) control(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
-	}
-	if !c.allowed(ip.Unmap().WithZone("")) {
-		return fmt.Errorf("%w: %s", ErrForbiddenAddress, ip)
-	}
-	return nil
-}
-
-// nonPublic are the special-purpose ranges net/netip has no predicate for.
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),  // NAT64 can reach IPv4 private space
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2002::/16"), // 6to4
-}
-
-func (c *client) allowed(ip netip.Addr) bool {
-	for _, p := range c.allow {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
 }
 
 // result is what one attempt produced.

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/api/fnroute"
+	"github.com/basalt-dev/basalt/internal/function"
+	"github.com/basalt-dev/basalt/internal/mail"
+)
+
+// functionOptions configures the JavaScript functions (docs/functions.md).
+type functionOptions struct {
+	// dir holds the function files; empty means basalt_functions beside
+	// the data directory.
+	dir       string
+	timeLimit time.Duration
+	memoryMB  int
+	pool      int
+	// allowPrivate lists private networks basalt.http.fetch may reach.
+	allowPrivate string
+	// secrets names the secrets functions may read; each NAME comes from
+	// the environment variable BASALT_SECRET_NAME.
+	secrets string
+	getenv  func(string) string
+}
+
+// functionFlags registers the --functions-* flags, each with its BASALT_*
+// variable.
+func functionFlags(fs *flag.FlagSet, getenv func(string) string, o *functionOptions) error {
+	o.getenv = getenv
+	fs.StringVar(&o.dir, "functions-dir", getenv("BASALT_FUNCTIONS_DIR"), "directory of the JavaScript function files (default: basalt_functions beside the data directory)")
+	limit, err := time.ParseDuration(envOr(getenv, "BASALT_FUNCTIONS_TIME_LIMIT", function.DefaultTimeLimit.String()))
+	if err != nil {
+		return fmt.Errorf("BASALT_FUNCTIONS_TIME_LIMIT: %w", err)
+	}
+	fs.DurationVar(&o.timeLimit, "functions-time-limit", limit, "time limit of one function invocation")
+	ints := []struct {
+		name, env, usage string
+		def              int
+		dst              *int
+	}{
+		{"functions-memory-mb", "BASALT_FUNCTIONS_MEMORY_MB", "memory budget of one function invocation, in MiB", function.DefaultMemoryBudget >> 20, &o.memoryMB},
+		{"functions-pool", "BASALT_FUNCTIONS_POOL", "warm JavaScript runtimes (concurrent function invocations)", 4, &o.pool},
+	}
+	for _, f := range ints {
+		def := f.def
+		if v := getenv(f.env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%s: want a positive number, got %q", f.env, v)
+			}
+			def = n
+		}
+		fs.IntVar(f.dst, f.name, def, f.usage)
+	}
+	fs.StringVar(&o.allowPrivate, "functions-allow-private", getenv("BASALT_FUNCTIONS_ALLOW_PRIVATE"), "CIDRs of private networks basalt.http.fetch may reach, comma-separated")
+	fs.StringVar(&o.secrets, "functions-secrets", getenv("BASALT_FUNCTIONS_SECRETS"), "names of the secrets functions may read, comma-separated; NAME's value is the variable BASALT_SECRET_NAME")
+	return nil
+}
+
+// check validates the values flags may have set.
+func (o *functionOptions) check() error {
+	if o.timeLimit <= 0 {
+		return fmt.Errorf("--functions-time-limit: want a positive duration")
+	}
+	if o.memoryMB < 1 || o.pool < 1 {
+		return fmt.Errorf("--functions-memory-mb and --functions-pool must be positive")
+	}
+	return nil
+}
+
+// startFunctions loads the function files, installs their record hooks and
+// returns the handlers to mount. Broken files stop the server from
+// starting (a reload keeps the previous version instead).
+func startFunctions(ctx context.Context, o *options, a *app, logger *slog.Logger,
+	wrap func(http.RoundTripper) http.RoundTripper) (map[string]http.Handler, error) {
+	fo := o.functions
+	dir := fo.dir
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(filepath.Clean(o.dir)), "basalt_functions")
+	}
+	allow, err := parsePrefixes(fo.allowPrivate)
+	if err != nil {
+		return nil, fmt.Errorf("--functions-allow-private: %w", err)
+	}
+	secrets := map[string]string{}
+	for _, name := range strings.Split(fo.secrets, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			secrets[name] = fo.getenv("BASALT_SECRET_" + name)
+		}
+	}
+	fns := function.New(function.Options{
+		Dir: dir, TimeLimit: fo.timeLimit, MemoryBudget: int64(fo.memoryMB) << 20, PoolSize: fo.pool,
+		Secrets: secrets, HTTPAllow: allow, Wrap: wrap,
+		Logger: logger.With("component", "functions"), Records: a.records, Mail: a.mail,
+		MailFrom: func() mail.Address {
+			m := a.settings.Get().Meta
+			return mail.Address{Name: m.SenderName, Address: m.SenderAddress}
+		},
+	})
+	if err := fns.Start(ctx); err != nil {
+		return nil, fmt.Errorf("loading functions from %s: %w", dir, err)
+	}
+	a.records.SetHooks(fns)
+	return map[string]http.Handler{fnroute.Prefix + "/": fnroute.Handler(fns)}, nil
+}
