@@ -33,9 +33,9 @@ func (v *vm) convert(err error) error {
 		return err
 	}
 	obj := val.ToObject(v.rt)
-	status := int(obj.Get("status").ToInteger())
-	e := &apperr.Error{Code: codeOf(status), Message: obj.Get("message").String(), Cause: err}
-	if data, ok := obj.Get("data").Export().(map[string]any); ok && len(data) > 0 {
+	status := int(prop(obj, "status").ToInteger())
+	e := &apperr.Error{Code: codeOf(status), Message: prop(obj, "message").String(), Cause: err}
+	if data, ok := prop(obj, "data").Export().(map[string]any); ok && len(data) > 0 {
 		e.Data = make(map[string]any, len(data))
 		for k, x := range data {
 			if m, ok := x.(map[string]any); ok {

@@ -84,7 +84,7 @@ func (v *vm) httpFetch(c goja.FunctionCall) goja.Value {
 		v.throw(apperr.New(apperr.Invalid, "basalt.http.fetch: invalid request."))
 	}
 	if opts != nil {
-		if h, ok := opts.Get("headers").Export().(map[string]any); ok {
+		if h, ok := prop(opts, "headers").Export().(map[string]any); ok {
 			for k, val := range h {
 				req.Header.Set(k, toString(val))
 			}

@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -272,7 +273,7 @@ func (s *Service) call(ctx context.Context, p *pool, idx int, inTx bool,
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				done <- fmt.Errorf("panic: %v", r)
+				done <- fmt.Errorf("panic: %v\n%s", r, debug.Stack())
 			}
 		}()
 		res, err := v.fns[idx](goja.Undefined(), args(v)...)

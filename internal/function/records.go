@@ -16,6 +16,17 @@ func (v *vm) options(c goja.FunctionCall, i int) *goja.Object {
 	return a.ToObject(v.rt)
 }
 
+// prop returns property name of o, undefined when o is nil or lacks it.
+func prop(o *goja.Object, name string) goja.Value {
+	if o == nil {
+		return goja.Undefined()
+	}
+	if x := o.Get(name); x != nil {
+		return x
+	}
+	return goja.Undefined()
+}
+
 func optString(o *goja.Object, name string) string {
 	if o == nil {
 		return ""

@@ -127,18 +127,18 @@ func (v *vm) routeResponse(res goja.Value) (*RouteResponse, error) {
 		return nil, apperr.New(apperr.Internal, "a route handler must return {status, headers, json | body} or nothing")
 	}
 	out := &RouteResponse{Status: http.StatusOK, Header: map[string]string{}}
-	if st := obj.Get("status"); st != nil && !goja.IsUndefined(st) {
+	if st := prop(obj, "status"); !goja.IsUndefined(st) {
 		out.Status = int(st.ToInteger())
 		if out.Status < 200 || out.Status > 599 {
 			return nil, apperr.New(apperr.Internal, "a route handler returned an invalid status")
 		}
 	}
-	if h, ok := obj.Get("headers").Export().(map[string]any); ok {
+	if h, ok := prop(obj, "headers").Export().(map[string]any); ok {
 		for k, x := range h {
 			out.Header[k] = toString(x)
 		}
 	}
-	if j := obj.Get("json"); j != nil && !goja.IsUndefined(j) {
+	if j := prop(obj, "json"); !goja.IsUndefined(j) {
 		b, err := json.Marshal(j.Export())
 		if err != nil {
 			return nil, apperr.Wrap(apperr.Internal, "a route handler returned a value that is not JSON", err)
@@ -149,7 +149,7 @@ func (v *vm) routeResponse(res goja.Value) (*RouteResponse, error) {
 		}
 		return out, nil
 	}
-	if b := obj.Get("body"); b != nil && !goja.IsUndefined(b) && !goja.IsNull(b) {
+	if b := prop(obj, "body"); !goja.IsUndefined(b) && !goja.IsNull(b) {
 		out.Body = []byte(b.String())
 		if _, set := out.Header["Content-Type"]; !set {
 			out.Header["Content-Type"] = "text/plain; charset=utf-8"

@@ -1,0 +1,69 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/apperr"
+)
+
+// newTestService starts a service over files with small limits.
+func newTestService(t *testing.T, files map[string]string, opts Options) *Service {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts.Dir = dir
+	s := New(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func serve(s *Service, path string) (*RouteResponse, error) {
+	return s.ServeRoute(context.Background(), &RouteRequest{Method: "GET", Path: path})
+}
+
+func TestLimits(t *testing.T) {
+	s := newTestService(t, map[string]string{"a.js": `
+basalt.route("GET", "/loop", () => { for (;;) {} });
+basalt.route("GET", "/bomb", () => { const a = []; for (let i = 0; ; i++) a.push("x".repeat(1 << 20) + i); });
+basalt.route("GET", "/concat", () => { let s = "x"; for (;;) s += s; });
+basalt.route("GET", "/repeat", () => ({ body: "x".repeat(1e9) }));
+basalt.route("GET", "/sparse", () => { const a = []; a.length = 4e9; return { body: a.join("x") }; });
+basalt.route("GET", "/recurse", () => { const f = (n) => f(n + 1) + 1; return { body: String(f(0)) }; });
+basalt.route("GET", "/ok", () => ({ body: "ok" }));
+`}, Options{TimeLimit: 2 * time.Second, MemoryBudget: 32 << 20, PoolSize: 2})
+	for _, tc := range []struct {
+		path string
+		code apperr.Code
+		want error
+	}{
+		{"/bomb", apperr.Unavailable, errMemory},
+		{"/concat", apperr.Unavailable, errMemory},
+		{"/loop", apperr.Unavailable, errTimeLimit},
+		{"/repeat", apperr.Internal, nil},
+		{"/sparse", apperr.Internal, nil},
+		{"/recurse", apperr.Internal, nil},
+	} {
+		start := time.Now()
+		_, err := serve(s, tc.path)
+		if apperr.CodeOf(err) != tc.code || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: got %v after %v, want %s %v", tc.path, err, time.Since(start), tc.code, tc.want)
+		}
+		t.Logf("%s: %v after %v", tc.path, err, time.Since(start).Round(time.Millisecond))
+		if res, err := serve(s, "/ok"); err != nil || string(res.Body) != "ok" {
+			t.Fatalf("after %s: %v", tc.path, err)
+		}
+	}
+}
