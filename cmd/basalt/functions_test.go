@@ -108,6 +108,7 @@ basalt.afterCreate("posts", (e) => {
 	basalt.records.save("audit", { msg: "created " + e.record.slug }, { bypassRules: true });
 });
 basalt.beforeCreate("posts", (e) => { if (e.record.title === "throws") throw new Error("boom"); });
+basalt.beforeCreate("posts", (e) => { if (e.record.title === "writes") basalt.records.save("audit", { msg: "x" }, { bypassRules: true }); });
 `
 
 const routesJS = `
@@ -118,7 +119,7 @@ basalt.route("GET", "/admin", () => ({ body: "root only" }), { auth: "superuser"
 basalt.route("GET", "/nothing", () => {});
 basalt.route("GET", "/throw", () => { throw new Error("secret detail"); });
 basalt.route("GET", "/loop", () => { while (true) {} });
-basalt.route("GET", "/bomb", () => { const a = []; for (let i = 0; ; i++) a.push("x".repeat(1 << 20) + i); });
+basalt.route("GET", "/bomb", () => { const a = []; for (let i = 0; ; i++) a.push("x".repeat(1 << 20)); });
 basalt.route("GET", "/repeat", () => ({ body: "x".repeat(1e9) }));
 basalt.route("GET", "/sandbox", () => ({ json: {
 	process: typeof process, require: typeof require, os: typeof os, fs: typeof fs,
@@ -135,6 +136,8 @@ basalt.route("GET", "/posts", (req) => {
 });
 basalt.route("GET", "/audit", () => ({ json: basalt.records.list("audit", { bypassRules: true, sort: "msg" }).items.map((r) => r.msg) }));
 basalt.route("GET", "/missing", () => basalt.records.find("posts", "nonexistent1234"));
+basalt.route("GET", "/async", async () => ({ body: "async" }));
+basalt.route("GET", "/late", () => { basalt.route("GET", "/later", () => 1); });
 `
 
 func TestFunctionHooksOverREST(t *testing.T) {
@@ -168,6 +171,12 @@ func TestFunctionHooksOverREST(t *testing.T) {
 	}
 	if !strings.Contains(s.out.String(), "boom") || !strings.Contains(s.out.String(), "hooks.js") {
 		t.Errorf("the exception was not logged with its file:\n%s", s.out.String())
+	}
+
+	// A before-hook cannot write records (it holds the write lock).
+	status, body = call(t, http.MethodPost, s.addr, "/api/collections/posts/records", "", map[string]any{"title": "writes"})
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["message"]), "before-hook") {
+		t.Errorf("before-hook writing a record: %d %v", status, body)
 	}
 
 	// Update: the hook counts views; a locked post refuses updates.
@@ -274,6 +283,8 @@ func TestFunctionRoutes(t *testing.T) {
 		{"/api/fn/admin", userToken, 403, ""},
 		{"/api/fn/admin", s.token, 200, "root only"},
 		{"/api/fn/nothing", "", 204, ""},
+		{"/api/fn/async", "", 200, "async"},
+		{"/api/fn/late", "", 500, ""},
 		{"/api/fn/throw", "", 500, `"message":"Something went wrong while processing your request."`},
 		{"/api/fn/repeat", "", 500, ""},
 		{"/api/fn/sandbox", "", 200, `{"buffer":"undefined","fs":"undefined","os":"undefined","other":null,"process":"undefined","require":"undefined","secret":"k-123"}`},
@@ -325,7 +336,7 @@ func createUser(t *testing.T, s *functionsServer) string {
 // requests, function routes included, keep being served.
 func TestFunctionLimits(t *testing.T) {
 	s := serveFunctions(t, map[string]string{"routes.js": routesJS}, nil,
-		"--functions-time-limit", "400ms", "--functions-pool", "3", "--functions-memory-mb", "32")
+		"--functions-time-limit", "700ms", "--functions-pool", "3", "--functions-memory-mb", "8")
 	var wg sync.WaitGroup
 	loops := make([]string, 2)
 	for i := range loops {
@@ -343,7 +354,7 @@ func TestFunctionLimits(t *testing.T) {
 	// While both loops run, other requests are answered.
 	time.Sleep(50 * time.Millisecond)
 	var served atomic.Int32
-	deadline := time.Now().Add(300 * time.Millisecond)
+	deadline := time.Now().Add(500 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		if status, _ := get(t, s, "/api/fn/hello/x", ""); status == http.StatusOK {
 			served.Add(1)
