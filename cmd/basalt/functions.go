@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -111,4 +112,13 @@ func startFunctions(ctx context.Context, o *options, a *app, logger *slog.Logger
 	}
 	a.records.SetHooks(fns)
 	return map[string]http.Handler{fnroute.Prefix + "/": fnroute.Handler(fns)}, nil
+}
+// functionsCmd is "basalt functions types": it prints the TypeScript
+// definitions of the function API.
+func functionsCmd(args []string, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "types" {
+		return fmt.Errorf("usage: basalt functions types > basalt.d.ts")
+	}
+	_, err := io.WriteString(stdout, function.TypeDefinitions())
+	return err
 }

@@ -463,3 +463,19 @@ func TestFunctionBrokenFileAtStart(t *testing.T) {
 		t.Errorf("got %v, want an error naming bad.js and the problem", err)
 	}
 }
+
+func TestFunctionTypesCommand(t *testing.T) {
+	t.Parallel()
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"functions", "types"}, noEnv, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"declare namespace basalt", "function beforeCreate", "class ValidationError", "records: {"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the definitions lack %q", want)
+		}
+	}
+	if err := run(context.Background(), []string{"functions", "nope"}, noEnv, nil, &out, &errOut); err == nil {
+		t.Error("an unknown subcommand was accepted")
+	}
+}

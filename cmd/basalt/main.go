@@ -61,6 +61,10 @@ Usage:
       (restore only while no server uses --dir; see docs/backups.md)
   basalt audit verify [--dir ./basalt_data | --db postgres://…]
   basalt migrate --dir ./basalt_data --to postgres://…
+  basalt functions types > basalt.d.ts
+      (TypeScript definitions of the JavaScript function API; functions load
+      from --functions-dir, default basalt_functions beside the data
+      directory; see docs/functions.md)
       (copies the SQLite data into an empty PostgreSQL database and verifies it;
       see docs/scaling.md)
 
@@ -99,6 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "functions":
+		return functionsCmd(args[1:], stdout)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
