@@ -113,6 +113,7 @@ func startFunctions(ctx context.Context, o *options, a *app, logger *slog.Logger
 	a.records.SetHooks(fns)
 	return map[string]http.Handler{fnroute.Prefix + "/": fnroute.Handler(fns)}, nil
 }
+
 // functionsCmd is "basalt functions types": it prints the TypeScript
 // definitions of the function API.
 func functionsCmd(args []string, stdout io.Writer) error {
