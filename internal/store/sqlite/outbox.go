@@ -70,7 +70,7 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]*store.Ev
 	if limit <= 0 {
 		limit = defaultEventBatch
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM "_events" WHERE "seq" > ? ORDER BY "seq" LIMIT ?`, after, limit)
+	rows, err := s.reader.q.QueryContext(ctx, `SELECT `+eventColumns+` FROM "_events" WHERE "seq" > ? ORDER BY "seq" LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, formatError(ctx, fmt.Errorf("reading events: %w", err))
 	}
@@ -109,7 +109,7 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]*store.Ev
 // AUTOINCREMENT tables even when the rows are gone), 0 when none.
 func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	err := s.read.QueryRowContext(ctx, `SELECT COALESCE((SELECT "seq" FROM sqlite_sequence WHERE "name" = '_events'), 0)`).Scan(&seq)
+	err := s.reader.q.QueryRowContext(ctx, `SELECT COALESCE((SELECT "seq" FROM sqlite_sequence WHERE "name" = '_events'), 0)`).Scan(&seq)
 	if err != nil {
 		return 0, formatError(ctx, fmt.Errorf("reading the last event seq: %w", err))
 	}
