@@ -43,8 +43,9 @@ func (s *service) List(ctx context.Context, in *connect.Request[basaltv1.ListReq
 		TotalItems: int64(res.TotalItems), TotalPages: int64(res.TotalPages),
 		Items: make([]*structpb.Struct, len(res.Items)),
 	}
+	exp := record.NewExporter(req)
 	for i, it := range res.Items {
-		if out.Items[i], err = encodeRecord(record.Export(it, req)); err != nil {
+		if out.Items[i], err = encodeItem(exp, it); err != nil {
 			return nil, s.fail(ctx, err)
 		}
 	}
@@ -61,7 +62,7 @@ func (s *service) Get(ctx context.Context, in *connect.Request[basaltv1.GetReque
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	rec, err := encodeRecord(record.Export(it, req))
+	rec, err := encodeItem(record.NewExporter(req), it)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -106,7 +107,7 @@ func (s *service) write(ctx context.Context, h http.Header, method string, data 
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	rec, err := encodeRecord(record.Export(it, req))
+	rec, err := encodeItem(record.NewExporter(req), it)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/record"
 )
 
 // msgInvalidData is the message of a data Struct that cannot stand for a
@@ -83,6 +84,58 @@ func decodeValue(v *structpb.Value, depth int) (any, error) {
 	return nil, errors.New("Every value must be set (null, a number, a string, a boolean, an object or a list).")
 }
 
+// encodeItem turns a record into a Struct holding the JSON object REST
+// answers for the caller of e (record.Export), without building that
+// object as a map first.
+func encodeItem(e *record.Exporter, it *record.Item) (*structpb.Struct, error) {
+	out := &structpb.Struct{Fields: make(map[string]*structpb.Value, len(it.Record.Collection.Fields)+3)}
+	err := e.Each(it, func(key string, v any) error {
+		var x *structpb.Value
+		var err error
+		if key == "expand" {
+			x, err = encodeExpand(e, it.Expand)
+		} else {
+			x, err = encodeValue(v)
+		}
+		if err != nil {
+			return fmt.Errorf("encoding record field %q: %w", key, err)
+		}
+		out.Fields[key] = x
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Internal, "", err)
+	}
+	return out, nil
+}
+
+// encodeExpand encodes expanded relations: one record or a list of them
+// per relation.
+func encodeExpand(e *record.Exporter, expand map[string]any) (*structpb.Value, error) {
+	out := &structpb.Struct{Fields: make(map[string]*structpb.Value, len(expand))}
+	for k, v := range expand {
+		switch x := v.(type) {
+		case *record.Item:
+			s, err := encodeItem(e, x)
+			if err != nil {
+				return nil, err
+			}
+			out.Fields[k] = structpb.NewStructValue(s)
+		case []*record.Item:
+			l := &structpb.ListValue{Values: make([]*structpb.Value, len(x))}
+			for i, sub := range x {
+				s, err := encodeItem(e, sub)
+				if err != nil {
+					return nil, err
+				}
+				l.Values[i] = structpb.NewStructValue(s)
+			}
+			out.Fields[k] = structpb.NewListValue(l)
+		}
+	}
+	return structpb.NewStructValue(out), nil
+}
+
 // encodeRecord turns an exported record (record.Export) into a Struct
 // holding the JSON object REST would answer.
 func encodeRecord(m map[string]any) (*structpb.Struct, error) {
@@ -119,6 +172,18 @@ func encodeValue(v any) (*structpb.Value, error) {
 		return structpb.NewListValue(l), nil
 	case nil, bool, string, float64, float32, int, int32, int64, uint, uint32, uint64, json.Number:
 		return structpb.NewValue(x)
+	case []string: // select, file and relation fields
+		l := &structpb.ListValue{Values: make([]*structpb.Value, len(x))}
+		for i, y := range x {
+			l.Values[i] = structpb.NewStringValue(y)
+		}
+		return structpb.NewListValue(l), nil
+	case json.RawMessage: // json fields
+		var plain any
+		if err := json.Unmarshal(x, &plain); err != nil {
+			return nil, err
+		}
+		return encodeValue(plain)
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
