@@ -343,17 +343,35 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	apiCall(t, "POST", base+"/api/collections/posts/records", token, map[string]any{"title": "Made through the API", "views": 1})
 	b.waitFor("the live record", `[...document.querySelectorAll('table.records td')].some((td) => td.textContent === 'Made through the API')`)
 
-	// Change a rule and save: the stored collection has it.
+	// Change a rule and remove a field: saving first warns that the
+	// field's data goes, then the stored collection has both changes.
 	b.click("a.button", "Edit collection")
 	b.waitFor("the collection editor", `!!document.getElementById('rule-viewRule')`)
 	b.fill("#rule-viewRule", "published = true")
 	b.waitFor("the rule check to pass", `document.getElementById('rule-viewRule-err').textContent === '' && !document.getElementById('rule-viewRule').hasAttribute('aria-invalid')`)
+	b.click("button.icon-btn.danger", "×") // the first removable field: created
 	b.click("button[type=submit]", "Save changes")
+	b.waitFor("the data loss warning", `document.querySelector('dialog.modal')?.textContent.includes('"created"')`)
+	b.shot("07b-drop-data-warning")
+	b.click("dialog.modal button", "Drop data and save")
 	b.waitFor("the records table again", `location.hash.startsWith('#/c/posts') && !!document.querySelector('.filter-input')`)
 	col := apiCall(t, "GET", base+"/api/collections/posts", token, nil)
 	if got := col["viewRule"]; got != "published = true" {
 		t.Fatalf("viewRule = %v, want %q", got, "published = true")
 	}
+	for _, f := range col["fields"].([]any) {
+		if f.(map[string]any)["name"] == "created" {
+			t.Fatal("the removed field created is still there")
+		}
+	}
+
+	// Backups and webhooks in the settings.
+	b.do("open backups", chromedp.Navigate(base+"/_/#/settings/backups"))
+	b.click("button.primary", "Create backup")
+	b.waitFor("the new backup", `[...document.querySelectorAll('table.records td')].some((td) => td.textContent.endsWith('.zip'))`)
+	b.shot("15-backups")
+	b.do("open webhooks", chromedp.Navigate(base+"/_/#/settings/webhooks"))
+	b.waitFor("the webhooks section", `document.querySelector('.tab-body')?.textContent.includes('No webhooks yet.')`)
 
 	// The other screens.
 	b.do("open monitoring", chromedp.Navigate(base+"/_/#/monitoring"))

@@ -47,6 +47,7 @@ func BenchmarkObserveOverhead(b *testing.B) {
 		deps rest.Deps
 	}{
 		{"quiet", rest.Deps{Logger: quiet, Settings: sets}},
+		{"logged", rest.Deps{Logger: full, Settings: sets, Logs: svc}},
 		{"logged+metrics", rest.Deps{Logger: full, Settings: sets, Metrics: metrics.New(), Logs: svc}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
