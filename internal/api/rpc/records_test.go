@@ -216,6 +216,16 @@ func TestErrors(t *testing.T) {
 			}
 			return s.Err()
 		}, connect.CodeInvalidArgument, map[string]string{"collection": "validation_required"}, false},
+		{"watch a topic-breaking id", func(c clientT) error {
+			s, err := c.Watch(ctx, as(e, "alice", &basaltv1.WatchRequest{Collection: "posts", Id: "x/../y?options=z"}))
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			for s.Receive() {
+			}
+			return s.Err()
+		}, connect.CodeInvalidArgument, map[string]string{"id": "validation_invalid_value"}, false},
 	}
 	for _, p := range protocols() {
 		c := e.client(p)
