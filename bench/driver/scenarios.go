@@ -49,6 +49,12 @@ var scenarios = []scenario{
 		return load{url: in.base + "/api/collections/users/auth-with-password", script: "login.lua",
 			args: []string{userEmail, userPass}}
 	}},
+	{name: "rest-expand", load: func(in *instance) load {
+		return load{url: in.base + articlesPath + restExpandQuery, script: "get.lua"}
+	}},
+	{name: "graphql-list", load: func(in *instance) load {
+		return load{url: in.base + "/api/graphql", script: "post.lua", args: []string{in.graphqlFile}}
+	}},
 	{name: "realtime", custom: realtimeFanout},
 }
 

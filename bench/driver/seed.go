@@ -41,8 +41,10 @@ type instance struct {
 	base    string // http://host:port
 	token   string // superuser
 	idsFile string // one posts id a line
-	ids     []string
-	idleRSS float64
+	// graphqlFile holds the body of the graphql-list scenario's request.
+	graphqlFile string
+	ids         []string
+	idleRSS     float64
 }
 
 // launch creates the superuser on a fresh data directory, then starts the
@@ -165,6 +167,10 @@ func (in *instance) seed(ctx context.Context, n int) error {
 	}
 	user := map[string]any{"email": userEmail, "password": userPass, "passwordConfirm": userPass, "verified": true}
 	if err := in.call(ctx, http.MethodPost, "/api/collections/users/records", user, nil); err != nil {
+		return err
+	}
+
+	if err := in.seedArticles(ctx); err != nil {
 		return err
 	}
 

@@ -83,6 +83,7 @@ func (h *Handler) schema(super bool) (*built, error) {
 			return nil, err
 		}
 		h.cached = &schemas{cols: cols, super: sup, public: pub}
+		h.d.Logger.Debug("graphql: schema built", "collections", len(cols))
 	}
 	if super {
 		return h.cached.super, nil
@@ -213,15 +214,25 @@ func (h *Handler) prepare(ctx context.Context, p params) (*prepared, []Error) {
 	if err != nil {
 		return fail(err)
 	}
-	doc, err := parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(p.Query), Name: "GraphQL request"})})
-	if err != nil {
-		return nil, fromGraphQL([]gqlerrors.FormattedError{gqlerrors.FormatError(err)}, h.d.Logger)
+	// A document that passed validation once against this schema is
+	// parsed and validated again only when it falls out of the cache; the
+	// limits depend on variables and are checked every time.
+	doc, cached := b.docs.get(p.Query)
+	if !cached {
+		var err error
+		doc, err = parser.Parse(parser.ParseParams{Source: source.NewSource(&source.Source{Body: []byte(p.Query), Name: "GraphQL request"})})
+		if err != nil {
+			return nil, fromGraphQL([]gqlerrors.FormattedError{gqlerrors.FormatError(err)}, h.d.Logger)
+		}
 	}
 	if err := h.d.Limits.check(doc, &b.schema, p.OperationName, p.Variables); err != nil {
 		return fail(err)
 	}
-	if errs := validate(&b.schema, doc, h.d.Logger); errs != nil {
-		return nil, errs
+	if !cached {
+		if errs := validate(&b.schema, doc, h.d.Logger); errs != nil {
+			return nil, errs
+		}
+		b.docs.put(p.Query, doc)
 	}
 	op := operationNamed(doc, p.OperationName)
 	if op == nil {

@@ -20,6 +20,8 @@ type built struct {
 	rels map[string]map[string]relation
 	// subs maps each subscription root field to its collection.
 	subs map[string]*schema.Collection
+	// docs keeps the documents validated against this schema.
+	docs *docCache
 }
 
 // relation is a nested field: key is its expand key ("author",
@@ -124,7 +126,7 @@ func build(all []*schema.Collection, super bool) (*built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the GraphQL schema: %w", err)
 	}
-	return &built{schema: s, rels: b.rels, subs: b.subs}, nil
+	return &built{schema: s, rels: b.rels, subs: b.subs, docs: newDocCache(maxCachedDocs)}, nil
 }
 
 // object creates the object type of one collection. Its fields are a thunk:
