@@ -74,7 +74,7 @@ func (s *countingStore) MatchRecord(ctx context.Context, q *store.Query, r *sche
 // env is a Basalt instance with REST and GraphQL served over loopback, on
 // SQLite (or PostgreSQL with BASALT_TEST_ENGINE=postgres).
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	store   *countingStore
 	cols    *collection.Service
@@ -85,7 +85,7 @@ type env struct {
 	ids     map[string]string // user ids by name
 }
 
-func openStore(t *testing.T) store.Store {
+func openStore(t testing.TB) store.Store {
 	t.Helper()
 	ctx := context.Background()
 	var st store.Store
@@ -113,7 +113,7 @@ func openStore(t *testing.T) store.Store {
 //
 // Posts are listed and viewed when published or by their author; any
 // signed-in user creates; authors update; only superusers delete.
-func newEnv(t *testing.T, limits graphql.Limits) *env {
+func newEnv(t testing.TB, limits graphql.Limits) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := &countingStore{Store: openStore(t)}
