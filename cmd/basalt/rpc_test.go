@@ -146,3 +146,51 @@ func TestServeRPCOverTLS(t *testing.T) {
 		t.Errorf("List of an unknown collection over TLS: %v %v", res, err)
 	}
 }
+
+// TestRPCWatchAcrossReplicas: a Watch stream on one replica receives the
+// changes written through another, and both replicas answer Get the same.
+func TestRPCWatchAcrossReplicas(t *testing.T) {
+	addrs, token := startReplicas(t, 2)
+	if status, body := call(t, "POST", addrs[1], "/api/collections", token, map[string]any{"name": "notes", "type": "base",
+		"fields": []any{map[string]any{"name": "title", "type": "text"}}}); status != 200 {
+		t.Fatalf("creating notes: %d %v", status, body)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clients := make([]basaltv1connect.RecordServiceClient, len(addrs))
+	for i, addr := range addrs {
+		clients[i] = basaltv1connect.NewRecordServiceClient(h2cClient(), "http://"+addr, connect.WithGRPC())
+	}
+	stream, err := clients[0].Watch(ctx, authed(&basaltv1.WatchRequest{Collection: "notes"}, token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if !stream.Receive() || stream.Msg().Action != basaltv1.Action_ACTION_READY {
+		t.Fatalf("Watch: %v", stream.Err())
+	}
+	created, err := clients[1].Create(ctx, authed(&basaltv1.CreateRequest{Collection: "notes", Data: mustStructOf(t, map[string]any{"title": "from replica 2"})}, token))
+	if err != nil {
+		t.Fatalf("Create on replica 2: %v", err)
+	}
+	id := created.Msg.Record.AsMap()["id"].(string)
+	received := make(chan *basaltv1.WatchResponse, 1)
+	go func() {
+		if stream.Receive() {
+			received <- stream.Msg()
+		}
+		close(received)
+	}()
+	select {
+	case m := <-received:
+		if m == nil || m.Action != basaltv1.Action_ACTION_CREATE || m.Record.AsMap()["id"] != id {
+			t.Fatalf("replica 1 watched %v (%v)", m, stream.Err())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("replica 1 did not deliver the create made on replica 2")
+	}
+	got, err := clients[0].Get(ctx, authed(&basaltv1.GetRequest{Collection: "notes", Id: id}, token))
+	if err != nil || got.Msg.Record.AsMap()["title"] != "from replica 2" {
+		t.Errorf("Get on replica 1: %v %v", got, err)
+	}
+}
