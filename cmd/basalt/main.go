@@ -22,10 +22,10 @@ import (
 	"github.com/basalt-dev/basalt/internal/api/rpc"
 	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/auth"
-	"github.com/basalt-dev/basalt/internal/backup"
 	"github.com/basalt-dev/basalt/internal/blob/local"
 	"github.com/basalt-dev/basalt/internal/collection"
 	"github.com/basalt-dev/basalt/internal/file"
+	"github.com/basalt-dev/basalt/internal/job"
 	"github.com/basalt-dev/basalt/internal/mail"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
@@ -140,6 +140,11 @@ type options struct {
 	graphql graphql.Limits
 	// functions configures the JavaScript functions (functions.go).
 	functions functionOptions
+	// jobs configures the job queue (jobs.go).
+	jobs jobOptions
+	// setup, when set, is called with the wired app before serving starts
+	// (tests register job handlers with it).
+	setup func(*app)
 }
 
 func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (*options, []string, error) {
@@ -176,6 +181,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 	if err := functionFlags(fs, getenv, &o.functions); err != nil {
 		return nil, nil, err
 	}
+	if err := jobFlags(fs, getenv, &o.jobs); err != nil {
+		return nil, nil, err
+	}
 	// Flags may follow positional arguments (basalt superuser upsert a b --dir x).
 	var positional []string
 	for {
@@ -195,6 +203,9 @@ func parseFlags(name string, args []string, getenv func(string) string, stderr i
 		return nil, nil, err
 	}
 	if err := o.functions.check(); err != nil {
+		return nil, nil, err
+	}
+	if err := o.jobs.check(); err != nil {
 		return nil, nil, err
 	}
 	return o, positional, nil
@@ -218,6 +229,9 @@ type app struct {
 	files       *file.Service
 	mail        *mail.Queue
 	audit       *audit.Log
+	// jobs and crons exist while serving (see newJobs); nil otherwise.
+	jobs  *job.Queue
+	crons *job.Scheduler
 	// version counts the write transactions of a store no other process
 	// writes (SQLite); nil on PostgreSQL.
 	version func() uint64
@@ -290,10 +304,17 @@ func openStore(ctx context.Context, dir, db string, logger *slog.Logger) (store.
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return serveSetup(ctx, args, getenv, stdout, stderr, nil)
+}
+
+// serveSetup is serve that calls setup, when not nil, with the wired app
+// before serving starts.
+func serveSetup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, setup func(*app)) error {
 	o, _, err := parseFlags("serve", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
+	o.setup = setup
 	// A restore through the API ends one round of serving; the next round
 	// swaps the restored data in and serves it (docs/backups.md).
 	for {
@@ -349,12 +370,19 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		default:
 		}
 	})
+	newJobs(a, o.jobs)
+	if o.setup != nil {
+		o.setup(a)
+	}
 	scheduleCtx, stopSchedule := context.WithCancel(ctx)
 	defer stopSchedule()
-	go backups.Run(scheduleCtx, func() backup.Schedule {
-		b := a.settings.Get().Backups
-		return backup.Schedule{Cron: b.Cron, MaxKeep: b.CronMaxKeep}
-	})
+	stopJobs := startJobs(scheduleCtx, a, o.jobs, backups)
+	defer func() {
+		// Error paths before the graceful shutdown below.
+		bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopJobs(bctx)
+	}()
 
 	mounts, err := startFunctions(scheduleCtx, o, a, logger, obs.webhookTransport())
 	if err != nil {
@@ -371,7 +399,8 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 		Auth: a.auth, Settings: a.settings, Files: a.files, Realtime: rt,
 		Webhooks: hooks,
 		Backups:  backups,
-		Metrics:  obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
+		Jobs:     a.jobs, Crons: a.crons,
+		Metrics: obs.metrics, MetricsToken: o.observe.metricsToken, Logs: obs.logs,
 		TrustedProxies: obs.proxies, Ready: obs.ready, Audit: a.store,
 		RateLimiter: limiter, Tracer: obs.restTracer(),
 		Limits: o.limits.limiter(obs.metrics), CORSOrigins: o.limits.corsOrigins, MaxBody: o.limits.maxBody,
@@ -411,8 +440,13 @@ func serveOnce(ctx context.Context, o *options, stdout, stderr io.Writer) (bool,
 	// Readiness fails first; load balancers drain the replica meanwhile.
 	obs.drain(shutdownCtx)
 	logger.Info("shutting down: waiting for in-flight requests")
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return false, fmt.Errorf("shutting down: %w", err)
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	// Running jobs finish by the deadline or go back to the queue.
+	if err := stopJobs(shutdownCtx); err != nil {
+		logger.Warn("shutting down: jobs released", "err", err)
+	}
+	if shutdownErr != nil {
+		return false, fmt.Errorf("shutting down: %w", shutdownErr)
 	}
 	// Mail accepted by requests is still delivered; past the deadline it is
 	// logged as dropped, which does not make the shutdown fail.

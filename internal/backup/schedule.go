@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/cron"
 )
 
@@ -21,28 +22,9 @@ type Schedule struct {
 	MaxKeep int
 }
 
-// Run makes automatic backups until ctx ends, reading the schedule from
-// current at every minute (settings apply without a restart). Minutes are
-// in UTC.
-func (s *Service) Run(ctx context.Context, current func() Schedule) {
-	if s.opts.Unsupported != "" {
-		return
-	}
-	for {
-		now := s.opts.Now()
-		next := now.Truncate(time.Minute).Add(time.Minute)
-		t := time.NewTimer(next.Sub(now))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if err := s.Tick(ctx, next, current()); err != nil && ctx.Err() == nil {
-			s.opts.Logger.Error("automatic backup failed", "err", err)
-		}
-	}
-}
+// Supported reports whether this service can make backups (not on a
+// PostgreSQL database).
+func (s *Service) Supported() bool { return s.opts.Unsupported == "" }
 
 // Tick makes an automatic backup when sch is due at minute t, then deletes
 // the oldest automatic backups beyond sch.MaxKeep. A tick that finds another
@@ -58,6 +40,16 @@ func (s *Service) Tick(ctx context.Context, t time.Time, sch Schedule) error {
 	if !c.Matches(t.UTC()) {
 		return nil
 	}
+	return s.Auto(ctx, t, sch.MaxKeep)
+}
+
+// Auto makes an automatic backup named for minute t, then deletes the
+// oldest automatic backups beyond maxKeep (at least one is kept). It is
+// skipped when another backup or restore is running.
+func (s *Service) Auto(ctx context.Context, t time.Time, maxKeep int) error {
+	if s.opts.Unsupported != "" {
+		return apperr.New(apperr.Invalid, s.opts.Unsupported)
+	}
 	if !s.busy.TryLock() {
 		s.opts.Logger.Warn("automatic backup skipped: another backup or restore is running")
 		return nil
@@ -67,7 +59,7 @@ func (s *Service) Tick(ctx context.Context, t time.Time, sch Schedule) error {
 	if err := s.create(ctx, name); err != nil {
 		return err
 	}
-	return s.prune(max(sch.MaxKeep, 1))
+	return s.prune(max(maxKeep, 1))
 }
 
 // prune deletes the oldest automatic backups beyond keep.

@@ -62,6 +62,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 
 	s.backupRoutes(mux)
+	s.jobRoutes(mux)
 
 	mux.HandleFunc("GET /api/webhooks", s.requireSuperuser(s.noWebhooks(s.listWebhooks)))
 	mux.HandleFunc("POST /api/webhooks", s.requireSuperuser(s.noWebhooks(s.createWebhook)))

@@ -26,6 +26,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/blob/local"
 	"github.com/basalt-dev/basalt/internal/collection"
 	"github.com/basalt-dev/basalt/internal/file"
+	"github.com/basalt-dev/basalt/internal/job"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/settings"
@@ -57,6 +58,9 @@ type env struct {
 	sets  *settings.Service
 	// tokens by scenario auth name: "superuser", "user", "user2".
 	tokens map[string]string
+	// jobs and crons serve /api/jobs and /api/crons (not started).
+	jobs  *job.Queue
+	crons *job.Scheduler
 	// vars fill {{name}} placeholders in scenario URLs, bodies and wants.
 	vars map[string]string
 	// logs collects the server log, shown when a test fails.
@@ -109,13 +113,14 @@ func newEnvWithMounts(t *testing.T, mounts map[string]http.Handler) *env {
 	authSvc := auth.New(st, cols, records, time.Now)
 	// The webhook service is not run: API tests only manage definitions.
 	hooks := webhook.New(st, cols, records, webhook.Options{Logger: logger})
+	jobs, crons := job.New(st, job.Options{Logger: logger}), job.NewScheduler(st, job.SchedulerOptions{Logger: logger})
 	handler := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: cols, Records: records, Auth: authSvc, Settings: sets, Files: files,
-		Webhooks: hooks, Mounts: mounts,
+		Webhooks: hooks, Mounts: mounts, Jobs: jobs, Crons: crons,
 	})
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, dir: dir, storage: storage, store: st, records: records, cols: cols, sets: sets,
+	e := &env{t: t, url: srv.URL, dir: dir, storage: storage, store: st, records: records, cols: cols, sets: sets, jobs: jobs, crons: crons,
 		tokens: map[string]string{}, vars: map[string]string{}, logs: logs}
 	t.Cleanup(func() {
 		if t.Failed() && testing.Verbose() {

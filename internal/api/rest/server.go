@@ -18,6 +18,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/backup"
 	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/job"
 	"github.com/basalt-dev/basalt/internal/logs"
 	"github.com/basalt-dev/basalt/internal/metrics"
 	"github.com/basalt-dev/basalt/internal/monitor"
@@ -56,6 +57,10 @@ type Deps struct {
 	Webhooks *webhook.Service
 	// Backups serves /api/backups; nil answers 404 there.
 	Backups *backup.Service
+	// Jobs serves /api/jobs; nil answers 404 there.
+	Jobs *job.Queue
+	// Crons serves /api/crons; nil answers 404 there.
+	Crons *job.Scheduler
 
 	// Metrics counts requests; nil counts nothing.
 	Metrics *metrics.Metrics
