@@ -227,7 +227,9 @@ func TestCronOnceAcrossReplicas(t *testing.T) {
 	}
 	// The first minute both replicas schedule in full.
 	minute := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
-	time.Sleep(time.Until(minute.Add(5 * time.Second)))
+	time.Sleep(time.Until(minute))
+	waitMarks(t, marks, "tick "+minute.Format("15:04")+" ", 30*time.Second)
+	time.Sleep(2 * time.Second) // time for a second, wrong run to show
 	for _, s := range servers {
 		s.stop(t)
 	}
