@@ -17,9 +17,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/basalt-dev/basalt/internal/api/graphql"
+	"github.com/basalt-dev/basalt/internal/api/realtime"
 	"github.com/basalt-dev/basalt/internal/api/rest"
 	"github.com/basalt-dev/basalt/internal/auth"
 	"github.com/basalt-dev/basalt/internal/collection"
+	"github.com/basalt-dev/basalt/internal/event"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -127,15 +129,31 @@ func newEnv(t testing.TB, limits graphql.Limits) *env {
 	}
 	records := record.New(st, cols, nil, time.Now, random.ID)
 	authSvc := auth.New(st, cols, records, time.Now)
+	// Subscriptions read the realtime broker, fed by the event dispatcher
+	// as in cmd/basalt.
+	broker := realtime.New(records, realtime.Options{Logger: slog.New(slog.DiscardHandler), LastSeq: st.LastEventSeq, SendBuffer: 64})
+	d := event.New(st, event.Options{Logger: slog.New(slog.DiscardHandler)})
+	d.Subscribe(broker)
+	records.OnCommit(d.Notify)
+	dctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(dctx) }()
+	<-d.Started()
+	t.Cleanup(func() {
+		broker.Close()
+		stop()
+		<-done
+	})
 	e := &env{t: t, store: st, cols: cols, records: records, auth: authSvc, tokens: map[string]string{}, ids: map[string]string{}}
-	e.gql = graphql.New(graphql.Deps{Records: records, Collections: cols, Limits: limits,
+	e.gql = graphql.New(graphql.Deps{Records: records, Collections: cols, Limits: limits, Subscriptions: broker,
 		Authenticate: func(ctx context.Context, h string) (*schema.Record, error) {
 			r, _, err := authSvc.Authenticate(ctx, h)
 			return r, err
 		}})
 	srv := httptest.NewServer(rest.NewServer(rest.Deps{
 		Logger: slog.New(slog.DiscardHandler), Collections: cols, Records: records, Auth: authSvc, Settings: sets,
-		Mounts: map[string]http.Handler{"/api/graphql": e.gql},
+		Mounts:  map[string]http.Handler{graphql.Path: e.gql},
+		Streams: graphql.IsStream,
 	}))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
