@@ -294,6 +294,9 @@ func (s *Store) finish(g *group) {
 		err = errRolledBack
 	}
 	if err == nil {
+		if s.ckpt != nil {
+			s.ckpt.committed()
+		}
 		if s.groups.commits.Add(1)%optimizeEvery == 0 {
 			s.optimize(g.conn)
 		}

@@ -54,7 +54,13 @@ func (o options) pragmas(readOnly bool) []string {
 	if readOnly {
 		return append(p, "query_only(1)")
 	}
-	return append(p, "journal_mode(WAL)", "journal_size_limit(200000000)")
+	// The checkpointer (checkpoint.go) copies the WAL back, not the writer.
+	return append(p, "journal_mode(WAL)", "journal_size_limit(200000000)", "wal_autocheckpoint(0)")
+}
+
+// checkpointPragmas returns the settings of the checkpointer's connection.
+func (o options) checkpointPragmas() []string {
+	return []string{fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds()), "synchronous(NORMAL)", "journal_size_limit(200000000)"}
 }
 
 // Store is the SQLite engine. Every write transaction runs on one writer
@@ -75,6 +81,7 @@ type Store struct {
 	// wstmts are the writer's prepared statements, used by whoever holds
 	// the writer.
 	wstmts writerStmts
+	ckpt   *checkpointer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -127,6 +134,10 @@ func open(ctx context.Context, path string, logger *slog.Logger, opts options) (
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening sqlite readers: %w", err)
+	}
+	if err := s.startCheckpointer(path); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -199,7 +210,11 @@ func (s *Store) Close() error {
 	if s.stmts != nil {
 		s.stmts.close()
 	}
-	return errors.Join(s.read.Close(), s.write.Close())
+	var ckptErr error
+	if s.ckpt != nil {
+		ckptErr = s.ckpt.close()
+	}
+	return errors.Join(ckptErr, s.read.Close(), s.write.Close())
 }
 
 // rollback ends the open transaction on conn. When that fails for any reason
