@@ -34,12 +34,12 @@ proto-check: proto
 gotest:
 	$(GO) test -race -timeout 20m ./...
 
-## gotest-postgres: the REST scenario tests again, each on a fresh PostgreSQL database (without -race:
+## gotest-postgres: the REST and GraphQL tests again, each on a fresh PostgreSQL database (without -race:
 ## gotest already races the same handlers on SQLite)
 gotest-postgres: require-postgres
 	@if [ -n "$$BASALT_TEST_POSTGRES" ]; then \
-	  echo "BASALT_TEST_ENGINE=postgres $(GO) test ./internal/api/rest/"; \
-	  BASALT_TEST_ENGINE=postgres $(GO) test ./internal/api/rest/; fi
+	  echo "BASALT_TEST_ENGINE=postgres $(GO) test ./internal/api/rest/ ./internal/api/graphql/"; \
+	  BASALT_TEST_ENGINE=postgres $(GO) test ./internal/api/rest/ ./internal/api/graphql/; fi
 
 e2e-deps:
 	cd e2e && npm ci --no-audit --no-fund
