@@ -15,16 +15,26 @@ import (
 // logged, never sent.
 const msgInternal = "Something went wrong while processing your request."
 
-// codes maps each service error code to its status code.
-var codes = map[apperr.Code]connect.Code{
-	apperr.Invalid:         connect.CodeInvalidArgument,
-	apperr.Unauthenticated: connect.CodeUnauthenticated,
-	apperr.Forbidden:       connect.CodePermissionDenied,
-	apperr.NotFound:        connect.CodeNotFound,
-	apperr.Conflict:        connect.CodeAborted,
-	apperr.TooLarge:        connect.CodeResourceExhausted,
-	apperr.TooManyRequests: connect.CodeResourceExhausted,
-	apperr.Unavailable:     connect.CodeUnavailable,
+// statusCode returns the status code of a service error code; false for
+// internal errors and codes it does not know.
+func statusCode(c apperr.Code) (connect.Code, bool) {
+	switch c {
+	case apperr.Invalid:
+		return connect.CodeInvalidArgument, true
+	case apperr.Unauthenticated:
+		return connect.CodeUnauthenticated, true
+	case apperr.Forbidden:
+		return connect.CodePermissionDenied, true
+	case apperr.NotFound:
+		return connect.CodeNotFound, true
+	case apperr.Conflict:
+		return connect.CodeAborted, true
+	case apperr.TooLarge, apperr.TooManyRequests:
+		return connect.CodeResourceExhausted, true
+	case apperr.Unavailable:
+		return connect.CodeUnavailable, true
+	}
+	return 0, false
 }
 
 // fail turns a service error into the error a client receives: the status
@@ -43,7 +53,7 @@ func (s *service) fail(ctx context.Context, err error) error {
 	e := apperr.As(err)
 	code, ok := connect.Code(0), false
 	if e != nil {
-		code, ok = codes[e.Code]
+		code, ok = statusCode(e.Code)
 	}
 	if !ok {
 		s.logger.ErrorContext(ctx, "rpc request failed", "err", err)

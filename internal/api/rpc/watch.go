@@ -16,11 +16,17 @@ import (
 	"github.com/basalt-dev/basalt/internal/apperr"
 )
 
-// actions maps the realtime actions to the stream's.
-var actions = map[string]basaltv1.Action{
-	"create": basaltv1.Action_ACTION_CREATE,
-	"update": basaltv1.Action_ACTION_UPDATE,
-	"delete": basaltv1.Action_ACTION_DELETE,
+// action returns the stream's action for a realtime action.
+func action(a string) basaltv1.Action {
+	switch a {
+	case "create":
+		return basaltv1.Action_ACTION_CREATE
+	case "update":
+		return basaltv1.Action_ACTION_UPDATE
+	case "delete":
+		return basaltv1.Action_ACTION_DELETE
+	}
+	return basaltv1.Action_ACTION_UNSPECIFIED
 }
 
 // Watch streams the changes of a collection or record through the realtime
@@ -63,7 +69,7 @@ func (s *service) Watch(ctx context.Context, in *connect.Request[basaltv1.WatchR
 		if err != nil {
 			return s.fail(ctx, err)
 		}
-		if err := stream.Send(&basaltv1.WatchResponse{Action: actions[change.Action], Record: rec}); err != nil {
+		if err := stream.Send(&basaltv1.WatchResponse{Action: action(change.Action), Record: rec}); err != nil {
 			return err // the client went away
 		}
 	}
