@@ -251,6 +251,15 @@ func (s *Service) scan() ([]string, string, error) {
 func (s *Service) call(ctx context.Context, p *pool, idx int, inTx bool,
 	args func(v *vm) []goja.Value, use func(v *vm, res goja.Value) error) error {
 	reg := &p.regs[idx]
+	// A function whose API call runs another function (an after-hook that
+	// saves a record of its own collection) holds a runtime per level:
+	// refuse the level the pool cannot serve instead of waiting for it.
+	depth, _ := ctx.Value(depthKey{}).(int)
+	if depth >= s.opts.PoolSize || depth >= maxDepth {
+		s.log.Error("functions: nested too deeply (does a hook trigger itself?)", "function", reg.label(), "file", reg.file, "depth", depth)
+		return apperr.New(apperr.Internal, "functions nested too deeply")
+	}
+	ctx = context.WithValue(ctx, depthKey{}, depth+1)
 	wait, cancelWait := context.WithTimeout(ctx, s.opts.TimeLimit)
 	v, err := p.acquire(wait)
 	cancelWait()
@@ -314,6 +323,13 @@ func (s *Service) call(ctx context.Context, p *pool, idx int, inTx bool,
 	}
 	return s.failure(reg, reason, err)
 }
+
+// depthKey marks the context of API calls made by a function with how many
+// invocations are nested there.
+type depthKey struct{}
+
+// maxDepth bounds nested invocations whatever the pool size.
+const maxDepth = 8
 
 func isPanic(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "panic: ") }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dop251/goja"
+
 	"github.com/basalt-dev/basalt/internal/apperr"
 )
 
@@ -71,5 +73,26 @@ basalt.route("GET", "/ok", () => ({ body: "ok" }));
 		if res, err := serve(s, "/ok"); err != nil || string(res.Body) != "ok" {
 			t.Fatalf("after %s: %v", tc.path, err)
 		}
+	}
+}
+
+// A route that calls itself through the API is refused at the depth the
+// pool can serve, at once, instead of waiting for a runtime.
+func TestNesting(t *testing.T) {
+	s := newTestService(t, map[string]string{"a.js": `
+basalt.route("GET", "/self", () => ({ body: "never" }));
+`}, Options{TimeLimit: 5 * time.Second, PoolSize: 2})
+	p := s.current()
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		ctx = context.WithValue(ctx, depthKey{}, i+1)
+	}
+	start := time.Now()
+	err := s.call(ctx, p, 0, false, func(v *vm) []goja.Value { return nil }, nil)
+	if err == nil || time.Since(start) > time.Second {
+		t.Errorf("nested call at the pool's depth: %v after %v", err, time.Since(start))
+	}
+	if err := s.call(context.Background(), p, 0, false, func(v *vm) []goja.Value { return nil }, nil); err != nil {
+		t.Errorf("top-level call: %v", err)
 	}
 }
