@@ -32,7 +32,7 @@ func (s *Service) Before(ctx context.Context, e *record.HookEvent) error {
 		return nil
 	}
 	for _, idx := range p.hookIndexes(hookName("before", e.Action), e.Collection.Name, e.Collection.ID) {
-		var before map[string]string
+		var before snapshot
 		err := s.call(ctx, p, idx, true, func(v *vm) []goja.Value {
 			ev, snapshot := v.hookEvent(e)
 			before = snapshot
@@ -72,21 +72,37 @@ func exportRecord(r *schema.Record) map[string]any {
 	return record.Export(&record.Item{Record: r}, super)
 }
 
+// snapshot is what a hook was handed for each field, to find what it
+// changed: the JavaScript value, and for objects and arrays (which can be
+// changed in place) their JSON.
+type snapshot map[string]handed
+
+type handed struct {
+	value goja.Value
+	json  string
+}
+
 // hookEvent builds the event object {collection, action, record,
-// original, auth} and returns the JSON of each record field as handed over,
-// to find what the hook changed.
-func (v *vm) hookEvent(e *record.HookEvent) (goja.Value, map[string]string) {
+// original, auth} and the snapshot of the record's fields.
+func (v *vm) hookEvent(e *record.HookEvent) (goja.Value, snapshot) {
 	data := exportRecord(e.Record)
-	snapshot := make(map[string]string, len(data))
-	for k, val := range data {
-		b, _ := json.Marshal(val)
-		snapshot[k] = string(b)
+	snap := make(snapshot, len(data))
+	rec := v.rt.NewObject()
+	for k, x := range data {
+		val := v.toJS(x)
+		h := handed{value: val}
+		if _, isObj := val.(*goja.Object); isObj {
+			b, _ := json.Marshal(val.Export())
+			h.json = string(b)
+		}
+		snap[k] = h
+		_ = rec.Set(k, val)
 	}
 	ev := v.rt.NewObject()
 	v.lastEvent = ev
 	_ = ev.Set("collection", e.Collection.Name)
 	_ = ev.Set("action", string(e.Action))
-	_ = ev.Set("record", v.toJS(data))
+	_ = ev.Set("record", rec)
 	if e.Original != nil {
 		_ = ev.Set("original", v.toJS(exportRecord(e.Original)))
 	} else {
@@ -99,32 +115,42 @@ func (v *vm) hookEvent(e *record.HookEvent) (goja.Value, map[string]string) {
 	} else {
 		_ = ev.Set("auth", goja.Null())
 	}
-	return ev, snapshot
+	return ev, snap
 }
 
 // applyRecord sets the fields of e.Record whose value the hook changed in
-// e.record, through the record service's normalization.
-func (v *vm) applyRecord(e *record.HookEvent, before map[string]string) error {
-	// The event is the first argument; the hook may also have replaced
-	// e.record with a new object.
+// e.record (or in the object it assigned to e.record), through the record
+// service's normalization.
+func (v *vm) applyRecord(e *record.HookEvent, before snapshot) error {
 	ev := v.lastEvent
 	if ev == nil {
 		return nil
 	}
-	rv := ev.Get("record")
-	if rv == nil || goja.IsNull(rv) || goja.IsUndefined(rv) {
+	rv := prop(ev, "record")
+	if goja.IsNull(rv) || goja.IsUndefined(rv) {
 		return nil
 	}
-	data, ok := rv.Export().(map[string]any)
+	obj, ok := rv.(*goja.Object)
 	if !ok {
 		return apperr.New(apperr.Internal, "e.record must stay an object")
 	}
-	for k, val := range data {
-		b, err := json.Marshal(val)
-		if err != nil || string(b) == before[k] {
+	for _, k := range obj.Keys() {
+		nv := obj.Get(k)
+		if nv == nil {
 			continue
 		}
-		if _, err := e.Set(k, val); err != nil {
+		h, had := before[k]
+		if had {
+			if _, isObj := nv.(*goja.Object); !isObj && h.json == "" && nv.StrictEquals(h.value) {
+				continue
+			}
+			if h.json != "" {
+				if b, err := json.Marshal(nv.Export()); err == nil && string(b) == h.json {
+					continue
+				}
+			}
+		}
+		if _, err := e.Set(k, nv.Export()); err != nil {
 			var ro *record.ReadOnlyField
 			if errors.As(err, &ro) {
 				return apperr.Wrap(apperr.Internal, "The function changed a read-only field.", err)

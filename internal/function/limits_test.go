@@ -96,3 +96,10 @@ basalt.route("GET", "/self", () => ({ body: "never" }));
 		t.Errorf("top-level call: %v", err)
 	}
 }
+
+func writeFile(tb testing.TB, dir, name, src string) {
+	tb.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -179,13 +180,72 @@ func validMethod(m string) bool {
 	return false
 }
 
-// toJS converts a Go value to plain JavaScript data (through JSON, so
-// json.RawMessage and time formats come out as a client would see them).
+// toJS converts a Go value to plain JavaScript data, as a client would see
+// it in JSON: maps become objects (keys in sorted order), slices arrays,
+// json.RawMessage its parsed value; anything else goes through JSON.
 func (v *vm) toJS(x any) goja.Value {
+	switch t := x.(type) {
+	case nil:
+		return goja.Null()
+	case string:
+		return v.rt.ToValue(t)
+	case bool:
+		return v.rt.ToValue(t)
+	case float64:
+		return v.rt.ToValue(t)
+	case int:
+		return v.rt.ToValue(t)
+	case int64:
+		return v.rt.ToValue(t)
+	case json.RawMessage:
+		if t == nil {
+			return goja.Null()
+		}
+		return v.parseJSON(t)
+	case map[string]any:
+		o := v.rt.NewObject()
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			_ = o.Set(k, v.toJS(t[k]))
+		}
+		return o
+	case map[string]string:
+		o := v.rt.NewObject()
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			_ = o.Set(k, t[k])
+		}
+		return o
+	case []any:
+		items := make([]any, len(t))
+		for i, e := range t {
+			items[i] = v.toJS(e)
+		}
+		return v.rt.NewArray(items...)
+	case []string:
+		items := make([]any, len(t))
+		for i, e := range t {
+			items[i] = e
+		}
+		return v.rt.NewArray(items...)
+	}
 	b, err := json.Marshal(x)
 	if err != nil {
 		panic(v.rt.NewGoError(fmt.Errorf("converting a value for the function: %w", err)))
 	}
+	return v.parseJSON(b)
+}
+
+// parseJSON is JSON.parse of b.
+func (v *vm) parseJSON(b []byte) goja.Value {
 	out, err := v.jsonParse(goja.Undefined(), v.rt.ToValue(string(b)))
 	if err != nil {
 		panic(err)
