@@ -343,6 +343,17 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	apiCall(t, "POST", base+"/api/collections/posts/records", token, map[string]any{"title": "Made through the API", "views": 1})
 	b.waitFor("the live record", `[...document.querySelectorAll('table.records td')].some((td) => td.textContent === 'Made through the API')`)
 
+	// Bulk delete: select two rows, confirm, and they are gone.
+	apiCall(t, "POST", base+"/api/collections/posts/records", token, map[string]any{"title": "Also made through the API", "views": 2})
+	b.waitFor("the second live record", `document.querySelectorAll('table.records tbody tr').length === 4`)
+	for _, title := range []string{"Made through the API", "Also made through the API"} {
+		b.do("select "+title, chromedp.Click(fmt.Sprintf(`//tr[td[normalize-space(.)=%q]]//input[@type="checkbox"]`, title), chromedp.NodeVisible))
+	}
+	b.click(".bulk button.danger", "Delete selected (2)")
+	b.waitFor("the confirmation", `!!document.querySelector('dialog.modal')`)
+	b.click("dialog.modal button", "Delete")
+	b.waitFor("the rows to go", `document.querySelectorAll('table.records tbody tr').length === 2 && !document.querySelector('table.records').textContent.includes('through the API')`)
+
 	// Change a rule and remove a field: saving first warns that the
 	// field's data goes, then the stored collection has both changes.
 	b.click("a.button", "Edit collection")
@@ -398,13 +409,13 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
 		return chromedp.Void{}, err
 	}, chromedp.Navigate(base+"/_/#/c/posts"))
-	b.waitFor("the records table in the dark", `document.querySelectorAll('table.records tbody tr').length === 3 && getComputedStyle(document.body).backgroundColor !== 'rgb(246, 247, 249)'`)
+	b.waitFor("the records table in the dark", `document.querySelectorAll('table.records tbody tr').length === 2 && getComputedStyle(document.body).backgroundColor !== 'rgb(246, 247, 249)'`)
 	b.shot("14-records-dark")
 
 	// A narrow phone screen: the table scrolls inside its box, the page
 	// does not scroll sideways, and the menu opens.
 	b.do("narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(base+"/_/#/c/posts"))
-	b.waitFor("the records table on a phone", `document.querySelectorAll('table.records tbody tr').length === 3`)
+	b.waitFor("the records table on a phone", `document.querySelectorAll('table.records tbody tr').length === 2`)
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 392 {
 		t.Errorf("the page is %dpx wide on a 390px screen", w)
 	}

@@ -127,7 +127,11 @@ export async function refreshToken(force = false) {
   auth.set({ token: res.token, record: res.record });
 }
 
-/** Realtime is the PocketBase SSE protocol: connect, then subscribe. */
+/**
+ * Realtime is the PocketBase SSE protocol: connect, then subscribe. One
+ * connection serves every screen; each subscription change sends the
+ * whole topic list.
+ */
 export class Realtime {
   constructor() {
     this.handlers = new Map();
@@ -145,39 +149,51 @@ export class Realtime {
       const set = this.handlers.get(topic);
       set?.delete(fn);
       if (set && !set.size) this.handlers.delete(topic);
-      if (!this.handlers.size) this.close();
-      else this.sendSubscriptions();
+      // The connection stays open for the session (closed on sign-out):
+      // closing it under a subscription request in flight would make the
+      // server answer that request 404.
+      this.sendSubscriptions();
     };
   }
   connect() {
     if (this.source) return;
     const es = new EventSource('/api/realtime');
     this.source = es;
+    this.listening = new Set(); // topics with a listener on this source
     es.addEventListener('PB_CONNECT', (e) => {
       this.clientId = JSON.parse(e.data).clientId;
       this.sendSubscriptions();
       this.onstate('live');
     });
     es.onerror = () => { this.clientId = ''; this.onstate('reconnecting'); };
-    this.es = es;
   }
   listen(topic) {
-    if (this.source.__topics?.has(topic)) return;
-    (this.source.__topics ||= new Set()).add(topic);
+    if (!this.source || this.listening.has(topic)) return;
+    this.listening.add(topic);
     this.source.addEventListener(topic, (e) => {
       let msg;
       try { msg = JSON.parse(e.data); } catch { return; }
       for (const fn of this.handlers.get(topic) || []) fn(msg.action, msg.record);
     });
   }
+  /** sendSubscriptions sends the topic list, one request at a time, so the last list sent is the current one. */
   async sendSubscriptions() {
     if (!this.clientId) return;
-    const topics = [...this.handlers.keys()];
-    topics.forEach((t) => this.listen(t));
+    if (this.sending) { this.dirty = true; return; }
+    this.sending = true;
     try {
-      await api('POST', '/api/realtime', { clientId: this.clientId, subscriptions: topics });
-    } catch (e) {
-      this.onstate('error: ' + e.message);
+      do {
+        this.dirty = false;
+        const topics = [...this.handlers.keys()];
+        topics.forEach((t) => this.listen(t));
+        try {
+          await api('POST', '/api/realtime', { clientId: this.clientId, subscriptions: topics });
+        } catch (e) {
+          this.onstate('error: ' + e.message);
+        }
+      } while (this.dirty && this.clientId);
+    } finally {
+      this.sending = false;
     }
   }
   close() {
