@@ -298,7 +298,7 @@ func (w *walker) field(parent gql.Type, x *ast.Field, perPage, depth int) cost {
 		return cost{cost: add(1, child.cost), depth: child.depth + 1}
 	}
 	introspective := len(namedType(def.Type)) > 2 && namedType(def.Type)[:2] == "__"
-	isList := listType(def.Type)
+	isList := isListType(def.Type)
 	childPerPage := record.DefaultPerPage
 	if a := argument(x, "perPage"); a != nil {
 		childPerPage = w.intValue(a, record.DefaultPerPage)
@@ -325,7 +325,7 @@ func (w *walker) field(parent gql.Type, x *ast.Field, perPage, depth int) cost {
 	return c
 }
 
-func listType(t gql.Type) bool {
+func isListType(t gql.Type) bool {
 	if nn, ok := t.(*gql.NonNull); ok {
 		t = nn.OfType
 	}

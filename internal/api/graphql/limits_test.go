@@ -2,6 +2,8 @@ package graphql_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -139,3 +141,26 @@ fragment TypeRef on __Type {
   kind name
   ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
 }`
+
+// The playground is a self-contained page: no external scripts or styles.
+func TestPlayground(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, graphql.DefaultLimits())
+	req, _ := http.NewRequest("GET", e.url+"/api/graphql", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(body), "Basalt GraphQL") || strings.Contains(string(body), "src=") ||
+		!strings.Contains(res.Header.Get("Content-Security-Policy"), "connect-src 'self'") {
+		t.Errorf("got %d %v\n%.200s", res.StatusCode, res.Header, body)
+	}
+	// Without text/html, a GET without a query is a GraphQL error.
+	if r := e.send("", "GET", "/api/graphql", "", nil); r.code() != "invalid" {
+		t.Errorf("GET without a query: got %s", r.raw)
+	}
+}

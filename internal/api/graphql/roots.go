@@ -23,7 +23,7 @@ func (b *builder) roots() (query, mutation, subscription *gql.Object) {
 			qf[qn.name(base)] = &gql.Field{
 				Type:        ti.object,
 				Description: fmt.Sprintf("One %s record by id, if you may view it.", c.Name),
-				Args:        gql.FieldConfigArgument{"id": {Type: gql.NewNonNull(gql.ID)}},
+				Args:        gql.FieldConfigArgument{"id": {Type: gql.NewNonNull(gql.ID), Description: "The record id."}},
 				Resolve:     viewResolver(c.Name),
 			}
 		}
@@ -56,7 +56,7 @@ func (b *builder) roots() (query, mutation, subscription *gql.Object) {
 			mf[mn.name("create"+ti.name)] = &gql.Field{
 				Type:        ti.object,
 				Description: fmt.Sprintf("Creates a %s record; null when you may not view the result.", c.Name),
-				Args:        gql.FieldConfigArgument{"data": {Type: gql.NewNonNull(b.inputType(ti, true))}},
+				Args:        gql.FieldConfigArgument{"data": {Type: gql.NewNonNull(b.inputType(ti, true)), Description: "The new record's fields."}},
 				Resolve:     createResolver(c.Name, b.inputNames(ti, true)),
 			}
 		}
@@ -66,8 +66,8 @@ func (b *builder) roots() (query, mutation, subscription *gql.Object) {
 				Type:        ti.object,
 				Description: fmt.Sprintf("Updates a %s record; null when you may not view the result.", c.Name),
 				Args: gql.FieldConfigArgument{
-					"id":   {Type: gql.NewNonNull(gql.ID)},
-					"data": {Type: gql.NewNonNull(b.inputType(ti, false))},
+					"id":   {Type: gql.NewNonNull(gql.ID), Description: "The record id."},
+					"data": {Type: gql.NewNonNull(b.inputType(ti, false)), Description: "The fields to change."},
 				},
 				Resolve: updateResolver(c.Name, b.inputNames(ti, false)),
 			}
@@ -76,7 +76,7 @@ func (b *builder) roots() (query, mutation, subscription *gql.Object) {
 			mf[mn.name("delete"+ti.name)] = &gql.Field{
 				Type:        gql.NewNonNull(gql.Boolean),
 				Description: fmt.Sprintf("Deletes a %s record.", c.Name),
-				Args:        gql.FieldConfigArgument{"id": {Type: gql.NewNonNull(gql.ID)}},
+				Args:        gql.FieldConfigArgument{"id": {Type: gql.NewNonNull(gql.ID), Description: "The record id."}},
 				Resolve:     deleteResolver(c.Name),
 			}
 		}

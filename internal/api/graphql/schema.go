@@ -154,7 +154,6 @@ func (b *builder) object(ti *typeInfo) {
 		}
 		name := fields.name(f.Name)
 		ti.fieldNames[f.Name] = name
-		f := f
 		specs = append(specs, spec{name, func() *gql.Field { return b.dataField(c, f) }})
 	}
 	for _, f := range c.Fields {
@@ -165,7 +164,6 @@ func (b *builder) object(ti *typeInfo) {
 		ti.fieldNames[f.Name] = name
 		target := b.byID[f.CollectionID]
 		rels[name] = relation{key: f.Name, target: target.name, many: f.IsMulti()}
-		f := f
 		specs = append(specs, spec{name, func() *gql.Field { return b.nestedField(f.Name, target, f.IsMulti(), relationDoc(f, target)) }})
 		suffix := "Id"
 		if f.IsMulti() {
