@@ -11,6 +11,10 @@ import (
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
+// claimGather is how long the dispatcher waits for more free slots
+// before a claim while jobs are running.
+const claimGather = time.Millisecond
+
 // runState is a started worker pool.
 type runState struct {
 	mu      sync.Mutex
@@ -99,16 +103,20 @@ func (q *Queue) dispatch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		// Under load, slots free one at a time: gathering them for a
+		// moment makes one claim serve several (a claim is a write).
 		free := 1
+		gather := time.NewTimer(claimGather)
+	collect:
 		for free < q.opts.Concurrency {
 			select {
 			case slots <- struct{}{}:
 				free++
-				continue
-			default:
+			case <-gather.C:
+				break collect
 			}
-			break
 		}
+		gather.Stop()
 		jobs, err := q.claim(r.base, free)
 		for range free - len(jobs) {
 			<-slots

@@ -53,10 +53,18 @@ var jobsMigration = systemMigration{
 		)`},
 }
 
-const jobColumns = `"id", "name", "payload", "state", "priority", "idempotencyKey", "attempts", "maxAttempts", "runAt", "lastError", "leaseOwner", "leaseUntil", "created", "updated"`
+// jobIndexMigration adds the claim's indexes: due jobs in claim order, and
+// running jobs by lease end (both partial, so that finished jobs cost them
+// nothing).
+var jobIndexMigration = systemMigration{
+	name: "0010_job_claim_indexes",
+	sql: []string{
+		`CREATE INDEX "_jobs_ready" ON "_jobs" ("priority" DESC, "runAt", "seq") WHERE "state" IN ('queued', 'failed')`,
+		`CREATE INDEX "_jobs_leases" ON "_jobs" ("leaseUntil") WHERE "state" = 'running'`,
+	},
+}
 
-// dueJobsWhere selects the claimable jobs ($1 is now).
-const dueJobsWhere = `(("state" IN ('queued', 'failed') AND "runAt" <= $1) OR ("state" = 'running' AND "leaseUntil" < $1))`
+const jobColumns = `"id", "name", "payload", "state", "priority", "idempotencyKey", "attempts", "maxAttempts", "runAt", "lastError", "leaseOwner", "leaseUntil", "created", "updated"`
 
 // EnqueueJob stores j unless its idempotency key is taken.
 func (t *tx) EnqueueJob(ctx context.Context, j *store.Job) (bool, error) {
@@ -90,17 +98,26 @@ func (t *tx) EnqueueJob(ctx context.Context, j *store.Job) (bool, error) {
 
 // Jobs lists jobs newest first.
 func (r reader) Jobs(ctx context.Context, f store.JobFilter) ([]*store.Job, int64, error) {
-	where := `($1 = '' OR "state" = $1) AND ($2 = '' OR "name" = $2)`
+	where, args := "TRUE", []any{}
+	if f.State != "" {
+		args = append(args, string(f.State))
+		where += fmt.Sprintf(` AND "state" = $%d`, len(args))
+	}
+	if f.Name != "" {
+		args = append(args, f.Name)
+		where += fmt.Sprintf(` AND "name" = $%d`, len(args))
+	}
 	var total int64
-	if err := r.q.QueryRow(ctx, `SELECT COUNT(*) FROM "_jobs" WHERE `+where, string(f.State), f.Name).Scan(&total); err != nil {
+	if err := r.q.QueryRow(ctx, `SELECT COUNT(*) FROM "_jobs" WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, formatError(ctx, fmt.Errorf("counting jobs: %w", err))
 	}
 	var limit any // NULL: no limit
 	if f.Limit > 0 {
 		limit = int64(f.Limit)
 	}
-	list, err := r.jobs(ctx, `SELECT `+jobColumns+` FROM "_jobs" WHERE `+where+` ORDER BY "created" DESC, "seq" DESC LIMIT $3 OFFSET $4`,
-		string(f.State), f.Name, limit, int64(max(f.Offset, 0)))
+	n := len(args)
+	list, err := r.jobs(ctx, `SELECT `+jobColumns+` FROM "_jobs" WHERE `+where+fmt.Sprintf(` ORDER BY "created" DESC, "seq" DESC LIMIT $%d OFFSET $%d`, n+1, n+2),
+		append(args, limit, int64(max(f.Offset, 0)))...)
 	return list, total, err
 }
 
@@ -124,10 +141,16 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, now, leaseUntil tim
 	if limit <= 0 {
 		limit = defaultEventBatch
 	}
-	list, err := s.jobs(ctx, `UPDATE "_jobs" AS "j" SET "state" = 'running', "leaseOwner" = $2, "leaseUntil" = $3,
+	list, err := s.jobs(ctx, `WITH "expired" AS (
+			SELECT "seq" FROM "_jobs" WHERE "state" = 'running' AND "leaseUntil" < $1 LIMIT $4 FOR UPDATE SKIP LOCKED
+		), "ready" AS (
+			SELECT "seq" FROM "_jobs" WHERE "state" IN ('queued', 'failed') AND "runAt" <= $1
+			ORDER BY "priority" DESC, "runAt", "seq" LIMIT $4 FOR UPDATE SKIP LOCKED
+		)
+		UPDATE "_jobs" AS "j" SET "state" = 'running', "leaseOwner" = $2, "leaseUntil" = $3,
 			"attempts" = "j"."attempts" + 1, "updated" = $1
-		FROM (SELECT "seq" FROM "_jobs" WHERE `+dueJobsWhere+`
-			ORDER BY "priority" DESC, "runAt", "seq" LIMIT $4 FOR UPDATE SKIP LOCKED) AS "c"
+		FROM (SELECT "seq" FROM (
+				SELECT "seq" FROM "expired" UNION ALL SELECT "seq" FROM "ready") AS "both" LIMIT $4) AS "c"
 		WHERE "j"."seq" = "c"."seq" AND (("j"."state" IN ('queued', 'failed') AND "j"."runAt" <= $1) OR ("j"."state" = 'running' AND "j"."leaseUntil" < $1))
 		RETURNING `+qualified("j", jobColumns),
 		schema.FormatTime(now), owner, schema.FormatTime(leaseUntil), int64(limit))

@@ -96,6 +96,7 @@ var systemMigrations = []systemMigration{
 	auditMigration,
 	bucketsMigration,
 	jobsMigration,
+	jobIndexMigration,
 }
 
 // migrate creates and upgrades the system tables in one transaction. A

@@ -81,6 +81,7 @@ var systemMigrations = []systemMigration{
 	webhookLeaseMigration,
 	auditMigration,
 	jobsMigration,
+	jobIndexMigration,
 }
 
 // nowSQL is SQLite's clock in Basalt's date layout (2006-01-02 15:04:05.000Z).
