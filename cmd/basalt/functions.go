@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/api/fnroute"
+	"github.com/basalt-dev/basalt/internal/cron"
 	"github.com/basalt-dev/basalt/internal/function"
+	"github.com/basalt-dev/basalt/internal/job"
 	"github.com/basalt-dev/basalt/internal/mail"
 )
 
@@ -102,6 +104,7 @@ func startFunctions(ctx context.Context, o *options, a *app, logger *slog.Logger
 		Dir: dir, TimeLimit: fo.timeLimit, MemoryBudget: int64(fo.memoryMB) << 20, PoolSize: fo.pool,
 		Secrets: secrets, HTTPAllow: allow, Wrap: wrap,
 		Logger: logger.With("component", "functions"), Records: a.records, Mail: a.mail,
+		Jobs: functionJobs(a),
 		MailFrom: func() mail.Address {
 			m := a.settings.Get().Meta
 			return mail.Address{Name: m.SenderName, Address: m.SenderAddress}
@@ -121,5 +124,49 @@ func functionsCmd(args []string, stdout io.Writer) error {
 		return fmt.Errorf("usage: basalt functions types > basalt.d.ts")
 	}
 	_, err := io.WriteString(stdout, function.TypeDefinitions())
+	return err
+}
+
+// fnPrefix keeps the job and cron names of functions apart from the
+// server's own.
+const fnPrefix = "fn:"
+
+// jobsForFunctions adapts the job queue and the cron scheduler to what
+// functions need; job names and cron ids get fnPrefix.
+type jobsForFunctions struct {
+	queue *job.Queue
+	crons *job.Scheduler
+}
+
+func functionJobs(a *app) function.Jobs {
+	if a.jobs == nil || a.crons == nil {
+		return nil
+	}
+	return jobsForFunctions{queue: a.jobs, crons: a.crons}
+}
+
+func (j jobsForFunctions) Enqueue(ctx context.Context, name string, payload []byte) error {
+	_, err := j.queue.Enqueue(ctx, job.EnqueueOptions{Name: fnPrefix + name, Payload: payload})
+	return err
+}
+
+func (j jobsForFunctions) Handle(name string, fn func(ctx context.Context, payload []byte) error) {
+	if fn == nil {
+		j.queue.Unhandle(fnPrefix + name)
+		return
+	}
+	j.queue.Handle(fnPrefix+name, func(ctx context.Context, jb *job.Job) error { return fn(ctx, jb.Payload) })
+}
+
+func (j jobsForFunctions) Schedule(name, schedule string, fn func(ctx context.Context) error) error {
+	if fn == nil {
+		j.crons.Remove(fnPrefix + name)
+		return nil
+	}
+	return j.crons.Add(fnPrefix+name, schedule, fn)
+}
+
+func (j jobsForFunctions) CheckSchedule(schedule string) error {
+	_, err := cron.Parse(schedule)
 	return err
 }

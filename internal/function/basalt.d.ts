@@ -145,10 +145,10 @@ declare namespace basalt {
   /** Registers a route served at /api/fn + path; path segments may be {parameters}. */
   function route(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS", path: string, fn: RouteHandler, options?: RouteOptions): void;
 
-  /** Runs fn on a cron schedule (five fields or @hourly-style); needs the job queue. */
+  /** Runs fn on a cron schedule (five fields or @hourly-style); listed as "fn:" + name in /api/crons. */
   function cron(name: string, schedule: string, fn: () => void | Promise<void>): void;
 
-  /** Handles jobs named name; payload is what jobs.enqueue was given. */
+  /** Handles jobs named name ("fn:" + name in /api/jobs); payload is what jobs.enqueue was given. */
   function job(name: string, fn: (payload: any) => void | Promise<void>): void;
 
   const records: {
@@ -169,6 +169,7 @@ declare namespace basalt {
   }
 
   namespace jobs {
+    /** Queues a job for the basalt.job handler of name. Not allowed in before-hooks. */
     function enqueue(name: string, payload?: any): void;
   }
 

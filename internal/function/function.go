@@ -108,6 +108,8 @@ type Service struct {
 	stamp string
 	// onLoad is called after each successful (re)load with the new pool.
 	onLoad func(p *pool)
+	// jobNames and cronNames are the registered job handlers and crons.
+	jobNames, cronNames map[string]bool
 }
 
 // New returns a service; Start loads the files.
