@@ -402,6 +402,14 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	b.do("open settings", chromedp.Navigate(base+"/_/#/settings/application"))
 	b.waitFor("the settings form", `!!document.querySelector('input[name="meta.appName"]')`)
 	b.shot("10-settings")
+	b.fill(`input[name="meta.appName"]`, "Basalt under test")
+	b.click(".settings-form button[type=submit]", "Save")
+	b.waitFor("the saved settings", `[...document.querySelectorAll('.toast')].some((t) => t.textContent === 'Settings saved.')`)
+	if got := apiCall(t, "GET", base+"/api/settings", token, nil)["meta"].(map[string]any)["appName"]; got != "Basalt under test" {
+		t.Errorf("appName = %v after saving the settings form", got)
+	}
+	b.do("open the log settings", chromedp.Navigate(base+"/_/#/settings/logs"))
+	b.waitFor("the log settings", `!!document.querySelector('input[name="logs.maxDays"]')`)
 
 	// The dark theme follows the system's.
 	b.do("dark theme", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {

@@ -4,7 +4,7 @@ import { h, mount, api, busy, toast, confirm, dialog, field, fmtDate, fmtBytes, 
 
 const TABS = [
   ['application', 'Application'], ['mail', 'Mail'], ['batch', 'Batch'], ['ratelimits', 'Rate limits'],
-  ['backups', 'Backups'], ['webhooks', 'Webhooks'],
+  ['logs', 'Logs'], ['backups', 'Backups'], ['webhooks', 'Webhooks'],
 ];
 
 export async function render(el, r) {
@@ -14,7 +14,7 @@ export async function render(el, r) {
     h('nav.tabs', { 'aria-label': 'Settings sections' }, TABS.map(([k, label]) =>
       h('a' + (k === r.tab ? '.active' : ''), { href: '#/settings/' + k, 'aria-current': k === r.tab ? 'page' : null }, label))),
     body);
-  const fn = { application, mail, batch, ratelimits, backups, webhooks }[r.tab] || application;
+  const fn = { application, mail, batch, ratelimits, logs, backups, webhooks }[r.tab] || application;
   await fn(body, r);
 }
 
@@ -137,6 +137,14 @@ function ratelimits(el) {
     ['enabled', 'Enable rate limits', 'boolean'],
     ['rules', 'Rules', 'json', 'A list of {label, audience ("", "@guest" or "@auth"), duration (seconds), maxRequests}; label is a path prefix or "METHOD /path", e.g. "POST /api/collections/users/auth-with-password".'],
     ['excludedIPs', 'Excluded IPs', 'json', 'A list of IPs or CIDRs never limited.'],
+  ]);
+}
+
+function logs(el) {
+  return settingsForm(el, 'logs', [
+    ['maxDays', 'Keep logs for (days, 0 = do not store)', 'number'],
+    ['minLevel', 'Minimum level stored', 'number', '-4 debug, 0 info, 4 warning, 8 error'],
+    ['logIP', 'Store the client IP of requests', 'boolean'], ['logAuthId', 'Store the id of the authenticated record', 'boolean'],
   ]);
 }
 
