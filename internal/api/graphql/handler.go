@@ -293,7 +293,7 @@ func (h *Handler) execute(ctx context.Context, r *http.Request, pr *prepared, p 
 	res := gql.Execute(gql.ExecuteParams{
 		Schema: pr.built.schema, Root: root, AST: pr.doc, OperationName: p.OperationName, Args: p.Variables, Context: ctx,
 	})
-	out := response{Data: res.Data, executed: true}
+	out := response{Data: orderedData(res.Data, pr.doc, pr.op), executed: true}
 	if len(res.Errors) > 0 {
 		out.Errors = fromGraphQL(res.Errors, h.d.Logger)
 	}

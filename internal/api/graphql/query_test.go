@@ -199,3 +199,17 @@ func TestRelationsAreBatched(t *testing.T) {
 		t.Errorf("the query cost %d store reads, want at most 6", n)
 	}
 }
+
+// Answers keep the order of the query's selections, aliases and fragments
+// included.
+func TestResponseOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, graphql.DefaultLimits())
+	e.post(map[string]any{"title": "only", "views": 3, "published": true, "author": e.ids["bob"]})
+	res := e.do("", `{ z: postsList { totalItems ...F items { views title author { name id } } } }
+		fragment F on PostsList { perPage page }`, nil)
+	want := `{"data":{"z":{"totalItems":1,"perPage":30,"page":1,"items":[{"views":3,"title":"only","author":{"name":"bob","id":"` + e.ids["bob"] + `"}}]}}}`
+	if strings.TrimSpace(res.raw) != want {
+		t.Errorf("got  %s\nwant %s", res.raw, want)
+	}
+}

@@ -1,0 +1,140 @@
+package graphql
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/graphql-go/graphql/language/ast"
+)
+
+// graphql-go returns objects as maps, which encoding/json writes in key
+// order. The spec asks for the order of the query: ordered encodes a
+// result following the selections that produced it.
+
+// maxOrderDepth bounds the walk; the limits keep real queries far below.
+const maxOrderDepth = 128
+
+// ordered is a result value to encode in the order of its selections.
+type ordered struct {
+	v     any
+	sets  []*ast.SelectionSet
+	frags map[string]*ast.FragmentDefinition
+	depth int
+}
+
+// orderedData wraps the data of an execution of op.
+func orderedData(data any, doc *ast.Document, op *ast.OperationDefinition) any {
+	if data == nil || op == nil {
+		return data
+	}
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok && f.Name != nil {
+			frags[f.Name.Value] = f
+		}
+	}
+	return ordered{v: data, sets: []*ast.SelectionSet{op.SelectionSet}, frags: frags}
+}
+
+// MarshalJSON writes objects with their keys in selection order.
+func (o ordered) MarshalJSON() ([]byte, error) {
+	switch x := o.v.(type) {
+	case map[string]any:
+		if o.depth > maxOrderDepth {
+			return json.Marshal(x)
+		}
+		keys, subs := o.fields()
+		var buf bytes.Buffer
+		buf.WriteByte('{')
+		n := 0
+		for _, k := range keys {
+			v, ok := x[k]
+			if !ok {
+				continue // skipped by a directive, or not resolved
+			}
+			if n > 0 {
+				buf.WriteByte(',')
+			}
+			n++
+			kb, _ := json.Marshal(k)
+			buf.Write(kb)
+			buf.WriteByte(':')
+			vb, err := json.Marshal(ordered{v: v, sets: subs[k], frags: o.frags, depth: o.depth + 1})
+			if err != nil {
+				return nil, err
+			}
+			buf.Write(vb)
+		}
+		// Keys the walk did not predict (none expected) still appear.
+		for k, v := range x {
+			if _, seen := subs[k]; seen {
+				continue
+			}
+			if n > 0 {
+				buf.WriteByte(',')
+			}
+			n++
+			kb, _ := json.Marshal(k)
+			vb, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			buf.Write(kb)
+			buf.WriteByte(':')
+			buf.Write(vb)
+		}
+		buf.WriteByte('}')
+		return buf.Bytes(), nil
+	case []any:
+		out := make([]ordered, len(x))
+		for i, v := range x {
+			out[i] = ordered{v: v, sets: o.sets, frags: o.frags, depth: o.depth + 1}
+		}
+		return json.Marshal(out)
+	}
+	return json.Marshal(o.v)
+}
+
+// fields returns the response keys of o's selections in order, and for
+// each the selection sets below it (a key selected twice merges them).
+func (o ordered) fields() ([]string, map[string][]*ast.SelectionSet) {
+	var keys []string
+	subs := map[string][]*ast.SelectionSet{}
+	var walk func(set *ast.SelectionSet, depth int)
+	walk = func(set *ast.SelectionSet, depth int) {
+		if set == nil || depth > maxOrderDepth {
+			return
+		}
+		for _, sel := range set.Selections {
+			switch x := sel.(type) {
+			case *ast.Field:
+				if x.Name == nil {
+					continue
+				}
+				k := x.Name.Value
+				if x.Alias != nil {
+					k = x.Alias.Value
+				}
+				if _, seen := subs[k]; !seen {
+					keys = append(keys, k)
+					subs[k] = nil
+				}
+				if x.SelectionSet != nil {
+					subs[k] = append(subs[k], x.SelectionSet)
+				}
+			case *ast.InlineFragment:
+				walk(x.SelectionSet, depth+1)
+			case *ast.FragmentSpread:
+				if x.Name != nil {
+					if f := o.frags[x.Name.Value]; f != nil {
+						walk(f.SelectionSet, depth+1)
+					}
+				}
+			}
+		}
+	}
+	for _, s := range o.sets {
+		walk(s, 0)
+	}
+	return keys, subs
+}
