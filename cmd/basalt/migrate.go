@@ -75,8 +75,8 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return fmt.Errorf("migrate: %w (the target now holds part of the data: empty it before trying again)", err)
 	}
-	fmt.Fprintf(stdout, "Copied %d collections, %d records, %d _params rows, %d webhooks, %d webhook deliveries and %d audit log entries in %s.\n",
-		sum.Collections, sum.Records, sum.Params, sum.Webhooks, sum.Deliveries, sum.AuditEntries, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "Copied %d collections, %d records, %d _params rows, %d webhooks, %d webhook deliveries, %d audit log entries and %d jobs in %s.\n",
+		sum.Collections, sum.Records, sum.Params, sum.Webhooks, sum.Deliveries, sum.AuditEntries, sum.Jobs, time.Since(started).Round(time.Millisecond))
 
 	fmt.Fprintln(stdout, "Verifying: reading both databases back…")
 	rep, err := transfer.Verify(ctx, src, dst, opts)

@@ -5,7 +5,7 @@
 // what arrives is exactly what Basalt itself reads and writes: collection
 // definitions as stored (ids, fields, rules, indexes, auth options with their
 // token secrets), every record with its ids, dates, password hashes and token
-// keys, the named _params rows, webhooks with their deliveries, and the audit
+// keys, the named _params rows, webhooks with their deliveries, the job queue and the audit
 // log, whose hash chain the target engine rebuilds to the same hashes.
 //
 // transfer imports store and schema, never an engine, a service or a
@@ -55,7 +55,7 @@ type Progress struct {
 
 // Summary counts what Copy copied.
 type Summary struct {
-	Collections, Records, Params, Webhooks, Deliveries, AuditEntries int64
+	Collections, Records, Params, Webhooks, Deliveries, AuditEntries, Jobs int64
 }
 
 // bootstrapped lists the ids of the collections that Basalt creates when it
@@ -174,7 +174,40 @@ func Copy(ctx context.Context, src, dst store.Store, opts Options) (*Summary, er
 	}
 	n, err := copyAudit(ctx, src, dst, opts.batch())
 	sum.AuditEntries = n
+	if err != nil {
+		return sum, err
+	}
+	sum.Jobs, err = copyJobs(ctx, src, dst, opts.batch())
 	return sum, err
+}
+
+// copyJobs copies the job queue with each job's state, attempts, run time
+// and last error, so that queued and failed jobs run on the target and dead
+// ones stay visible. Leases are not copied: a job the source was running
+// when it stopped is claimed again on the target (at-least-once).
+func copyJobs(ctx context.Context, src, dst store.Store, limit int) (int64, error) {
+	var done int64
+	for offset := 0; ; offset += limit {
+		page, _, err := src.Jobs(ctx, store.JobFilter{Limit: limit, Offset: offset})
+		if err != nil {
+			return done, fmt.Errorf("reading jobs: %w", err)
+		}
+		err = dst.InTx(ctx, func(tx store.Tx) error {
+			for _, j := range page {
+				if ok, err := tx.EnqueueJob(ctx, j); err != nil || !ok {
+					return fmt.Errorf("inserting job %s (stored: %v): %w", j.ID, ok, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		done += int64(len(page))
+		if len(page) < limit {
+			return done, nil
+		}
+	}
 }
 
 // checkEmpty returns the target's collections when they are all

@@ -152,6 +152,17 @@ func source(t *testing.T) (store.Store, int) {
 				return err
 			}
 		}
+		for i, state := range []store.JobState{store.JobQueued, store.JobFailed, store.JobDead, store.JobRunning, store.JobSucceeded, store.JobQueued, store.JobQueued} {
+			j := &store.Job{ID: fmt.Sprintf("job%d", i), Name: "mail", Payload: json.RawMessage(`{"n":` + fmt.Sprint(i) + `}`), State: state,
+				Priority: i % 3, Attempts: i % 2, MaxAttempts: 3, RunAt: now.Add(time.Duration(i) * time.Minute), LastError: "e" + fmt.Sprint(i),
+				Created: now, Updated: now}
+			if i == 1 {
+				j.IdempotencyKey = "order-1"
+			}
+			if _, err := tx.EnqueueJob(ctx, j); err != nil {
+				return err
+			}
+		}
 		for i := range 4 {
 			e := &store.AuditEntry{Time: now.Add(time.Duration(i) * time.Second), ActorID: "root", ActorCollection: "_superusers",
 				IP: "127.0.0.1", Action: "collection.create", Target: "posts", Detail: json.RawMessage(`{"n":` + fmt.Sprint(i) + `}`)}
@@ -184,7 +195,7 @@ func TestCopyAndVerify(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Copy: %v", err)
 			}
-			want := transfer.Summary{Collections: 8, Records: int64(n) + 2, Params: 2, Webhooks: 1, Deliveries: 3, AuditEntries: 4}
+			want := transfer.Summary{Collections: 8, Records: int64(n) + 2, Params: 2, Webhooks: 1, Deliveries: 3, AuditEntries: 4, Jobs: 7}
 			if *sum != want {
 				t.Errorf("summary %+v, want %+v", *sum, want)
 			}
@@ -198,8 +209,16 @@ func TestCopyAndVerify(t *testing.T) {
 			if !rep.OK() {
 				t.Fatalf("verify after copy: %+v", rep.Checks)
 			}
-			if len(rep.Checks) != 8+5 {
-				t.Errorf("%d checks, want one per collection and 5 more", len(rep.Checks))
+			if len(rep.Checks) != 8+6 {
+				t.Errorf("%d checks, want one per collection and 6 more", len(rep.Checks))
+			}
+			// Jobs keep their state; the running one lost its lease and is
+			// claimed on the target at once.
+			if j, err := dst.Job(ctx, "job1"); err != nil || j.State != store.JobFailed || j.IdempotencyKey != "order-1" || j.LastError != "e1" {
+				t.Errorf("copied job1 = %+v, %v", j, err)
+			}
+			if j, err := dst.Job(ctx, "job3"); err != nil || j.State != store.JobRunning || j.LeaseOwner != "" || !j.LeaseUntil.IsZero() {
+				t.Errorf("copied running job3 = %+v, %v; want running without a lease", j, err)
 			}
 
 			// Definitions arrive as stored: secrets, dates, order.

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -52,7 +53,7 @@ func (r *Report) OK() bool {
 // Verify reads everything Copy copies from both stores and compares it: per
 // collection of src, the record count (CountRecords) and a SHA-256 over the
 // records' canonical JSON in id order; then the collection definitions, the
-// opts.Params rows, the webhooks, their deliveries and the audit log. A
+// opts.Params rows, the webhooks, their deliveries, the audit log and the jobs. A
 // difference is a failed Check in the report, not an error; errors are read
 // failures.
 func Verify(ctx context.Context, src, dst store.Store, opts Options) (*Report, error) {
@@ -90,6 +91,7 @@ func Verify(ctx context.Context, src, dst store.Store, opts Options) (*Report, e
 		{"[webhooks]", func(s store.Store) (int64, string, error) { return webhooksSum(ctx, s) }},
 		{"[webhook deliveries]", func(s store.Store) (int64, string, error) { return deliveriesSum(ctx, s, opts.batch()) }},
 		{"[audit log]", func(s store.Store) (int64, string, error) { return auditSum(ctx, s, opts.batch()) }},
+		{"[jobs]", func(s store.Store) (int64, string, error) { return jobsSum(ctx, s, opts.batch()) }},
 	}
 	for _, p := range parts {
 		chk := Check{Name: p.name}
@@ -270,4 +272,35 @@ func auditSum(ctx context.Context, s store.Store, limit int) (int64, string, err
 		}
 		after = page[len(page)-1].Seq
 	}
+}
+
+// jobsSum hashes the job queue without leases (Copy drops them), over the
+// sorted per-job digests as deliveriesSum does.
+func jobsSum(ctx context.Context, s store.Store, limit int) (int64, string, error) {
+	var sums [][sha256.Size]byte
+	for offset := 0; ; offset += limit {
+		page, _, err := s.Jobs(ctx, store.JobFilter{Limit: limit, Offset: offset})
+		if err != nil {
+			return 0, "", err
+		}
+		for _, j := range page {
+			v := *j
+			v.LeaseOwner, v.LeaseUntil = "", time.Time{}
+			v.RunAt, v.Created, v.Updated = v.RunAt.UTC(), v.Created.UTC(), v.Updated.UTC()
+			b, err := json.Marshal(v)
+			if err != nil {
+				return 0, "", fmt.Errorf("encoding job %s: %w", j.ID, err)
+			}
+			sums = append(sums, sha256.Sum256(b))
+		}
+		if len(page) < limit {
+			break
+		}
+	}
+	sort.Slice(sums, func(i, j int) bool { return bytes.Compare(sums[i][:], sums[j][:]) < 0 })
+	h := sha256.New()
+	for _, d := range sums {
+		h.Write(d[:])
+	}
+	return int64(len(sums)), hex.EncodeToString(h.Sum(nil)), nil
 }
