@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -167,20 +168,35 @@ func (v *vm) mailSend(c goja.FunctionCall) goja.Value {
 	if v.svc.opts.Mail == nil {
 		v.throw(apperr.New(apperr.Unavailable, "Mail is not available to functions."))
 	}
-	var in struct {
-		To      any    `json:"to"`
-		Subject string `json:"subject"`
-		HTML    string `json:"html"`
-		Text    string `json:"text"`
-	}
-	if err := v.rt.ExportTo(c.Argument(0), &in); err != nil {
+	arg, ok := c.Argument(0).(*goja.Object)
+	if !ok {
 		v.throw(apperr.New(apperr.Invalid, "basalt.mail.send takes {to, subject, html, text}."))
 	}
+	str := func(name string) string {
+		x := prop(arg, name)
+		if goja.IsUndefined(x) || goja.IsNull(x) {
+			return ""
+		}
+		return x.String()
+	}
+	in := struct {
+		To                  any
+		Subject, HTML, Text string
+	}{prop(arg, "to").Export(), str("subject"), str("html"), str("text")}
 	m := &mail.Message{Subject: in.Subject, HTML: in.HTML, Text: in.Text}
 	if v.svc.opts.MailFrom != nil {
 		m.From = v.svc.opts.MailFrom()
 	}
-	for _, s := range schema.AsStrings(in.To) {
+	var to []string
+	switch t := in.To.(type) {
+	case string:
+		to = []string{t}
+	case []any:
+		for _, x := range t {
+			to = append(to, fmt.Sprint(x))
+		}
+	}
+	for _, s := range to {
 		a, err := parseAddress(s)
 		if err != nil {
 			v.throw(apperr.New(apperr.Invalid, "Invalid recipient address "+s+"."))
