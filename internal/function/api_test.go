@@ -31,7 +31,7 @@ func TestFetchAndMail(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/slow":
-			time.Sleep(2 * time.Second)
+			time.Sleep(4 * time.Second)
 		case "/big":
 			w.Write([]byte(strings.Repeat("x", maxFetchResponse+1)))
 			return
@@ -48,7 +48,7 @@ basalt.route("GET", "/fetch", (req) => {
 	return { json: { status: r.status, seen: r.headers["x-seen"], ok: r.json().ok } };
 });
 basalt.route("GET", "/fail", (req) => {
-	try { basalt.http.fetch(req.query.url, { timeout: 300 }); return { body: "no error" }; }
+	try { basalt.http.fetch(req.query.url, { timeout: 2000 }); return { body: "no error" }; }
 	catch (e) { return { body: e.status + " " + e.message }; }
 });
 basalt.route("GET", "/mail", () => { basalt.mail.send({ to: ["a@example.com", "B <b@example.com>"], subject: "Hi", html: "<p>x</p>" }); });
