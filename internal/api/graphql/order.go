@@ -1,8 +1,8 @@
 package graphql
 
 import (
-	"bytes"
 	"encoding/json"
+	"strconv"
 
 	"github.com/graphql-go/graphql/language/ast"
 )
@@ -36,16 +36,21 @@ func orderedData(data any, doc *ast.Document, op *ast.OperationDefinition) any {
 	return ordered{v: data, sets: []*ast.SelectionSet{op.SelectionSet}, frags: frags}
 }
 
-// MarshalJSON writes objects with their keys in selection order.
+// MarshalJSON writes objects with their keys in selection order, in one
+// buffer (a MarshalJSON per level would have encoding/json check and copy
+// every nested object again).
 func (o ordered) MarshalJSON() ([]byte, error) {
+	return o.append(nil)
+}
+
+func (o ordered) append(buf []byte) ([]byte, error) {
 	switch x := o.v.(type) {
 	case map[string]any:
 		if o.depth > maxOrderDepth {
-			return json.Marshal(x)
+			return appendValue(buf, x)
 		}
 		keys, subs := o.fields()
-		var buf bytes.Buffer
-		buf.WriteByte('{')
+		buf = append(buf, '{')
 		n := 0
 		for _, k := range keys {
 			v, ok := x[k]
@@ -53,17 +58,15 @@ func (o ordered) MarshalJSON() ([]byte, error) {
 				continue // skipped by a directive, or not resolved
 			}
 			if n > 0 {
-				buf.WriteByte(',')
+				buf = append(buf, ',')
 			}
 			n++
-			kb, _ := json.Marshal(k)
-			buf.Write(kb)
-			buf.WriteByte(':')
-			vb, err := json.Marshal(ordered{v: v, sets: subs[k], frags: o.frags, depth: o.depth + 1})
-			if err != nil {
+			buf, _ = appendValue(buf, k)
+			buf = append(buf, ':')
+			var err error
+			if buf, err = (ordered{v: v, sets: subs[k], frags: o.frags, depth: o.depth + 1}).append(buf); err != nil {
 				return nil, err
 			}
-			buf.Write(vb)
 		}
 		// Keys the walk did not predict (none expected) still appear.
 		for k, v := range x {
@@ -71,28 +74,48 @@ func (o ordered) MarshalJSON() ([]byte, error) {
 				continue
 			}
 			if n > 0 {
-				buf.WriteByte(',')
+				buf = append(buf, ',')
 			}
 			n++
-			kb, _ := json.Marshal(k)
-			vb, err := json.Marshal(v)
-			if err != nil {
+			buf, _ = appendValue(buf, k)
+			buf = append(buf, ':')
+			var err error
+			if buf, err = appendValue(buf, v); err != nil {
 				return nil, err
 			}
-			buf.Write(kb)
-			buf.WriteByte(':')
-			buf.Write(vb)
 		}
-		buf.WriteByte('}')
-		return buf.Bytes(), nil
+		return append(buf, '}'), nil
 	case []any:
-		out := make([]ordered, len(x))
+		buf = append(buf, '[')
 		for i, v := range x {
-			out[i] = ordered{v: v, sets: o.sets, frags: o.frags, depth: o.depth + 1}
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = (ordered{v: v, sets: o.sets, frags: o.frags, depth: o.depth + 1}).append(buf); err != nil {
+				return nil, err
+			}
 		}
-		return json.Marshal(out)
+		return append(buf, ']'), nil
 	}
-	return json.Marshal(o.v)
+	return appendValue(buf, o.v)
+}
+
+// appendValue appends the JSON of a leaf value.
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case bool:
+		return strconv.AppendBool(buf, x), nil
+	case int:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, b...), nil
 }
 
 // fields returns the response keys of o's selections in order, and for
