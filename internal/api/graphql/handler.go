@@ -118,16 +118,34 @@ type response struct {
 	executed bool
 }
 
-// MarshalJSON encodes {"data", "errors"} as the GraphQL spec shapes them.
+// MarshalJSON encodes {"data", "errors"} as the GraphQL spec shapes them,
+// writing data straight into the output (encoding/json would check and
+// copy what a nested MarshalJSON returns).
 func (r response) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, 2)
+	buf := []byte{'{'}
 	if r.executed {
-		m["data"] = r.Data
+		buf = append(buf, `"data":`...)
+		var err error
+		if o, ok := r.Data.(ordered); ok {
+			buf, err = o.append(buf)
+		} else {
+			buf, err = appendValue(buf, r.Data)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if len(r.Errors) > 0 {
-		m["errors"] = r.Errors
+		if r.executed {
+			buf = append(buf, ',')
+		}
+		errs, err := json.Marshal(r.Errors)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(append(buf, `"errors":`...), errs...)
 	}
-	return json.Marshal(m)
+	return append(buf, '}'), nil
 }
 
 // maxBody bounds a request body: the query, plus variables that may carry
@@ -182,8 +200,8 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, response{Errors: []Error{fromApp(err, nil)}})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+func writeJSON(w http.ResponseWriter, status int, v response) {
+	body, err := v.MarshalJSON()
 	if err != nil {
 		status = http.StatusInternalServerError
 		body, _ = json.Marshal(response{Errors: []Error{{Message: msgInternal, Extensions: map[string]any{"code": string(apperr.Internal)}}}})

@@ -20,6 +20,14 @@ type ordered struct {
 	sets  []*ast.SelectionSet
 	frags map[string]*ast.FragmentDefinition
 	depth int
+	// seen remembers the fields of selection sets already walked: the
+	// records of a list share theirs.
+	seen map[*ast.SelectionSet]orderedFields
+}
+
+type orderedFields struct {
+	keys []string
+	subs map[string][]*ast.SelectionSet
 }
 
 // orderedData wraps the data of an execution of op.
@@ -33,7 +41,7 @@ func orderedData(data any, doc *ast.Document, op *ast.OperationDefinition) any {
 			frags[f.Name.Value] = f
 		}
 	}
-	return ordered{v: data, sets: []*ast.SelectionSet{op.SelectionSet}, frags: frags}
+	return ordered{v: data, sets: []*ast.SelectionSet{op.SelectionSet}, frags: frags, seen: map[*ast.SelectionSet]orderedFields{}}
 }
 
 // MarshalJSON writes objects with their keys in selection order, in one
@@ -64,7 +72,7 @@ func (o ordered) append(buf []byte) ([]byte, error) {
 			buf, _ = appendValue(buf, k)
 			buf = append(buf, ':')
 			var err error
-			if buf, err = (ordered{v: v, sets: subs[k], frags: o.frags, depth: o.depth + 1}).append(buf); err != nil {
+			if buf, err = (ordered{v: v, sets: subs[k], frags: o.frags, depth: o.depth + 1, seen: o.seen}).append(buf); err != nil {
 				return nil, err
 			}
 		}
@@ -92,7 +100,7 @@ func (o ordered) append(buf []byte) ([]byte, error) {
 				buf = append(buf, ',')
 			}
 			var err error
-			if buf, err = (ordered{v: v, sets: o.sets, frags: o.frags, depth: o.depth + 1}).append(buf); err != nil {
+			if buf, err = (ordered{v: v, sets: o.sets, frags: o.frags, depth: o.depth + 1, seen: o.seen}).append(buf); err != nil {
 				return nil, err
 			}
 		}
@@ -121,6 +129,19 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 // fields returns the response keys of o's selections in order, and for
 // each the selection sets below it (a key selected twice merges them).
 func (o ordered) fields() ([]string, map[string][]*ast.SelectionSet) {
+	if len(o.sets) == 1 && o.seen != nil {
+		if f, ok := o.seen[o.sets[0]]; ok {
+			return f.keys, f.subs
+		}
+	}
+	keys, subs := o.walkFields()
+	if len(o.sets) == 1 && o.seen != nil {
+		o.seen[o.sets[0]] = orderedFields{keys, subs}
+	}
+	return keys, subs
+}
+
+func (o ordered) walkFields() ([]string, map[string][]*ast.SelectionSet) {
 	var keys []string
 	subs := map[string][]*ast.SelectionSet{}
 	var walk func(set *ast.SelectionSet, depth int)
