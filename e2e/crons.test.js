@@ -20,6 +20,10 @@ test('the built-in entries are listed and run on demand', async () => {
   const list = await pb.crons.getFullList();
   assert.ok(Array.isArray(list), 'an array');
   assert.deepEqual(list.find((c) => c.id === '__basaltJobsCleanup__'), { id: '__basaltJobsCleanup__', expression: '@hourly' });
+  for (const id of ['__pbOTPCleanup__', '__pbMFACleanup__']) {
+    assert.deepEqual(list.find((c) => c.id === id), { id, expression: '0 * * * *' });
+  }
+  assert.equal(await pb.crons.run('__pbOTPCleanup__'), true);
   for (const c of list) assert.deepEqual(Object.keys(c).sort(), ['expression', 'id']);
   assert.equal(await pb.crons.run('__basaltJobsCleanup__'), true);
   const err = await expectStatus(pb.crons.run('missing'), 404);

@@ -12,11 +12,14 @@ import (
 	"github.com/basalt-dev/basalt/internal/job"
 )
 
-// Built-in cron entries (GET /api/crons). The auto backup keeps
-// PocketBase's id; it is listed only while settings.backups.cron is set.
+// Built-in cron entries (GET /api/crons). PocketBase's ids are kept for the
+// same work; the auto backup is listed only while settings.backups.cron is
+// set.
 const (
 	cronAutoBackup  = "__pbAutoBackup__"
 	cronJobsCleanup = "__basaltJobsCleanup__"
+	cronOTPCleanup  = "__pbOTPCleanup__"
+	cronMFACleanup  = "__pbMFACleanup__"
 )
 
 // jobOptions configure the job queue of "basalt serve".
@@ -105,6 +108,14 @@ func newJobs(a *app, o jobOptions) {
 		if n > 0 {
 			a.logger.Info("pruned finished jobs", "count", n)
 		}
+		return err
+	})
+	a.crons.Add(cronOTPCleanup, "0 * * * *", func(ctx context.Context) error {
+		_, err := a.auth.CleanupOTPs(ctx)
+		return err
+	})
+	a.crons.Add(cronMFACleanup, "0 * * * *", func(ctx context.Context) error {
+		_, err := a.auth.CleanupMFAs(ctx)
 		return err
 	})
 }
