@@ -11,8 +11,8 @@ import (
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/record"
 	"github.com/basalt-dev/basalt/internal/schema"
-	"github.com/basalt-dev/basalt/internal/store/sqlite"
 	"github.com/basalt-dev/basalt/internal/store"
+	"github.com/basalt-dev/basalt/internal/store/sqlite"
 )
 
 func TestCleanupExpiredRows(t *testing.T) {
