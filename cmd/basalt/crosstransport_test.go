@@ -1,0 +1,456 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/basalt-dev/basalt/internal/store/postgres/pgtest"
+)
+
+// TestCrossTransportAuthorization is the one authorization truth: callers
+// (guest, owner, other user, superuser) × collections with different rules
+// × operations (list, view, create, update, delete, subscribe), each run
+// through every transport that has it (REST, batch, GraphQL, gRPC, realtime
+// SSE, GraphQL subscriptions, gRPC Watch), must give the same verdict
+// (crosstransport_clients_test.go says how each transport expresses one),
+// the same rows and fields, the same stored data after a write and the same
+// events. An oracle written from the rules checks the shared answer too, so
+// a rule bug common to every transport fails as well.
+func TestCrossTransportAuthorization(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { runCrossTransport(t, nil) })
+	t.Run("postgres", func(t *testing.T) { runCrossTransport(t, []string{"--db", pgtest.NewDatabase(t)}) })
+}
+
+// xtColls are the matrix's collections and their rules (nil: superusers
+// only).
+var xtColls = []struct {
+	name  string
+	rules map[string]any
+}{
+	{"pub", xtRules("", "", "", "", "")},
+	{"mine", xtRules("owner = @request.auth.id", "owner = @request.auth.id",
+		`@request.auth.id != "" && owner = @request.auth.id`, "owner = @request.auth.id", "owner = @request.auth.id")},
+	{"members", xtRules(`@request.auth.id != ""`, `@request.auth.id != ""`, `@request.auth.id != ""`, `@request.auth.id != ""`, `@request.auth.id != ""`)},
+	{"vault", xtRules(nil, nil, nil, nil, nil)},
+	{"posts", xtRules("published = true", "published = true", `@request.auth.id != ""`, "owner = @request.auth.id", "owner = @request.auth.id")},
+}
+
+func xtRules(list, view, create, update, del any) map[string]any {
+	return map[string]any{"listRule": list, "viewRule": view, "createRule": create, "updateRule": update, "deleteRule": del}
+}
+
+// xtEnv is the server under test and its identities.
+type xtEnv struct {
+	t       *testing.T
+	addr    string
+	http    *xtClient
+	callers []xtCaller // guest, owner, other, super
+	super   xtCaller
+	ownerID string
+	seeded  map[string][]map[string]any // collection → seeded records (projected)
+	cases   atomic.Int64                // caller × collection × operation (× row) cases
+	checks  atomic.Int64                // operations performed through a transport
+}
+
+func runCrossTransport(t *testing.T, extra []string) {
+	start := time.Now()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append([]string{"superuser", "upsert", "root@example.com", "root-pass-123", "--dir", dir}, extra...), noEnv, nil, &out, &errOut); err != nil {
+		t.Fatalf("superuser upsert: %v\n%s", err, errOut.String())
+	}
+	addr, _ := serveWith(t, dir, nil, extra...)
+	e := &xtEnv{t: t, addr: addr, http: &xtClient{t: t, addr: addr, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}}
+	e.setup()
+	rest, batch, gql, grpc := restTransport(e.http), batchTransport(e.http), graphqlTransport(e.http), grpcTransport(t, addr)
+	e.reads([]xtTransport{rest, grpc, gql})
+	e.writes([]xtTransport{rest, batch, grpc, gql})
+	e.subscribe()
+	t.Logf("cross-transport matrix: %d cases (%d callers × %d collections × list, view of %d rows, create, update, delete, subscribe), %d transport operations, in %v",
+		e.cases.Load(), len(e.callers), len(xtColls), 4, e.checks.Load(), time.Since(start).Round(time.Millisecond))
+}
+
+// must sends a superuser request that has to succeed and decodes its answer.
+func (e *xtEnv) must(method, path, token string, body any) map[string]any {
+	e.t.Helper()
+	status, raw := e.http.do(method, path, token, body)
+	if status != http.StatusOK && status != http.StatusNoContent {
+		e.t.Fatalf("%s %s: %d %s", method, path, status, raw)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return m
+}
+
+// setup creates the users, the collections and the seeded rows.
+func (e *xtEnv) setup() {
+	t := e.t
+	tok := e.must("POST", "/api/collections/_superusers/auth-with-password", "", map[string]any{"identity": "root@example.com", "password": "root-pass-123"})["token"].(string)
+	e.must("PATCH", "/api/settings", tok, map[string]any{"batch": map[string]any{"enabled": true}})
+	e.super = xtCaller{name: "superuser", token: tok, super: true}
+	e.callers = []xtCaller{{name: "guest"}}
+	for _, name := range []string{"owner", "other"} {
+		email := name + "@example.com"
+		rec := e.must("POST", "/api/collections/users/records", tok, map[string]any{"email": email, "password": "user-pass-123", "passwordConfirm": "user-pass-123"})
+		login := e.must("POST", "/api/collections/users/auth-with-password", "", map[string]any{"identity": email, "password": "user-pass-123"})
+		e.callers = append(e.callers, xtCaller{name: name, token: login["token"].(string), id: rec["id"].(string)})
+	}
+	e.callers = append(e.callers, e.super)
+	e.ownerID = e.callers[1].id
+	e.seeded = map[string][]map[string]any{}
+	for _, c := range xtColls {
+		fields := []any{map[string]any{"name": "title", "type": "text"}, map[string]any{"name": "owner", "type": "text"}}
+		if c.name == "posts" {
+			fields = append(fields, map[string]any{"name": "published", "type": "bool"}, map[string]any{"name": "secret", "type": "text", "hidden": true})
+		}
+		body := map[string]any{"name": c.name, "type": "base", "fields": fields}
+		for k, v := range c.rules {
+			body[k] = v
+		}
+		e.must("POST", "/api/collections", tok, body)
+		for _, u := range e.callers[1:3] {
+			for _, suffix := range []string{"a", "b"} {
+				rec := e.must("POST", "/api/collections/"+c.name+"/records", tok, e.row(c.name, "seed "+u.name+" "+suffix, u.id, suffix == "a", true))
+				e.seeded[c.name] = append(e.seeded[c.name], project(rec))
+			}
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// row is the data of a new record: posts get published and, when written
+// by a superuser, a secret (the hidden field is absent from the GraphQL
+// input types of everyone else; REST drops it).
+func (e *xtEnv) row(coll, title, owner string, published, super bool) map[string]any {
+	d := map[string]any{"title": title, "owner": owner}
+	if coll == "posts" {
+		d["published"] = published
+		if super {
+			d["secret"] = "kept from non-superusers"
+		} else {
+			d["secret"] = ""
+		}
+	}
+	return d
+}
+
+// visible is the oracle of list and view rules for a seeded or fresh row.
+func visible(u xtCaller, coll string, rec map[string]any) bool {
+	switch {
+	case u.super || coll == "pub":
+		return true
+	case coll == "mine":
+		return u.id != "" && rec["owner"] == u.id
+	case coll == "members":
+		return u.token != ""
+	case coll == "posts":
+		return rec["published"] == true
+	}
+	return false
+}
+
+// writeVerdict is the oracle of create, update and delete (update and
+// delete target a row of the owner).
+func (e *xtEnv) writeVerdict(u xtCaller, coll, op string) string {
+	switch {
+	case u.super || coll == "pub":
+		return allowed
+	case coll == "vault":
+		return forbidden
+	case op == "create":
+		if u.token == "" {
+			return invalid
+		}
+		return allowed
+	case coll == "members" && u.token != "", u.id == e.ownerID:
+		return allowed
+	}
+	return notFound
+}
+
+// parallel runs fn for each of n items on a few goroutines.
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// byID sorts projected rows by id, for comparison.
+func byID(rows []map[string]any) []map[string]any {
+	out := append([]map[string]any(nil), rows...)
+	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]["id"]) < fmt.Sprint(out[j]["id"]) })
+	return out
+}
+
+// checkFields fails when a non-superuser received the hidden field or a
+// superuser did not.
+func (e *xtEnv) checkFields(what string, u xtCaller, coll string, rows []map[string]any) {
+	for _, r := range rows {
+		_, has := r["secret"]
+		if has != (u.super && coll == "posts") {
+			e.t.Errorf("%s: hidden field present=%v in %v", what, has, r)
+		}
+	}
+}
+
+// reads runs list and view for every caller and collection.
+func (e *xtEnv) reads(trs []xtTransport) {
+	type job struct {
+		u    xtCaller
+		coll string
+		rec  map[string]any // nil: list
+	}
+	var jobs []job
+	for _, u := range e.callers {
+		for _, c := range xtColls {
+			jobs = append(jobs, job{u, c.name, nil})
+			for _, rec := range e.seeded[c.name] {
+				jobs = append(jobs, job{u, c.name, rec})
+			}
+		}
+	}
+	parallel(len(jobs), func(i int) {
+		j := jobs[i]
+		e.cases.Add(1)
+		var want xtOutcome
+		op := "list"
+		if j.rec == nil {
+			want.verdict = allowed
+			if j.coll == "vault" && !j.u.super {
+				want.verdict = forbidden
+			}
+			for _, rec := range e.seeded[j.coll] {
+				if want.verdict == allowed && visible(j.u, j.coll, rec) {
+					want.rows = append(want.rows, e.shown(j.u, j.coll, rec))
+				}
+			}
+		} else {
+			op = "view " + j.rec["title"].(string)
+			switch {
+			case j.coll == "vault" && !j.u.super:
+				want.verdict = forbidden
+			case visible(j.u, j.coll, j.rec):
+				want = xtOutcome{verdict: allowed, rows: []map[string]any{e.shown(j.u, j.coll, j.rec)}}
+			default:
+				want.verdict = notFound
+			}
+		}
+		for _, tr := range trs {
+			e.checks.Add(1)
+			var got xtOutcome
+			if j.rec == nil {
+				got = tr.list(j.u, j.coll)
+			} else {
+				got = tr.view(j.u, j.coll, j.rec["id"].(string))
+			}
+			what := fmt.Sprintf("%s × %s × %s via %s", j.u.name, j.coll, op, tr.name)
+			if got.verdict != want.verdict {
+				e.t.Errorf("%s: verdict %s, want %s (%s)", what, got.verdict, want.verdict, got.detail)
+				continue
+			}
+			if g, w := byID(got.rows), byID(want.rows); !(len(g) == 0 && len(w) == 0) && !reflect.DeepEqual(g, w) {
+				e.t.Errorf("%s: rows\n got %v\nwant %v", what, g, w)
+			}
+			e.checkFields(what, j.u, j.coll, got.rows)
+		}
+	})
+}
+
+// shown is a seeded record as caller u receives it: without the hidden field
+// unless u is a superuser.
+func (e *xtEnv) shown(u xtCaller, coll string, rec map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range rec {
+		if k != "secret" || u.super {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// stored reads a record as the superuser: its projection without id, or nil
+// once it is gone.
+func (e *xtEnv) stored(coll, id string) map[string]any {
+	status, raw := e.http.do("GET", "/api/collections/"+coll+"/records/"+id, e.super.token, nil)
+	if status == http.StatusNotFound {
+		return nil
+	}
+	var rec map[string]any
+	if status != http.StatusOK || json.Unmarshal(raw, &rec) != nil {
+		e.t.Errorf("reading %s/%s as the superuser: %d %s", coll, id, status, raw)
+		return nil
+	}
+	p := project(rec)
+	delete(p, "id")
+	return p
+}
+
+// findByTitle reads the records of coll titled title as the superuser.
+func (e *xtEnv) findByTitle(coll, title string) []map[string]any {
+	status, raw := e.http.do("GET", "/api/collections/"+coll+"/records?filter="+queryEscape(fmt.Sprintf("title = %q", title)), e.super.token, nil)
+	var page struct{ Items []map[string]any }
+	if status != http.StatusOK || json.Unmarshal(raw, &page) != nil {
+		e.t.Errorf("finding %q in %s: %d %s", title, coll, status, raw)
+	}
+	var out []map[string]any
+	for _, it := range page.Items {
+		p := project(it)
+		delete(p, "id")
+		p["title"] = "(per transport)"
+		out = append(out, p)
+	}
+	return out
+}
+
+// writes runs create, update and delete for every caller and collection
+// through every transport, each on its own fresh row, and compares the
+// verdicts, the answers and the data left behind.
+func (e *xtEnv) writes(trs []xtTransport) {
+	type job struct {
+		u    xtCaller
+		coll string
+		op   string
+		ids  []string // per transport: the fresh row to update or delete
+	}
+	var jobs []*job
+	for _, u := range e.callers {
+		for _, c := range xtColls {
+			for _, op := range []string{"create", "update", "delete"} {
+				jobs = append(jobs, &job{u: u, coll: c.name, op: op, ids: make([]string, len(trs))})
+			}
+		}
+	}
+	// The superuser makes the fresh rows: owned by the owner, published.
+	type target struct {
+		j *job
+		i int
+	}
+	var targets []target
+	for _, j := range jobs {
+		if j.op != "create" {
+			for i := range trs {
+				targets = append(targets, target{j, i})
+			}
+		}
+	}
+	parallel(len(targets), func(k int) {
+		tg := targets[k]
+		status, raw := e.http.do("POST", "/api/collections/"+tg.j.coll+"/records", e.super.token, e.row(tg.j.coll, "target", e.ownerID, true, true))
+		var rec map[string]any
+		if status != http.StatusOK || json.Unmarshal(raw, &rec) != nil {
+			e.t.Errorf("creating a target in %s: %d %s", tg.j.coll, status, raw)
+			return
+		}
+		tg.j.ids[tg.i] = rec["id"].(string)
+	})
+	if e.t.Failed() {
+		e.t.FailNow()
+	}
+	parallel(len(jobs), func(k int) {
+		j := jobs[k]
+		e.cases.Add(1)
+		want := e.writeVerdict(j.u, j.coll, j.op)
+		var ref []map[string]any // the rest answer, the reference for the others
+		var refStored []map[string]any
+		for i, tr := range trs {
+			e.checks.Add(1)
+			what := fmt.Sprintf("%s × %s × %s via %s", j.u.name, j.coll, j.op, tr.name)
+			var got xtOutcome
+			var stored []map[string]any
+			var wantStored []map[string]any
+			switch j.op {
+			case "create":
+				title := "create " + j.u.name + " " + tr.name
+				data := e.row(j.coll, title, j.u.id, true, j.u.super)
+				if !j.u.super {
+					delete(data, "secret")
+				}
+				got = tr.create(j.u, j.coll, data)
+				stored = e.findByTitle(j.coll, title)
+				if want == allowed {
+					w := e.row(j.coll, "(per transport)", j.u.id, true, j.u.super)
+					wantStored = []map[string]any{w}
+				}
+			case "update":
+				got = tr.update(j.u, j.coll, j.ids[i], map[string]any{"title": "changed"})
+				w := e.row(j.coll, "target", e.ownerID, true, true)
+				if want == allowed {
+					w["title"] = "changed"
+				}
+				stored, wantStored = []map[string]any{e.stored(j.coll, j.ids[i])}, []map[string]any{w}
+			case "delete":
+				got = tr.delete(j.u, j.coll, j.ids[i])
+				if s := e.stored(j.coll, j.ids[i]); s != nil {
+					stored = []map[string]any{s}
+				}
+				if want != allowed {
+					wantStored = []map[string]any{e.row(j.coll, "target", e.ownerID, true, true)}
+				}
+			}
+			if got.verdict != want {
+				e.t.Errorf("%s: verdict %s, want %s (%s)", what, got.verdict, want, got.detail)
+			}
+			if !reflect.DeepEqual(stored, wantStored) {
+				e.t.Errorf("%s: stored data\n got %v\nwant %v", what, stored, wantStored)
+			}
+			if i == 0 {
+				refStored = stored
+			} else if !reflect.DeepEqual(stored, refStored) {
+				e.t.Errorf("%s: stored data %v differs from %s's %v", what, stored, trs[0].name, refStored)
+			}
+			e.checkFields(what, j.u, j.coll, got.rows)
+			// The answers carry the same fields (ids and per-transport
+			// titles aside); batch and GraphQL deletes answer no record.
+			rows := normalized(got.rows)
+			if i == 0 {
+				ref = rows
+			} else if len(rows) > 0 && !reflect.DeepEqual(rows, ref) {
+				e.t.Errorf("%s: answer %v differs from %s's %v", what, rows, trs[0].name, ref)
+			}
+		}
+	})
+}
+
+// normalized drops ids and replaces titles that name a transport.
+func normalized(rows []map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, r := range rows {
+		n := map[string]any{}
+		for k, v := range r {
+			switch {
+			case k == "id":
+			case k == "title" && strings.HasPrefix(fmt.Sprint(v), "create "):
+				n[k] = "(per transport)"
+			default:
+				n[k] = v
+			}
+		}
+		out = append(out, n)
+	}
+	return out
+}
