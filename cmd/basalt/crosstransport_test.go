@@ -358,17 +358,19 @@ func (e *xtEnv) writes(trs []xtTransport) {
 			}
 		}
 	}
+	var missing atomic.Bool
 	parallel(len(targets), func(k int) {
 		tg := targets[k]
 		status, raw := e.http.do("POST", "/api/collections/"+tg.j.coll+"/records", e.super.token, e.row(tg.j.coll, "target", e.ownerID, true, true))
 		var rec map[string]any
 		if status != http.StatusOK || json.Unmarshal(raw, &rec) != nil {
 			e.t.Errorf("creating a target in %s: %d %s", tg.j.coll, status, raw)
+			missing.Store(true)
 			return
 		}
 		tg.j.ids[tg.i] = rec["id"].(string)
 	})
-	if e.t.Failed() {
+	if missing.Load() {
 		e.t.FailNow()
 	}
 	parallel(len(jobs), func(k int) {
