@@ -58,7 +58,7 @@ type xtOutcome struct {
 // view are nil for transports that only write (batch).
 type xtTransport struct {
 	name   string
-	list   func(c xtCaller, coll string) xtOutcome
+	list   func(c xtCaller, coll, filter string) xtOutcome
 	view   func(c xtCaller, coll, id string) xtOutcome
 	create func(c xtCaller, coll string, data map[string]any) xtOutcome
 	update func(c xtCaller, coll, id string, data map[string]any) xtOutcome
@@ -143,8 +143,8 @@ func restTransport(c *xtClient) xtTransport {
 	path := func(coll string) string { return "/api/collections/" + coll + "/records" }
 	return xtTransport{
 		name: "rest",
-		list: func(u xtCaller, coll string) xtOutcome {
-			status, raw := c.do("GET", path(coll)+"?perPage=500", u.token, nil)
+		list: func(u xtCaller, coll, filter string) xtOutcome {
+			status, raw := c.do("GET", path(coll)+"?perPage=500&filter="+queryEscape(filter), u.token, nil)
 			o := xtOutcome{verdict: httpVerdict(status), detail: string(raw)}
 			var page struct{ Items []map[string]any }
 			if o.verdict == allowed {
@@ -272,8 +272,8 @@ func grpcTransport(t *testing.T, addr string) xtTransport {
 	}
 	return xtTransport{
 		name: "grpc",
-		list: func(u xtCaller, coll string) xtOutcome {
-			res, err := rc.List(ctx, authed(&basaltv1.ListRequest{Collection: coll, PerPage: 500}, u.token))
+		list: func(u xtCaller, coll, filter string) xtOutcome {
+			res, err := rc.List(ctx, authed(&basaltv1.ListRequest{Collection: coll, PerPage: 500, Filter: filter}, u.token))
 			o := xtOutcome{verdict: rpcVerdict(err)}
 			if err != nil {
 				o.detail = err.Error()
@@ -380,8 +380,8 @@ func graphqlTransport(c *xtClient) xtTransport {
 	}
 	return xtTransport{
 		name: "graphql",
-		list: func(u xtCaller, coll string) xtOutcome {
-			o, data := ask(u, fmt.Sprintf("{%sList(perPage: 500) { items { %s } }}", coll, gqlSelection(u, coll)), nil, coll+"List")
+		list: func(u xtCaller, coll, filter string) xtOutcome {
+			o, data := ask(u, fmt.Sprintf("query($f: String) {%sList(perPage: 500, filter: $f) { items { %s } }}", coll, gqlSelection(u, coll)), map[string]any{"f": filter}, coll+"List")
 			if o.verdict == allowed {
 				var page struct{ Items []map[string]any }
 				if err := json.Unmarshal(data, &page); err != nil {

@@ -71,13 +71,23 @@ func runCrossTransport(t *testing.T, extra []string) {
 	}
 	addr, _ := serveWith(t, dir, nil, extra...)
 	e := &xtEnv{t: t, addr: addr, http: &xtClient{t: t, addr: addr, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}}
+	phases := []string{}
+	lap := time.Now()
+	phase := func(name string) {
+		phases = append(phases, fmt.Sprintf("%s %v", name, time.Since(lap).Round(time.Millisecond)))
+		lap = time.Now()
+	}
 	e.setup()
+	phase("setup")
 	rest, batch, gql, grpc := restTransport(e.http), batchTransport(e.http), graphqlTransport(e.http), grpcTransport(t, addr)
 	e.reads([]xtTransport{rest, grpc, gql})
+	phase("reads")
 	e.writes([]xtTransport{rest, batch, grpc, gql})
+	phase("writes")
 	e.subscribe()
-	t.Logf("cross-transport matrix: %d cases (%d callers × %d collections × list, view of %d rows, create, update, delete, subscribe), %d transport operations, in %v",
-		e.cases.Load(), len(e.callers), len(xtColls), 4, e.checks.Load(), time.Since(start).Round(time.Millisecond))
+	phase("subscribe")
+	t.Logf("cross-transport matrix: %d cases (%d callers × %d collections × list, list filtered by title, view of each of 4 rows, create, create for another, update, delete, subscribe; plus a list filtered by the hidden field), %d transport operations, in %v (%s)",
+		e.cases.Load(), len(e.callers), len(xtColls), e.checks.Load(), time.Since(start).Round(time.Millisecond), strings.Join(phases, ", "))
 }
 
 // must sends a superuser request that has to succeed and decodes its answer.
@@ -94,10 +104,19 @@ func (e *xtEnv) must(method, path, token string, body any) map[string]any {
 
 // setup creates the users, the collections and the seeded rows.
 func (e *xtEnv) setup() {
-	t := e.t
 	tok := e.must("POST", "/api/collections/_superusers/auth-with-password", "", map[string]any{"identity": "root@example.com", "password": "root-pass-123"})["token"].(string)
 	e.must("PATCH", "/api/settings", tok, map[string]any{"batch": map[string]any{"enabled": true}})
 	e.super = xtCaller{name: "superuser", token: tok, super: true}
+	// bcrypt at its lowest cost for the users: hashing at the default cost
+	// takes seconds under -race on a busy machine.
+	users := e.must("GET", "/api/collections/users", tok, nil)
+	fields, _ := users["fields"].([]any)
+	for _, f := range fields {
+		if f, ok := f.(map[string]any); ok && f["type"] == "password" {
+			f["cost"] = 4
+		}
+	}
+	e.must("PATCH", "/api/collections/users", tok, map[string]any{"fields": fields})
 	e.callers = []xtCaller{{name: "guest"}}
 	for _, name := range []string{"owner", "other"} {
 		email := name + "@example.com"
@@ -118,16 +137,47 @@ func (e *xtEnv) setup() {
 			body[k] = v
 		}
 		e.must("POST", "/api/collections", tok, body)
+	}
+	var seeds []xtNew
+	for _, c := range xtColls {
 		for _, u := range e.callers[1:3] {
 			for _, suffix := range []string{"a", "b"} {
-				rec := e.must("POST", "/api/collections/"+c.name+"/records", tok, e.row(c.name, "seed "+u.name+" "+suffix, u.id, suffix == "a", true))
-				e.seeded[c.name] = append(e.seeded[c.name], project(rec))
+				seeds = append(seeds, xtNew{c.name, e.row(c.name, "seed "+u.name+" "+suffix, u.id, suffix == "a", true)})
 			}
 		}
 	}
-	if t.Failed() {
-		t.FailNow()
+	for i, rec := range e.createAll(seeds) {
+		e.seeded[seeds[i].coll] = append(e.seeded[seeds[i].coll], project(rec))
 	}
+}
+
+// xtNew is a record for the superuser to create.
+type xtNew struct {
+	coll string
+	data map[string]any
+}
+
+// createAll creates records as the superuser, in batches, and returns them.
+func (e *xtEnv) createAll(recs []xtNew) []map[string]any {
+	e.t.Helper()
+	var out []map[string]any
+	for len(recs) > 0 {
+		n := min(len(recs), 40)
+		var subs []any
+		for _, r := range recs[:n] {
+			subs = append(subs, map[string]any{"method": "POST", "url": "/api/collections/" + r.coll + "/records", "body": r.data})
+		}
+		status, raw := e.http.do("POST", "/api/batch", e.super.token, map[string]any{"requests": subs})
+		var items []struct{ Body map[string]any }
+		if status != http.StatusOK || json.Unmarshal(raw, &items) != nil || len(items) != n {
+			e.t.Fatalf("creating %d records: %d %s", n, status, raw)
+		}
+		for _, it := range items {
+			out = append(out, it.Body)
+		}
+		recs = recs[n:]
+	}
+	return out
 }
 
 // row is the data of a new record: posts get published and, when written
@@ -161,17 +211,18 @@ func visible(u xtCaller, coll string, rec map[string]any) bool {
 	return false
 }
 
-// writeVerdict is the oracle of create, update and delete (update and
-// delete target a row of the owner).
+// writeVerdict is the oracle of create (owned by the caller), create for
+// another (owned by another user), update and delete (of a row of the
+// owner).
 func (e *xtEnv) writeVerdict(u xtCaller, coll, op string) string {
 	switch {
 	case u.super || coll == "pub":
 		return allowed
 	case coll == "vault":
 		return forbidden
-	case op == "create":
-		if u.token == "" {
-			return invalid
+	case op == "create" || op == "create for another":
+		if u.token == "" || (coll == "mine" && op != "create") {
+			return invalid // 400: the create rule failed
 		}
 		return allowed
 	case coll == "members" && u.token != "", u.id == e.ownerID:
@@ -221,16 +272,20 @@ func (e *xtEnv) checkFields(what string, u xtCaller, coll string, rows []map[str
 // reads runs list and view for every caller and collection.
 func (e *xtEnv) reads(trs []xtTransport) {
 	type job struct {
-		u    xtCaller
-		coll string
-		rec  map[string]any // nil: list
+		u      xtCaller
+		coll   string
+		rec    map[string]any // nil: list
+		filter string
 	}
 	var jobs []job
 	for _, u := range e.callers {
 		for _, c := range xtColls {
-			jobs = append(jobs, job{u, c.name, nil})
+			jobs = append(jobs, job{u, c.name, nil, ""}, job{u, c.name, nil, xtOwnTitles})
+			if c.name == "posts" {
+				jobs = append(jobs, job{u, c.name, nil, xtSecretFilter})
+			}
 			for _, rec := range e.seeded[c.name] {
-				jobs = append(jobs, job{u, c.name, rec})
+				jobs = append(jobs, job{u, c.name, rec, ""})
 			}
 		}
 	}
@@ -239,13 +294,20 @@ func (e *xtEnv) reads(trs []xtTransport) {
 		e.cases.Add(1)
 		var want xtOutcome
 		op := "list"
+		if j.filter != "" {
+			op = "list filtered by " + j.filter
+		}
 		if j.rec == nil {
-			want.verdict = allowed
-			if j.coll == "vault" && !j.u.super {
+			switch {
+			case j.coll == "vault" && !j.u.super:
 				want.verdict = forbidden
+			case j.filter == xtSecretFilter && !j.u.super:
+				want.verdict = invalid // 400: the hidden field cannot be filtered
+			default:
+				want.verdict = allowed
 			}
 			for _, rec := range e.seeded[j.coll] {
-				if want.verdict == allowed && visible(j.u, j.coll, rec) {
+				if want.verdict == allowed && visible(j.u, j.coll, rec) && matches(j.u, j.filter, rec) {
 					want.rows = append(want.rows, e.shown(j.u, j.coll, rec))
 				}
 			}
@@ -264,7 +326,7 @@ func (e *xtEnv) reads(trs []xtTransport) {
 			e.checks.Add(1)
 			var got xtOutcome
 			if j.rec == nil {
-				got = tr.list(j.u, j.coll)
+				got = tr.list(j.u, j.coll, j.filter)
 			} else {
 				got = tr.view(j.u, j.coll, j.rec["id"].(string))
 			}
@@ -279,6 +341,24 @@ func (e *xtEnv) reads(trs []xtTransport) {
 			e.checkFields(what, j.u, j.coll, got.rows)
 		}
 	})
+}
+
+// The filters of filtered lists: one on a visible field, one on the hidden
+// field, which only a superuser's filter may read.
+const (
+	xtOwnTitles    = `title ~ "owner"`
+	xtSecretFilter = `secret = "kept from non-superusers"`
+)
+
+// matches is the oracle of the filters a client sends.
+func matches(u xtCaller, filter string, rec map[string]any) bool {
+	switch filter {
+	case xtOwnTitles:
+		return strings.Contains(rec["title"].(string), "owner")
+	case xtSecretFilter:
+		return u.super // the others' filter is refused
+	}
+	return true
 }
 
 // shown is a seeded record as caller u receives it: without the hidden field
@@ -340,7 +420,7 @@ func (e *xtEnv) writes(trs []xtTransport) {
 	var jobs []*job
 	for _, u := range e.callers {
 		for _, c := range xtColls {
-			for _, op := range []string{"create", "update", "delete"} {
+			for _, op := range []string{"create", "create for another", "update", "delete"} {
 				jobs = append(jobs, &job{u: u, coll: c.name, op: op, ids: make([]string, len(trs))})
 			}
 		}
@@ -358,20 +438,12 @@ func (e *xtEnv) writes(trs []xtTransport) {
 			}
 		}
 	}
-	var missing atomic.Bool
-	parallel(len(targets), func(k int) {
-		tg := targets[k]
-		status, raw := e.http.do("POST", "/api/collections/"+tg.j.coll+"/records", e.super.token, e.row(tg.j.coll, "target", e.ownerID, true, true))
-		var rec map[string]any
-		if status != http.StatusOK || json.Unmarshal(raw, &rec) != nil {
-			e.t.Errorf("creating a target in %s: %d %s", tg.j.coll, status, raw)
-			missing.Store(true)
-			return
-		}
-		tg.j.ids[tg.i] = rec["id"].(string)
-	})
-	if missing.Load() {
-		e.t.FailNow()
+	var news []xtNew
+	for _, tg := range targets {
+		news = append(news, xtNew{tg.j.coll, e.row(tg.j.coll, "target", e.ownerID, true, true)})
+	}
+	for k, rec := range e.createAll(news) {
+		targets[k].j.ids[targets[k].i] = rec["id"].(string)
 	}
 	parallel(len(jobs), func(k int) {
 		j := jobs[k]
@@ -386,16 +458,23 @@ func (e *xtEnv) writes(trs []xtTransport) {
 			var stored []map[string]any
 			var wantStored []map[string]any
 			switch j.op {
-			case "create":
-				title := "create " + j.u.name + " " + tr.name
-				data := e.row(j.coll, title, j.u.id, true, j.u.super)
+			case "create", "create for another":
+				owner := j.u.id
+				if j.op != "create" {
+					owner = e.ownerID
+					if j.u.id == e.ownerID {
+						owner = e.callers[2].id
+					}
+				}
+				title := j.op + " " + j.u.name + " " + tr.name
+				data := e.row(j.coll, title, owner, true, j.u.super)
 				if !j.u.super {
 					delete(data, "secret")
 				}
 				got = tr.create(j.u, j.coll, data)
 				stored = e.findByTitle(j.coll, title)
 				if want == allowed {
-					w := e.row(j.coll, "(per transport)", j.u.id, true, j.u.super)
+					w := e.row(j.coll, "(per transport)", owner, true, j.u.super)
 					wantStored = []map[string]any{w}
 				}
 			case "update":
