@@ -34,11 +34,11 @@ import (
 // delete of a row the rule hides is not_found, as in PocketBase; a create
 // whose rule fails is invalid (400 "Failed to create record.").
 const (
-	allowed         = "allowed"
-	invalid         = "invalid"
-	unauthenticated = "unauthenticated"
-	forbidden       = "forbidden"
-	notFound        = "not_found"
+	vAllowed         = "allowed"
+	vInvalid         = "invalid"
+	vUnauthenticated = "unauthenticated"
+	vForbidden       = "forbidden"
+	vNotFound        = "not_found"
 )
 
 // xtCaller is one identity of the matrix.
@@ -68,8 +68,8 @@ type xtTransport struct {
 // xtFields are the record keys the matrix compares.
 var xtFields = []string{"id", "title", "owner", "published", "secret"}
 
-// project keeps the compared keys of a record.
-func project(rec map[string]any) map[string]any {
+// xtProject keeps the compared keys of a record.
+func xtProject(rec map[string]any) map[string]any {
 	out := map[string]any{}
 	for _, k := range xtFields {
 		if v, ok := rec[k]; ok {
@@ -114,29 +114,30 @@ func (c *xtClient) do(method, path, token string, body any) (int, []byte) {
 	return res.StatusCode, raw
 }
 
-// httpVerdict maps a REST status to a verdict.
-func httpVerdict(status int) string {
+// xtHTTPVerdict maps a REST status to a verdict.
+func xtHTTPVerdict(status int) string {
 	switch status {
 	case http.StatusOK, http.StatusNoContent:
-		return allowed
+		return vAllowed
 	case http.StatusBadRequest:
-		return invalid
+		return vInvalid
 	case http.StatusUnauthorized:
-		return unauthenticated
+		return vUnauthenticated
 	case http.StatusForbidden:
-		return forbidden
+		return vForbidden
 	case http.StatusNotFound:
-		return notFound
+		return vNotFound
 	}
 	return "status " + strconv.Itoa(status)
 }
 
-func restTransport(c *xtClient) xtTransport {
+// xtREST speaks the REST API.
+func xtREST(c *xtClient) xtTransport {
 	one := func(status int, raw []byte) xtOutcome {
-		o := xtOutcome{verdict: httpVerdict(status), detail: string(raw)}
+		o := xtOutcome{verdict: xtHTTPVerdict(status), detail: string(raw)}
 		var rec map[string]any
-		if o.verdict == allowed && json.Unmarshal(raw, &rec) == nil && rec != nil {
-			o.rows = []map[string]any{project(rec)}
+		if o.verdict == vAllowed && json.Unmarshal(raw, &rec) == nil && rec != nil {
+			o.rows = []map[string]any{xtProject(rec)}
 		}
 		return o
 	}
@@ -144,15 +145,15 @@ func restTransport(c *xtClient) xtTransport {
 	return xtTransport{
 		name: "rest",
 		list: func(u xtCaller, coll, filter string) xtOutcome {
-			status, raw := c.do("GET", path(coll)+"?perPage=500&filter="+queryEscape(filter), u.token, nil)
-			o := xtOutcome{verdict: httpVerdict(status), detail: string(raw)}
+			status, raw := c.do("GET", path(coll)+"?perPage=500&filter="+xtQueryEscape(filter), u.token, nil)
+			o := xtOutcome{verdict: xtHTTPVerdict(status), detail: string(raw)}
 			var page struct{ Items []map[string]any }
-			if o.verdict == allowed {
+			if o.verdict == vAllowed {
 				if err := json.Unmarshal(raw, &page); err != nil {
 					o.verdict = "undecodable: " + err.Error()
 				}
 				for _, it := range page.Items {
-					o.rows = append(o.rows, project(it))
+					o.rows = append(o.rows, xtProject(it))
 				}
 			}
 			return o
@@ -172,10 +173,10 @@ func restTransport(c *xtClient) xtTransport {
 	}
 }
 
-// batchTransport sends each write as a batch of one; a refused
+// xtBatch sends each write as a batch of one; a refused
 // sub-request fails the batch with 400 and its own status in
 // data.requests.0.response.status, which gives the verdict.
-func batchTransport(c *xtClient) xtTransport {
+func xtBatch(c *xtClient) xtTransport {
 	send := func(u xtCaller, method, url string, body map[string]any) xtOutcome {
 		sub := map[string]any{"method": method, "url": url}
 		if body != nil {
@@ -193,9 +194,9 @@ func batchTransport(c *xtClient) xtTransport {
 				o.verdict = fmt.Sprintf("undecodable batch answer: %v", err)
 				return o
 			}
-			o.verdict = httpVerdict(items[0].Status)
+			o.verdict = xtHTTPVerdict(items[0].Status)
 			if items[0].Body != nil {
-				o.rows = []map[string]any{project(items[0].Body)}
+				o.rows = []map[string]any{xtProject(items[0].Body)}
 			}
 		case http.StatusBadRequest:
 			var env struct {
@@ -211,9 +212,9 @@ func batchTransport(c *xtClient) xtTransport {
 				o.verdict = "batch refused as a whole"
 				return o
 			}
-			o.verdict = httpVerdict(sub.Response.Status)
+			o.verdict = xtHTTPVerdict(sub.Response.Status)
 		default:
-			o.verdict = "batch " + httpVerdict(status)
+			o.verdict = "batch " + xtHTTPVerdict(status)
 		}
 		return o
 	}
@@ -232,25 +233,26 @@ func batchTransport(c *xtClient) xtTransport {
 	}
 }
 
-// rpcVerdict maps a gRPC status to a verdict.
-func rpcVerdict(err error) string {
+// xtRPCVerdict maps a gRPC status to a verdict.
+func xtRPCVerdict(err error) string {
 	if err == nil {
-		return allowed
+		return vAllowed
 	}
 	switch connect.CodeOf(err) {
 	case connect.CodeInvalidArgument:
-		return invalid
+		return vInvalid
 	case connect.CodeUnauthenticated:
-		return unauthenticated
+		return vUnauthenticated
 	case connect.CodePermissionDenied:
-		return forbidden
+		return vForbidden
 	case connect.CodeNotFound:
-		return notFound
+		return vNotFound
 	}
 	return "grpc " + err.Error()
 }
 
-func grpcTransport(t *testing.T, addr string) xtTransport {
+// xtGRPC speaks gRPC over h2c with the generated client.
+func xtGRPC(t *testing.T, addr string) xtTransport {
 	rc := basaltv1connect.NewRecordServiceClient(h2cClient(), "http://"+addr, connect.WithGRPC())
 	ctx := context.Background()
 	data := func(m map[string]any) *structpb.Struct {
@@ -261,12 +263,12 @@ func grpcTransport(t *testing.T, addr string) xtTransport {
 		return s
 	}
 	one := func(rec *structpb.Struct, err error) xtOutcome {
-		o := xtOutcome{verdict: rpcVerdict(err)}
+		o := xtOutcome{verdict: xtRPCVerdict(err)}
 		if err != nil {
 			o.detail = err.Error()
 		}
 		if rec != nil {
-			o.rows = []map[string]any{project(rec.AsMap())}
+			o.rows = []map[string]any{xtProject(rec.AsMap())}
 		}
 		return o
 	}
@@ -274,13 +276,13 @@ func grpcTransport(t *testing.T, addr string) xtTransport {
 		name: "grpc",
 		list: func(u xtCaller, coll, filter string) xtOutcome {
 			res, err := rc.List(ctx, authed(&basaltv1.ListRequest{Collection: coll, PerPage: 500, Filter: filter}, u.token))
-			o := xtOutcome{verdict: rpcVerdict(err)}
+			o := xtOutcome{verdict: xtRPCVerdict(err)}
 			if err != nil {
 				o.detail = err.Error()
 				return o
 			}
 			for _, it := range res.Msg.Items {
-				o.rows = append(o.rows, project(it.AsMap()))
+				o.rows = append(o.rows, xtProject(it.AsMap()))
 			}
 			return o
 		},
@@ -312,12 +314,12 @@ func grpcTransport(t *testing.T, addr string) xtTransport {
 	}
 }
 
-// gqlType is the GraphQL type name of a collection (docs/graphql.md).
-func gqlType(coll string) string { return strings.ToUpper(coll[:1]) + coll[1:] }
+// xtGQLType is the GraphQL type name of a collection (docs/graphql.md).
+func xtGQLType(coll string) string { return strings.ToUpper(coll[:1]) + coll[1:] }
 
-// gqlSelection selects the compared fields a caller's schema holds: the
+// xtGQLSelection selects the compared fields a caller's schema holds: the
 // hidden field exists only in the superusers' schema.
-func gqlSelection(u xtCaller, coll string) string {
+func xtGQLSelection(u xtCaller, coll string) string {
 	sel := "id title owner"
 	if coll == "posts" {
 		sel += " published"
@@ -328,8 +330,8 @@ func gqlSelection(u xtCaller, coll string) string {
 	return sel
 }
 
-// gqlAnswer is a GraphQL response.
-type gqlAnswer struct {
+// xtGQLAnswer is a GraphQL response.
+type xtGQLAnswer struct {
 	Data   map[string]json.RawMessage
 	Errors []struct {
 		Message    string
@@ -341,31 +343,32 @@ type gqlAnswer struct {
 // verdict maps the first error to a verdict. An error without a path is a
 // validation error: the field or type is absent from the caller's schema,
 // which is how GraphQL expresses a null rule.
-func (a gqlAnswer) verdict() string {
+func (a xtGQLAnswer) verdict() string {
 	if len(a.Errors) == 0 {
-		return allowed
+		return vAllowed
 	}
 	for _, e := range a.Errors {
-		if e.Path == nil && e.Extensions.Code == invalid &&
+		if e.Path == nil && e.Extensions.Code == vInvalid &&
 			(strings.Contains(e.Message, "Cannot query field") || strings.Contains(e.Message, "Unknown type")) {
-			return forbidden
+			return vForbidden
 		}
 	}
 	e := a.Errors[0]
 	switch e.Extensions.Code {
-	case invalid, unauthenticated, forbidden, notFound:
+	case vInvalid, vUnauthenticated, vForbidden, vNotFound:
 		return e.Extensions.Code
 	}
 	return "graphql " + e.Message
 }
 
-func graphqlTransport(c *xtClient) xtTransport {
+// xtGraphQL sends queries and mutations to /api/graphql.
+func xtGraphQL(c *xtClient) xtTransport {
 	ask := func(u xtCaller, query string, vars map[string]any, root string) (xtOutcome, json.RawMessage) {
 		status, raw := c.do("POST", "/api/graphql", u.token, map[string]any{"query": query, "variables": vars})
 		o := xtOutcome{detail: string(raw)}
-		var a gqlAnswer
+		var a xtGQLAnswer
 		if status != http.StatusOK || json.Unmarshal(raw, &a) != nil {
-			o.verdict = "graphql " + httpVerdict(status)
+			o.verdict = "graphql " + xtHTTPVerdict(status)
 			return o, nil
 		}
 		o.verdict = a.verdict()
@@ -373,43 +376,43 @@ func graphqlTransport(c *xtClient) xtTransport {
 	}
 	one := func(o xtOutcome, data json.RawMessage) xtOutcome {
 		var rec map[string]any
-		if o.verdict == allowed && json.Unmarshal(data, &rec) == nil && rec != nil {
-			o.rows = []map[string]any{project(rec)}
+		if o.verdict == vAllowed && json.Unmarshal(data, &rec) == nil && rec != nil {
+			o.rows = []map[string]any{xtProject(rec)}
 		}
 		return o
 	}
 	return xtTransport{
 		name: "graphql",
 		list: func(u xtCaller, coll, filter string) xtOutcome {
-			o, data := ask(u, fmt.Sprintf("query($f: String) {%sList(perPage: 500, filter: $f) { items { %s } }}", coll, gqlSelection(u, coll)), map[string]any{"f": filter}, coll+"List")
-			if o.verdict == allowed {
+			o, data := ask(u, fmt.Sprintf("query($f: String) {%sList(perPage: 500, filter: $f) { items { %s } }}", coll, xtGQLSelection(u, coll)), map[string]any{"f": filter}, coll+"List")
+			if o.verdict == vAllowed {
 				var page struct{ Items []map[string]any }
 				if err := json.Unmarshal(data, &page); err != nil {
 					o.verdict = "undecodable: " + err.Error()
 				}
 				for _, it := range page.Items {
-					o.rows = append(o.rows, project(it))
+					o.rows = append(o.rows, xtProject(it))
 				}
 			}
 			return o
 		},
 		view: func(u xtCaller, coll, id string) xtOutcome {
-			return one(ask(u, fmt.Sprintf("query($id: ID!) {%s(id: $id) { %s }}", coll, gqlSelection(u, coll)), map[string]any{"id": id}, coll))
+			return one(ask(u, fmt.Sprintf("query($id: ID!) {%s(id: $id) { %s }}", coll, xtGQLSelection(u, coll)), map[string]any{"id": id}, coll))
 		},
 		create: func(u xtCaller, coll string, d map[string]any) xtOutcome {
-			q := fmt.Sprintf("mutation($d: %sCreateInput!) {create%s(data: $d) { %s }}", gqlType(coll), gqlType(coll), gqlSelection(u, coll))
-			return one(ask(u, q, map[string]any{"d": d}, "create"+gqlType(coll)))
+			q := fmt.Sprintf("mutation($d: %sCreateInput!) {create%s(data: $d) { %s }}", xtGQLType(coll), xtGQLType(coll), xtGQLSelection(u, coll))
+			return one(ask(u, q, map[string]any{"d": d}, "create"+xtGQLType(coll)))
 		},
 		update: func(u xtCaller, coll, id string, d map[string]any) xtOutcome {
-			q := fmt.Sprintf("mutation($id: ID!, $d: %sUpdateInput!) {update%s(id: $id, data: $d) { %s }}", gqlType(coll), gqlType(coll), gqlSelection(u, coll))
-			return one(ask(u, q, map[string]any{"id": id, "d": d}, "update"+gqlType(coll)))
+			q := fmt.Sprintf("mutation($id: ID!, $d: %sUpdateInput!) {update%s(id: $id, data: $d) { %s }}", xtGQLType(coll), xtGQLType(coll), xtGQLSelection(u, coll))
+			return one(ask(u, q, map[string]any{"id": id, "d": d}, "update"+xtGQLType(coll)))
 		},
 		delete: func(u xtCaller, coll, id string) xtOutcome {
-			o, _ := ask(u, fmt.Sprintf("mutation($id: ID!) {delete%s(id: $id)}", gqlType(coll)), map[string]any{"id": id}, "delete"+gqlType(coll))
+			o, _ := ask(u, fmt.Sprintf("mutation($id: ID!) {delete%s(id: $id)}", xtGQLType(coll)), map[string]any{"id": id}, "delete"+xtGQLType(coll))
 			return o
 		},
 	}
 }
 
-// queryEscape is url.QueryEscape, named for the filter values it quotes.
-func queryEscape(s string) string { return url.QueryEscape(s) }
+// xtQueryEscape is url.QueryEscape, named for the filter values it quotes.
+func xtQueryEscape(s string) string { return url.QueryEscape(s) }

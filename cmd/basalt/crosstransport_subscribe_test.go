@@ -122,7 +122,7 @@ func (e *xtEnv) subscribe() {
 			e.cases.Add(1)
 			var want []string
 			for _, w := range writes {
-				if w.coll == c.name && visible(u, c.name, w.rec) {
+				if w.coll == c.name && xtVisible(u, c.name, w.rec) {
 					want = append(want, fmt.Sprintf("%s %v", w.action, w.rec["title"]))
 				}
 			}
@@ -140,9 +140,9 @@ func (e *xtEnv) subscribe() {
 				what := fmt.Sprintf("%s × %s × subscribe via %s", u.name, c.name, tr)
 				got := ev.get(u.name, c.name, tr)
 				if c.name == "pub" {
-					got = without(got, "create prime")
+					got = xtWithout(got, "create prime")
 				}
-				if !reflect.DeepEqual(sorted(got), sorted(want)) {
+				if !reflect.DeepEqual(xtSorted(got), xtSorted(want)) {
 					e.t.Errorf("%s: events\n got %q\nwant %q", what, got, want)
 				}
 				ev.mu.Lock()
@@ -194,13 +194,13 @@ func (e *xtEnv) converged(ev *xtEvents, caller, coll string) bool {
 	return true
 }
 
-func sorted(s []string) []string {
+func xtSorted(s []string) []string {
 	out := append([]string{}, s...)
 	sort.Strings(out)
 	return out
 }
 
-func without(s []string, x string) []string {
+func xtWithout(s []string, x string) []string {
 	var out []string
 	for _, v := range s {
 		if v != x {

@@ -79,7 +79,7 @@ func runCrossTransport(t *testing.T, extra []string) {
 	}
 	e.setup()
 	phase("setup")
-	rest, batch, gql, grpc := restTransport(e.http), batchTransport(e.http), graphqlTransport(e.http), grpcTransport(t, addr)
+	rest, batch, gql, grpc := xtREST(e.http), xtBatch(e.http), xtGraphQL(e.http), xtGRPC(t, addr)
 	e.reads([]xtTransport{rest, grpc, gql})
 	phase("reads")
 	e.writes([]xtTransport{rest, batch, grpc, gql})
@@ -147,7 +147,7 @@ func (e *xtEnv) setup() {
 		}
 	}
 	for i, rec := range e.createAll(seeds) {
-		e.seeded[seeds[i].coll] = append(e.seeded[seeds[i].coll], project(rec))
+		e.seeded[seeds[i].coll] = append(e.seeded[seeds[i].coll], xtProject(rec))
 	}
 }
 
@@ -196,8 +196,8 @@ func (e *xtEnv) row(coll, title, owner string, published, super bool) map[string
 	return d
 }
 
-// visible is the oracle of list and view rules for a seeded or fresh row.
-func visible(u xtCaller, coll string, rec map[string]any) bool {
+// xtVisible is the oracle of list and view rules for a seeded or fresh row.
+func xtVisible(u xtCaller, coll string, rec map[string]any) bool {
 	switch {
 	case u.super || coll == "pub":
 		return true
@@ -217,22 +217,22 @@ func visible(u xtCaller, coll string, rec map[string]any) bool {
 func (e *xtEnv) writeVerdict(u xtCaller, coll, op string) string {
 	switch {
 	case u.super || coll == "pub":
-		return allowed
+		return vAllowed
 	case coll == "vault":
-		return forbidden
+		return vForbidden
 	case op == "create" || op == "create for another":
 		if u.token == "" || (coll == "mine" && op != "create") {
-			return invalid // 400: the create rule failed
+			return vInvalid // 400: the create rule failed
 		}
-		return allowed
+		return vAllowed
 	case coll == "members" && u.token != "", u.id == e.ownerID:
-		return allowed
+		return vAllowed
 	}
-	return notFound
+	return vNotFound
 }
 
-// parallel runs fn for each of n items on a few goroutines.
-func parallel(n int, fn func(i int)) {
+// xtParallel runs fn for each of n items on a few goroutines.
+func xtParallel(n int, fn func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < 6; w++ {
@@ -251,8 +251,8 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// byID sorts projected rows by id, for comparison.
-func byID(rows []map[string]any) []map[string]any {
+// xtByID sorts projected rows by id, for comparison.
+func xtByID(rows []map[string]any) []map[string]any {
 	out := append([]map[string]any(nil), rows...)
 	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]["id"]) < fmt.Sprint(out[j]["id"]) })
 	return out
@@ -289,7 +289,7 @@ func (e *xtEnv) reads(trs []xtTransport) {
 			}
 		}
 	}
-	parallel(len(jobs), func(i int) {
+	xtParallel(len(jobs), func(i int) {
 		j := jobs[i]
 		e.cases.Add(1)
 		var want xtOutcome
@@ -300,14 +300,14 @@ func (e *xtEnv) reads(trs []xtTransport) {
 		if j.rec == nil {
 			switch {
 			case j.coll == "vault" && !j.u.super:
-				want.verdict = forbidden
+				want.verdict = vForbidden
 			case j.filter == xtSecretFilter && !j.u.super:
-				want.verdict = invalid // 400: the hidden field cannot be filtered
+				want.verdict = vInvalid // 400: the hidden field cannot be filtered
 			default:
-				want.verdict = allowed
+				want.verdict = vAllowed
 			}
 			for _, rec := range e.seeded[j.coll] {
-				if want.verdict == allowed && visible(j.u, j.coll, rec) && matches(j.u, j.filter, rec) {
+				if want.verdict == vAllowed && xtVisible(j.u, j.coll, rec) && xtMatches(j.u, j.filter, rec) {
 					want.rows = append(want.rows, e.shown(j.u, j.coll, rec))
 				}
 			}
@@ -315,11 +315,11 @@ func (e *xtEnv) reads(trs []xtTransport) {
 			op = "view " + j.rec["title"].(string)
 			switch {
 			case j.coll == "vault" && !j.u.super:
-				want.verdict = forbidden
-			case visible(j.u, j.coll, j.rec):
-				want = xtOutcome{verdict: allowed, rows: []map[string]any{e.shown(j.u, j.coll, j.rec)}}
+				want.verdict = vForbidden
+			case xtVisible(j.u, j.coll, j.rec):
+				want = xtOutcome{verdict: vAllowed, rows: []map[string]any{e.shown(j.u, j.coll, j.rec)}}
 			default:
-				want.verdict = notFound
+				want.verdict = vNotFound
 			}
 		}
 		for _, tr := range trs {
@@ -335,7 +335,7 @@ func (e *xtEnv) reads(trs []xtTransport) {
 				e.t.Errorf("%s: verdict %s, want %s (%s)", what, got.verdict, want.verdict, got.detail)
 				continue
 			}
-			if g, w := byID(got.rows), byID(want.rows); !(len(g) == 0 && len(w) == 0) && !reflect.DeepEqual(g, w) {
+			if g, w := xtByID(got.rows), xtByID(want.rows); !(len(g) == 0 && len(w) == 0) && !reflect.DeepEqual(g, w) {
 				e.t.Errorf("%s: rows\n got %v\nwant %v", what, g, w)
 			}
 			e.checkFields(what, j.u, j.coll, got.rows)
@@ -350,8 +350,8 @@ const (
 	xtSecretFilter = `secret = "kept from non-superusers"`
 )
 
-// matches is the oracle of the filters a client sends.
-func matches(u xtCaller, filter string, rec map[string]any) bool {
+// xtMatches is the oracle of the filters a client sends.
+func xtMatches(u xtCaller, filter string, rec map[string]any) bool {
 	switch filter {
 	case xtOwnTitles:
 		return strings.Contains(rec["title"].(string), "owner")
@@ -385,21 +385,21 @@ func (e *xtEnv) stored(coll, id string) map[string]any {
 		e.t.Errorf("reading %s/%s as the superuser: %d %s", coll, id, status, raw)
 		return nil
 	}
-	p := project(rec)
+	p := xtProject(rec)
 	delete(p, "id")
 	return p
 }
 
 // findByTitle reads the records of coll titled title as the superuser.
 func (e *xtEnv) findByTitle(coll, title string) []map[string]any {
-	status, raw := e.http.do("GET", "/api/collections/"+coll+"/records?filter="+queryEscape(fmt.Sprintf("title = %q", title)), e.super.token, nil)
+	status, raw := e.http.do("GET", "/api/collections/"+coll+"/records?filter="+xtQueryEscape(fmt.Sprintf("title = %q", title)), e.super.token, nil)
 	var page struct{ Items []map[string]any }
 	if status != http.StatusOK || json.Unmarshal(raw, &page) != nil {
 		e.t.Errorf("finding %q in %s: %d %s", title, coll, status, raw)
 	}
 	var out []map[string]any
 	for _, it := range page.Items {
-		p := project(it)
+		p := xtProject(it)
 		delete(p, "id")
 		p["title"] = "(per transport)"
 		out = append(out, p)
@@ -445,7 +445,7 @@ func (e *xtEnv) writes(trs []xtTransport) {
 	for k, rec := range e.createAll(news) {
 		targets[k].j.ids[targets[k].i] = rec["id"].(string)
 	}
-	parallel(len(jobs), func(k int) {
+	xtParallel(len(jobs), func(k int) {
 		j := jobs[k]
 		e.cases.Add(1)
 		want := e.writeVerdict(j.u, j.coll, j.op)
@@ -473,14 +473,14 @@ func (e *xtEnv) writes(trs []xtTransport) {
 				}
 				got = tr.create(j.u, j.coll, data)
 				stored = e.findByTitle(j.coll, title)
-				if want == allowed {
+				if want == vAllowed {
 					w := e.row(j.coll, "(per transport)", owner, true, j.u.super)
 					wantStored = []map[string]any{w}
 				}
 			case "update":
 				got = tr.update(j.u, j.coll, j.ids[i], map[string]any{"title": "changed"})
 				w := e.row(j.coll, "target", e.ownerID, true, true)
-				if want == allowed {
+				if want == vAllowed {
 					w["title"] = "changed"
 				}
 				stored, wantStored = []map[string]any{e.stored(j.coll, j.ids[i])}, []map[string]any{w}
@@ -489,7 +489,7 @@ func (e *xtEnv) writes(trs []xtTransport) {
 				if s := e.stored(j.coll, j.ids[i]); s != nil {
 					stored = []map[string]any{s}
 				}
-				if want != allowed {
+				if want != vAllowed {
 					wantStored = []map[string]any{e.row(j.coll, "target", e.ownerID, true, true)}
 				}
 			}
@@ -507,7 +507,7 @@ func (e *xtEnv) writes(trs []xtTransport) {
 			e.checkFields(what, j.u, j.coll, got.rows)
 			// The answers carry the same fields (ids and per-transport
 			// titles aside); batch and GraphQL deletes answer no record.
-			rows := normalized(got.rows)
+			rows := xtNormalized(got.rows)
 			if i == 0 {
 				ref = rows
 			} else if len(rows) > 0 && !reflect.DeepEqual(rows, ref) {
@@ -517,8 +517,8 @@ func (e *xtEnv) writes(trs []xtTransport) {
 	})
 }
 
-// normalized drops ids and replaces titles that name a transport.
-func normalized(rows []map[string]any) []map[string]any {
+// xtNormalized drops ids and replaces titles that name a transport.
+func xtNormalized(rows []map[string]any) []map[string]any {
 	var out []map[string]any
 	for _, r := range rows {
 		n := map[string]any{}
