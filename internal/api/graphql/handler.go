@@ -248,6 +248,14 @@ func (h *Handler) prepare(ctx context.Context, p params) (*prepared, []Error) {
 	}
 	if !cached {
 		if errs := validate(&b.schema, doc, h.d.Logger); errs != nil {
+			if !h.d.Limits.Introspection {
+				// Suggestions would name fields introspection hides.
+				for i := range errs {
+					if k := strings.Index(errs[i].Message, " Did you mean"); k > 0 {
+						errs[i].Message = errs[i].Message[:k]
+					}
+				}
+			}
 			return nil, errs
 		}
 		b.docs.put(p.Query, doc)

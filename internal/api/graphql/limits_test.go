@@ -62,12 +62,19 @@ func TestIntrospection(t *testing.T) {
 	if res.code() != "too_large" {
 		t.Errorf("nested introspection: got %.300s", res.raw)
 	}
+	if res := e.do("", `{ postsList { item { id } } }`, nil); !strings.Contains(res.raw, "Did you mean") {
+		t.Errorf("no suggestion with introspection on: got %s", res.raw)
+	}
 	off := graphql.DefaultLimits()
 	off.Introspection = false
 	e = newEnv(t, off)
 	res = e.do("", `{ __schema { types { name } } }`, nil)
 	if res.code() != "forbidden" {
 		t.Errorf("introspection off: got %s", res.raw)
+	}
+	// Validation errors suggest no names when introspection is off.
+	if res := e.do("", `{ postsList { item { id } } }`, nil); res.code() != "invalid" || strings.Contains(res.raw, "Did you mean") {
+		t.Errorf("suggestion with introspection off: got %s", res.raw)
 	}
 	if res := e.do("", `{ postsList { __typename } }`, nil); len(res.Errors) > 0 {
 		t.Errorf("__typename with introspection off: got %s", res.raw)
