@@ -80,7 +80,7 @@ func (e *xtEnv) subscribe() {
 	defer wg.Wait()
 	defer cancel()
 	rc := basaltv1connect.NewRecordServiceClient(h2cClient(), "http://"+e.addr, connect.WithGRPC())
-	for _, u := range e.callers {
+	for _, u := range e.subscribers() {
 		ready := make(chan struct{})
 		wg.Add(1)
 		go func() { defer wg.Done(); e.sse(ctx, u, ev, ready) }()
@@ -117,7 +117,7 @@ func (e *xtEnv) subscribe() {
 	e.must("POST", "/api/collections/pub/records", e.super.token, e.row("pub", "sentinel", "", true, true))
 	e.await(ev, "create sentinel", 15*time.Second)
 
-	for _, u := range e.callers {
+	for _, u := range e.subscribers() {
 		for _, c := range xtColls {
 			e.cases.Add(1)
 			var want []string
@@ -157,11 +157,22 @@ func (e *xtEnv) subscribe() {
 	}
 }
 
+// subscribers are the callers that subscribe: all but the bad token.
+func (e *xtEnv) subscribers() []xtCaller {
+	var out []xtCaller
+	for _, u := range e.callers {
+		if u.name != xtBadToken {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // await waits until every caller's pub subscription on every transport got
 // event.
 func (e *xtEnv) await(ev *xtEvents, event string, d time.Duration) {
 	deadline := time.Now().Add(d)
-	for _, u := range e.callers {
+	for _, u := range e.subscribers() {
 		for _, tr := range xtSubTransports {
 			for !ev.has(u.name, "pub", tr, event) {
 				if time.Now().After(deadline) {
