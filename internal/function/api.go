@@ -94,7 +94,7 @@ func (v *vm) logAt(level slog.Level, c goja.FunctionCall) {
 // route; anything else is a plain Error with a safe message.
 func (v *vm) throw(err error) {
 	if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
-		obj, callErr := v.newAPIError(goja.Undefined(), v.rt.ToValue(statusOf(e.Code, len(e.Data) > 0)), v.rt.ToValue(e.Message), v.toJS(e.Data))
+		obj, callErr := v.newAPIError(goja.Undefined(), v.rt.ToValue(e.Code.HTTPStatus(len(e.Data) > 0)), v.rt.ToValue(e.Message), v.toJS(e.Data))
 		if callErr == nil {
 			panic(obj)
 		}
@@ -108,32 +108,6 @@ func (v *vm) label() string {
 		return v.inv.label
 	}
 	return v.file
-}
-
-// statusOf maps a service error code to the status an ApiError carries.
-func statusOf(code apperr.Code, hasData bool) int {
-	switch code {
-	case apperr.Invalid:
-		return http.StatusBadRequest
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		if hasData {
-			return http.StatusBadRequest
-		}
-		return http.StatusConflict
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.TooManyRequests:
-		return http.StatusTooManyRequests
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 // codeOf maps an ApiError status back to a service error code.

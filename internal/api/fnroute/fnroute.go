@@ -69,7 +69,7 @@ func writeError(w http.ResponseWriter, err error) {
 	message := "Something went wrong while processing your request."
 	data := map[string]any{}
 	if e := apperr.As(err); e != nil && e.Code != apperr.Internal {
-		status = statusOf(e)
+		status = e.Code.HTTPStatus(len(e.Data) > 0)
 		message = e.Message
 		for k, v := range e.Data {
 			if f, ok := v.(apperr.Field); ok {
@@ -80,29 +80,4 @@ func writeError(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "message": message, "data": data})
-}
-
-func statusOf(e *apperr.Error) int {
-	switch e.Code {
-	case apperr.Invalid:
-		return http.StatusBadRequest
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		if len(e.Data) > 0 {
-			return http.StatusBadRequest
-		}
-		return http.StatusConflict
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.TooManyRequests:
-		return http.StatusTooManyRequests
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }

@@ -315,7 +315,7 @@ func errorBody(err error) (int, map[string]any) {
 	message := msgInternal
 	data := map[string]any{}
 	if e := apperr.As(err); e != nil {
-		status = statusOf(e)
+		status = e.Code.HTTPStatus(len(e.Data) > 0)
 		if status != http.StatusInternalServerError {
 			message = e.Message
 			if strings.TrimSpace(message) == "" {
@@ -325,35 +325,6 @@ func errorBody(err error) (int, map[string]any) {
 		}
 	}
 	return status, map[string]any{"status": status, "message": sentenize(message), "data": data}
-}
-
-// statusOf maps an error code to its HTTP status.
-func statusOf(e *apperr.Error) int {
-	switch e.Code {
-	case apperr.Invalid:
-		return http.StatusBadRequest
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		// A unique violation names its field; PocketBase reports those as
-		// validation errors.
-		if len(e.Data) > 0 {
-			return http.StatusBadRequest
-		}
-		return http.StatusConflict
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.TooManyRequests:
-		return http.StatusTooManyRequests
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
 }
 
 // defaultMessage is PocketBase's message for an error without one.
