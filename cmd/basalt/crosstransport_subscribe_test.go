@@ -94,11 +94,16 @@ func (e *xtEnv) subscribe() {
 			e.watch(ctx, &wg, rc, u, c.name, ev)
 		}
 	}
-	// Every subscription is ready once each caller's pub subscriptions
-	// delivered a create: SSE and Watch are ready once they answered, and a
-	// GraphQL connection's pub subscription was sent after its others.
-	e.must("POST", "/api/collections/pub/records", e.super.token, e.row("pub", "prime", "", true, true))
-	e.await(ev, "create prime", 15*time.Second)
+	// SSE and Watch subscriptions are ready once they answered; GraphQL's
+	// say nothing, so a prime record in every collection, which each
+	// subscription that may see it has to deliver, shows them ready. (One
+	// that may see nothing cannot be shown ready; its GraphQL connection's
+	// pub subscription, sent last, was.)
+	for _, c := range xtColls {
+		prime := e.row(c.name, "prime", e.ownerID, true, true)
+		e.must("POST", "/api/collections/"+c.name+"/records", e.super.token, prime)
+		e.await(ev, c.name, "create prime", func(u xtCaller) bool { return xtVisible(u, c.name, prime) }, 15*time.Second)
+	}
 
 	type write struct {
 		coll, action string
@@ -115,7 +120,7 @@ func (e *xtEnv) subscribe() {
 	// The sentinel, which every caller sees, comes after the writes: once it
 	// arrived, so did whatever the same stream had to deliver before it.
 	e.must("POST", "/api/collections/pub/records", e.super.token, e.row("pub", "sentinel", "", true, true))
-	e.await(ev, "create sentinel", 15*time.Second)
+	e.await(ev, "pub", "create sentinel", func(xtCaller) bool { return true }, 15*time.Second)
 
 	for _, u := range e.subscribers() {
 		for _, c := range xtColls {
@@ -139,9 +144,7 @@ func (e *xtEnv) subscribe() {
 				e.checks.Add(1)
 				what := fmt.Sprintf("%s × %s × subscribe via %s", u.name, c.name, tr)
 				got := ev.get(u.name, c.name, tr)
-				if c.name == "pub" {
-					got = xtWithout(got, "create prime")
-				}
+				got = xtWithout(got, "create prime")
 				if !reflect.DeepEqual(xtSorted(got), xtSorted(want)) {
 					e.t.Errorf("%s: events\n got %q\nwant %q", what, got, want)
 				}
@@ -168,15 +171,18 @@ func (e *xtEnv) subscribers() []xtCaller {
 	return out
 }
 
-// await waits until every caller's pub subscription on every transport got
-// event.
-func (e *xtEnv) await(ev *xtEvents, event string, d time.Duration) {
+// await waits until the coll subscription of every subscriber that sees
+// the event, on every transport, got it.
+func (e *xtEnv) await(ev *xtEvents, coll, event string, sees func(xtCaller) bool, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for _, u := range e.subscribers() {
+		if !sees(u) {
+			continue
+		}
 		for _, tr := range xtSubTransports {
-			for !ev.has(u.name, "pub", tr, event) {
+			for !ev.has(u.name, coll, tr, event) {
 				if time.Now().After(deadline) {
-					e.t.Fatalf("%s × pub × subscribe via %s: no %q within %v; got %q", u.name, tr, event, d, ev.get(u.name, "pub", tr))
+					e.t.Fatalf("%s × %s × subscribe via %s: no %q within %v; got %q", u.name, coll, tr, event, d, ev.get(u.name, coll, tr))
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
