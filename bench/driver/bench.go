@@ -51,7 +51,8 @@ func (b *bench) run(ctx context.Context, stdout io.Writer) error {
 		}
 		defer in.proc.stop()
 		start := time.Now()
-		if err := in.seed(ctx, b.cfg.records); err != nil {
+		articles := b.cfg.scenarios == nil || b.cfg.scenarios["rest-expand"] || b.cfg.scenarios["graphql-list"]
+		if err := in.seed(ctx, b.cfg.records, articles); err != nil {
 			return fmt.Errorf("%s: %w (log: %s)", t.label, err, in.proc.log)
 		}
 		seeded := time.Since(start)
