@@ -17,6 +17,7 @@ import (
 	"github.com/basalt-dev/basalt/internal/function"
 	"github.com/basalt-dev/basalt/internal/job"
 	"github.com/basalt-dev/basalt/internal/mail"
+	"github.com/basalt-dev/basalt/internal/store"
 )
 
 // functionOptions configures the JavaScript functions (docs/functions.md).
@@ -147,6 +148,11 @@ func functionJobs(a *app) function.Jobs {
 
 func (j jobsForFunctions) Enqueue(ctx context.Context, name string, payload []byte) error {
 	_, err := j.queue.Enqueue(ctx, job.EnqueueOptions{Name: fnPrefix + name, Payload: payload})
+	return err
+}
+
+func (j jobsForFunctions) EnqueueTx(ctx context.Context, tx store.Tx, name string, payload []byte) error {
+	_, err := j.queue.EnqueueTx(ctx, tx, job.EnqueueOptions{Name: fnPrefix + name, Payload: payload})
 	return err
 }
 

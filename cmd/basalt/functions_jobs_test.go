@@ -18,7 +18,10 @@ basalt.job("greet", (p) => { basalt.records.save("audit", { msg: "job " + p.who 
 basalt.cron("tick", "0 3 * * *", () => { basalt.records.save("audit", { msg: "cron" }, { bypassRules: true }); });
 basalt.route("POST", "/enqueue", (req) => { basalt.jobs.enqueue("greet", req.json()); return { status: 202 }; });
 basalt.route("GET", "/audit", () => ({ json: basalt.records.list("audit", { bypassRules: true, sort: "msg" }).items.map((r) => r.msg) }));
-basalt.beforeCreate("posts", () => { basalt.jobs.enqueue("greet", { who: "never" }); });
+basalt.beforeCreate("posts", (e) => {
+  basalt.jobs.enqueue("greet", { who: e.record.title });
+  if (e.record.title === "rejected") throw new basalt.ValidationError("Failed to create record.", { title: "Not this one." });
+});
 `}, nil)
 	status, body := call(t, http.MethodPost, s.addr, "/api/fn/enqueue", "", map[string]any{"who": "ann"})
 	if status != http.StatusAccepted {
@@ -41,10 +44,25 @@ basalt.beforeCreate("posts", () => { basalt.jobs.enqueue("greet", { who: "never"
 		t.Errorf("run the cron now: %d %v", status, body)
 	}
 	waitBody(t, s, "/api/fn/audit", `["cron","job ann"]`)
-	// A before-hook cannot enqueue (its job would not follow the write).
-	status, body = call(t, http.MethodPost, s.addr, "/api/collections/posts/records", "", map[string]any{"title": "x"})
-	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["message"]), "before-hook") {
-		t.Errorf("enqueue from a before-hook: %d %v", status, body)
+	// A job enqueued by a before-hook joins the write's transaction: it is
+	// queued when the write commits and never when the hook rejects it.
+	status, body = call(t, http.MethodPost, s.addr, "/api/collections/posts/records", "", map[string]any{"title": "rejected"})
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["data"]), "Not this one") {
+		t.Errorf("a rejecting before-hook: %d %v", status, body)
+	}
+	status, body = call(t, http.MethodPost, s.addr, "/api/collections/posts/records", "", map[string]any{"title": "kept"})
+	if status != http.StatusOK {
+		t.Errorf("create with a before-hook enqueueing: %d %v", status, body)
+	}
+	waitBody(t, s, "/api/fn/audit", `["cron","job ann","job kept"]`)
+	res, err = http.DefaultClient.Do(mustRequest(t, http.MethodGet, "http://"+s.addr+"/api/jobs?perPage=100", s.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := readAll(res)
+	res.Body.Close()
+	if strings.Contains(jobs, "rejected") || !strings.Contains(jobs, "kept") {
+		t.Errorf("the queue after a rejected and a kept write: %s", jobs)
 	}
 	// Removing the file removes its cron.
 	if err := os.Remove(filepath.Join(s.fnDir, "jobs.js")); err != nil {

@@ -169,7 +169,7 @@ declare namespace basalt {
   }
 
   namespace jobs {
-    /** Queues a job for the basalt.job handler of name. Not allowed in before-hooks. */
+    /** Queues a job for the basalt.job handler of name. In a before-hook the job joins the write's transaction: it is queued only if the write commits. */
     function enqueue(name: string, payload?: any): void;
   }
 

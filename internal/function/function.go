@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/basalt-dev/basalt/internal/store"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -250,7 +251,7 @@ func (s *Service) scan() ([]string, string, error) {
 // Errors are service errors: an ApiError thrown by the function keeps its
 // status, message and data; anything else is logged and is an internal (or
 // for the limits, unavailable) error.
-func (s *Service) call(ctx context.Context, p *pool, idx int, inTx bool,
+func (s *Service) call(ctx context.Context, p *pool, idx int, tx store.Tx,
 	args func(v *vm) []goja.Value, use func(v *vm, res goja.Value) error) error {
 	reg := &p.regs[idx]
 	// A function whose API call runs another function (an after-hook that
@@ -271,7 +272,7 @@ func (s *Service) call(ctx context.Context, p *pool, idx int, inTx bool,
 	}
 	ictx, cancel := context.WithTimeout(ctx, s.opts.TimeLimit)
 	defer cancel()
-	inv := &invocation{ctx: ictx, rt: v.rt, label: reg.label(), file: reg.file, inTx: inTx}
+	inv := &invocation{ctx: ictx, rt: v.rt, label: reg.label(), file: reg.file, tx: tx}
 	v.inv = inv
 	stopTimer := s.timer(inv)
 	defer stopTimer()

@@ -33,7 +33,7 @@ func (s *Service) Before(ctx context.Context, e *record.HookEvent) error {
 	}
 	for _, idx := range p.hookIndexes(hookName("before", e.Action), e.Collection.Name, e.Collection.ID) {
 		var before snapshot
-		err := s.call(ctx, p, idx, true, func(v *vm) []goja.Value {
+		err := s.call(ctx, p, idx, e.Tx, func(v *vm) []goja.Value {
 			ev, snapshot := v.hookEvent(e)
 			before = snapshot
 			return []goja.Value{ev}
@@ -55,7 +55,7 @@ func (s *Service) After(ctx context.Context, e *record.HookEvent) {
 		return
 	}
 	for _, idx := range p.hookIndexes(hookName("after", e.Action), e.Collection.Name, e.Collection.ID) {
-		_ = s.call(ctx, p, idx, false, func(v *vm) []goja.Value {
+		_ = s.call(ctx, p, idx, nil, func(v *vm) []goja.Value {
 			ev, _ := v.hookEvent(e)
 			return []goja.Value{ev}
 		}, nil)

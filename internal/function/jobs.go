@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"github.com/basalt-dev/basalt/internal/store"
 
 	"github.com/dop251/goja"
 
@@ -15,6 +16,9 @@ import (
 type Jobs interface {
 	// Enqueue queues a job for the handler name with a JSON payload.
 	Enqueue(ctx context.Context, name string, payload []byte) error
+	// EnqueueTx is Enqueue inside the write transaction tx: the job is
+	// stored only if the write commits.
+	EnqueueTx(ctx context.Context, tx store.Tx, name string, payload []byte) error
 	// Handle makes fn the handler of jobs named name (nil removes it).
 	Handle(name string, fn func(ctx context.Context, payload []byte) error)
 	// Schedule runs fn on a cron schedule under name, replacing what name
@@ -87,7 +91,7 @@ func (s *Service) runNamed(ctx context.Context, kind, name string, payload []byt
 	if idx < 0 {
 		return apperr.New(apperr.NotFound, "no function handles "+kind+" "+name)
 	}
-	return s.call(ctx, p, idx, false, func(v *vm) []goja.Value {
+	return s.call(ctx, p, idx, nil, func(v *vm) []goja.Value {
 		if kind == "cron" {
 			return nil
 		}
@@ -99,14 +103,11 @@ func (s *Service) runNamed(ctx context.Context, kind, name string, payload []byt
 }
 
 // jobsEnqueue is basalt.jobs.enqueue(name, payload?): the payload is
-// stored as JSON. Not from before-hooks (the job would be stored in its own
-// transaction while the hook's write holds the lock).
+// stored as JSON. From a before-hook the job joins the write's transaction:
+// it is queued only if the write commits.
 func (v *vm) jobsEnqueue(c goja.FunctionCall) goja.Value {
 	if v.svc.opts.Jobs == nil {
 		v.throw(apperr.New(apperr.Unavailable, "Jobs are not available in this server."))
-	}
-	if v.inv != nil && v.inv.inTx {
-		v.throw(apperr.New(apperr.Invalid, "Jobs cannot be enqueued from a before-hook; enqueue them from an after-hook."))
 	}
 	var payload []byte
 	if a := c.Argument(1); !goja.IsUndefined(a) {
@@ -116,7 +117,13 @@ func (v *vm) jobsEnqueue(c goja.FunctionCall) goja.Value {
 		}
 		payload = b
 	}
-	if err := v.svc.opts.Jobs.Enqueue(v.ctx(), c.Argument(0).String(), payload); err != nil {
+	var err error
+	if v.inv != nil && v.inv.tx != nil {
+		err = v.svc.opts.Jobs.EnqueueTx(v.ctx(), v.inv.tx, c.Argument(0).String(), payload)
+	} else {
+		err = v.svc.opts.Jobs.Enqueue(v.ctx(), c.Argument(0).String(), payload)
+	}
+	if err != nil {
 		v.throw(err)
 	}
 	return goja.Undefined()

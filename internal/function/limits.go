@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"errors"
+	"github.com/basalt-dev/basalt/internal/store"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -27,9 +28,10 @@ type invocation struct {
 	rt  interrupter
 	// label and file name the function in logs.
 	label, file string
-	// inTx is true for before-hooks, which run inside a write transaction:
-	// record writes from them are refused (they would wait on the same lock).
-	inTx bool
+	// tx is the write transaction a before-hook runs in (nil otherwise):
+	// jobs it enqueues join it; its record writes are refused (they would
+	// wait on the lock the write holds).
+	tx store.Tx
 	// heapStart is the process heap when the invocation began.
 	heapStart uint64
 

@@ -88,11 +88,11 @@ basalt.route("GET", "/self", () => ({ body: "never" }));
 		ctx = context.WithValue(ctx, depthKey{}, i+1)
 	}
 	start := time.Now()
-	err := s.call(ctx, p, 0, false, func(v *vm) []goja.Value { return nil }, nil)
+	err := s.call(ctx, p, 0, nil, func(v *vm) []goja.Value { return nil }, nil)
 	if err == nil || time.Since(start) > time.Second {
 		t.Errorf("nested call at the pool's depth: %v after %v", err, time.Since(start))
 	}
-	if err := s.call(context.Background(), p, 0, false, func(v *vm) []goja.Value { return nil }, nil); err != nil {
+	if err := s.call(context.Background(), p, 0, nil, func(v *vm) []goja.Value { return nil }, nil); err != nil {
 		t.Errorf("top-level call: %v", err)
 	}
 }

@@ -98,7 +98,7 @@ func (v *vm) recordsList(c goja.FunctionCall) goja.Value {
 // writable refuses record writes from a before-hook: it runs inside the
 // write transaction, and a second write would wait for the lock it holds.
 func (v *vm) writable() {
-	if v.inv != nil && v.inv.inTx {
+	if v.inv != nil && v.inv.tx != nil {
 		v.throw(apperr.New(apperr.Invalid, "Records cannot be saved or deleted from a before-hook; change e.record, or use an after-hook."))
 	}
 }

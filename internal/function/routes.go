@@ -53,7 +53,7 @@ func (s *Service) ServeRoute(ctx context.Context, req *RouteRequest) (*RouteResp
 		return nil, apperr.New(apperr.Forbidden, "The authorized record is not allowed to perform this action.")
 	}
 	var out *RouteResponse
-	err = s.call(ctx, p, idx, false, func(v *vm) []goja.Value {
+	err = s.call(ctx, p, idx, nil, func(v *vm) []goja.Value {
 		return []goja.Value{v.routeRequest(req, params)}
 	}, func(v *vm, res goja.Value) error {
 		var err error

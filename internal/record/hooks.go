@@ -38,6 +38,10 @@ type HookEvent struct {
 	Record *schema.Record
 	// Original is the stored record before an update; nil otherwise.
 	Original *schema.Record
+	// Tx is the write's transaction during before-hooks, for work that must
+	// commit or roll back with the write (enqueueing a job); nil in
+	// after-hooks, which run after the commit.
+	Tx store.Tx
 
 	problems apperr.FieldErrors
 }
@@ -102,6 +106,7 @@ func (s *Service) after(ctx context.Context, fx *effects) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	for _, e := range fx.after {
+		e.Tx = nil // committed
 		s.hooks.After(ctx, e)
 	}
 }

@@ -182,7 +182,7 @@ func (s *Service) create(ctx context.Context, tx store.Tx, fx *effects, req *Req
 			r.Data[f.Name] = s.generate(f.AutogeneratePattern)
 		}
 	}
-	if err := s.before(ctx, fx, fe, &HookEvent{Action: store.ActionCreate, Collection: c, Request: req, Record: r}); err != nil {
+	if err := s.before(ctx, fx, fe, &HookEvent{Action: store.ActionCreate, Collection: c, Request: req, Record: r, Tx: tx}); err != nil {
 		return nil, err
 	}
 	if c.IsAuth() {
@@ -258,7 +258,7 @@ func (s *Service) update(ctx context.Context, tx store.Tx, fx *effects, req *Req
 			r.Data[f.Name] = now
 		}
 	}
-	if err := s.before(ctx, fx, fe, &HookEvent{Action: store.ActionUpdate, Collection: c, Request: req, Record: r, Original: prev}); err != nil {
+	if err := s.before(ctx, fx, fe, &HookEvent{Action: store.ActionUpdate, Collection: c, Request: req, Record: r, Original: prev, Tx: tx}); err != nil {
 		return nil, err
 	}
 	if c.IsAuth() {
@@ -351,7 +351,7 @@ func (s *Service) delete(ctx context.Context, tx store.Tx, fx *effects, req *Req
 			return apperr.New(apperr.Invalid, "You can't delete the only existing superuser.")
 		}
 	}
-	if err := s.before(ctx, fx, apperr.FieldErrors{}, &HookEvent{Action: store.ActionDelete, Collection: c, Request: req, Record: r}); err != nil {
+	if err := s.before(ctx, fx, apperr.FieldErrors{}, &HookEvent{Action: store.ActionDelete, Collection: c, Request: req, Record: r, Tx: tx}); err != nil {
 		return err
 	}
 	return s.deleteRecord(ctx, tx, fx, r, 0)
