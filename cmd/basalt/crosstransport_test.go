@@ -108,7 +108,8 @@ func (e *xtEnv) must(method, path, token string, body any) map[string]any {
 // setup creates the users, the collections and the seeded rows.
 func (e *xtEnv) setup() {
 	tok := e.must("POST", "/api/collections/_superusers/auth-with-password", "", map[string]any{"identity": "root@example.com", "password": "root-pass-123"})["token"].(string)
-	e.must("PATCH", "/api/settings", tok, map[string]any{"batch": map[string]any{"enabled": true}})
+	// A batch times out after 3 s by default: too short for a busy machine under -race.
+	e.must("PATCH", "/api/settings", tok, map[string]any{"batch": map[string]any{"enabled": true, "timeout": 60}})
 	e.super = xtCaller{name: "superuser", token: tok, super: true}
 	// bcrypt at its lowest cost for the users: hashing at the default cost
 	// takes seconds under -race on a busy machine.
