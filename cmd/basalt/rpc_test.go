@@ -46,12 +46,17 @@ func mustStructOf(t *testing.T, m map[string]any) *structpb.Struct {
 func TestServeRPC(t *testing.T) {
 	dir := t.TempDir()
 	createSuperuser(t, dir)
-	addr, _ := serveWith(t, dir, nil, "--write-timeout", "1s")
-	token := superuserLogin(t, addr)
-	if status, body := call(t, "POST", addr, "/api/collections", token, map[string]any{"name": "notes", "type": "base",
+	// The sign-in (a bcrypt check, seconds under -race on a busy machine)
+	// and the setup happen on a first server without the short write
+	// timeout; its token stays valid for the second.
+	first, stopFirst := serveWith(t, dir, nil)
+	token := superuserLogin(t, first)
+	if status, body := call(t, "POST", first, "/api/collections", token, map[string]any{"name": "notes", "type": "base",
 		"fields": []any{map[string]any{"name": "title", "type": "text"}}}); status != 200 {
 		t.Fatalf("creating notes: %d %v", status, body)
 	}
+	stopFirst()
+	addr, _ := serveWith(t, dir, nil, "--write-timeout", "1s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := basaltv1connect.NewRecordServiceClient(h2cClient(), "http://"+addr, connect.WithGRPC())

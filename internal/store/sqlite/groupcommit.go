@@ -320,6 +320,7 @@ func (s *Store) abort(g *group) {
 // pool and passes the writer on.
 func (s *Store) end(g *group, err error) {
 	g.err = err
+	_ = g.conn.Raw(func(dc any) error { s.wstmts.releaseIfDiscarded(dc); return nil })
 	g.conn.Close()
 	close(g.done)
 	s.writer.release()

@@ -201,7 +201,7 @@ func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if conn, err := s.write.Conn(ctx); err == nil {
-		_ = conn.Raw(func(any) error { s.wstmts.closeAll(); return nil })
+		_ = conn.Raw(func(dc any) error { s.wstmts.release(dc); return nil })
 		if _, err := conn.ExecContext(ctx, "PRAGMA optimize"); err != nil {
 			s.logger.Warn("sqlite optimize on close failed", "err", err)
 		}
@@ -226,7 +226,7 @@ func (s *Store) rollback(conn *sql.Conn) {
 		return
 	}
 	s.logger.Error("sqlite rollback failed; discarding writer connection", "err", err)
-	_ = conn.Raw(func(any) error { s.wstmts.closeAll(); return driver.ErrBadConn })
+	_ = conn.Raw(func(dc any) error { s.wstmts.release(dc); return driver.ErrBadConn })
 }
 
 // retryBusy runs op, retrying with bounded exponential backoff while it fails

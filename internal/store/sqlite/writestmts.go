@@ -61,8 +61,8 @@ func (c writeConn) ExecContext(ctx context.Context, query string, args ...any) (
 // prepared returns the statement for query on the driver connection dc.
 func (w *writerStmts) prepared(ctx context.Context, dc any, query string) (driver.Stmt, error) {
 	if w.dc != dc {
-		// database/sql replaced the connection (it only does so after a
-		// driver failure): the old statements went with it. They cannot be
+		// database/sql replaced the connection without release being
+		// called first: the old statements went with it. They cannot be
 		// closed now; they are dropped.
 		w.dc, w.stmts = dc, nil
 	}
@@ -82,7 +82,7 @@ func (w *writerStmts) prepared(ctx context.Context, dc any, query string) (drive
 		return nil, fmt.Errorf("sqlite statement %T cannot execute with a context", st)
 	}
 	if len(w.stmts) >= maxWriterStmts {
-		w.closeAll()
+		w.release(dc)
 		w.dc = dc
 	}
 	if w.stmts == nil {
@@ -92,11 +92,25 @@ func (w *writerStmts) prepared(ctx context.Context, dc any, query string) (drive
 	return st, nil
 }
 
-// closeAll finalizes every statement. It must run while their driver
-// connection is open: from within (*sql.Conn).Raw, or before Close.
-func (w *writerStmts) closeAll() {
-	for _, st := range w.stmts {
-		st.Close()
+// release forgets every statement, finalizing them when they belong to
+// dc, the open driver connection the caller holds (within (*sql.Conn).Raw).
+// Statements of a connection already closed cannot be finalized: SQLite's
+// handle went with it.
+func (w *writerStmts) release(dc any) {
+	if w.dc == dc {
+		for _, st := range w.stmts {
+			st.Close()
+		}
 	}
 	w.dc, w.stmts = nil, nil
+}
+
+// releaseIfDiscarded releases the statements when database/sql is about to
+// discard dc as it returns to the pool (after an interrupted statement,
+// SQLite's driver reports the connection invalid): they are finalized while
+// the connection is still open.
+func (w *writerStmts) releaseIfDiscarded(dc any) {
+	if v, ok := dc.(driver.Validator); ok && !v.IsValid() {
+		w.release(dc)
+	}
 }

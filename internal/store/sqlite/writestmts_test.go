@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/store"
@@ -86,5 +89,50 @@ func TestWriterStatementCache(t *testing.T) {
 	insert(c, "a00000000000004")
 	if n := count(c); n != 2 {
 		t.Fatalf("holds %d rows, want 2", n)
+	}
+}
+
+// A statement interrupted by its context leaves the writer connection
+// invalid, and database/sql replaces it: the cached statements are
+// finalized first, writes go on on the new connection, and Close does not
+// touch statements of the closed one.
+func TestWriterStatementsSurviveAnInterrupt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.db")
+	s, err := Open(context.Background(), path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := schema.NewCollection(schema.TypeBase, "notes", nil)
+	c.ID = "pbc_notes"
+	c.Fields = append(c.Fields, &schema.Field{ID: "t", Name: "title", Type: schema.TypeText})
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateCollection(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(id string) error {
+		r := schema.NewRecord(c)
+		r.Data["id"], r.Data["title"] = id, "t"
+		return s.InTx(ctx, func(tx store.Tx) error { return tx.InsertRecord(ctx, r) })
+	}
+	for round := range 3 {
+		if err := insert(fmt.Sprintf("a%014d", round)); err != nil {
+			t.Fatalf("round %d: insert before the interrupt: %v", round, err)
+		}
+		// A statement that runs until its context ends.
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		err := s.InTx(cctx, func(stx store.Tx) error {
+			_, err := stx.(*tx).conn.ExecContext(cctx, `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n`)
+			return err
+		})
+		cancel()
+		if err == nil {
+			t.Fatalf("round %d: the endless statement ended without error", round)
+		}
+		if err := insert(fmt.Sprintf("b%014d", round)); err != nil {
+			t.Fatalf("round %d: insert after the interrupt: %v", round, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }
