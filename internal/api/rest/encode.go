@@ -40,6 +40,13 @@ func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
 	writeEncodedAs(w, status, contentType, func(dst []byte) ([]byte, error) { return appendJSON(dst, v, 0) })
 }
 
+// writePage answers 200 with a page of items in PocketBase's list envelope.
+func writePage(w http.ResponseWriter, page, perPage int, total int64, items []any) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"page": page, "perPage": perPage, "totalItems": total,
+		"totalPages": (total + int64(perPage) - 1) / int64(perPage), "items": items})
+}
+
 // writeEncoded writes the JSON body that encode appends to a pooled
 // buffer; when encode fails, the client gets a 500 envelope instead.
 func writeEncoded(w http.ResponseWriter, status int, encode func(dst []byte) ([]byte, error)) {

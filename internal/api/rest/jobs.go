@@ -88,9 +88,7 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 	for i, j := range list {
 		items[i] = jobJSON(j)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"page": page, "perPage": perPage, "totalItems": total,
-		"totalPages": (total + int64(perPage) - 1) / int64(perPage), "items": items})
+	writePage(w, page, perPage, total, items)
 }
 
 func (s *server) viewJob(w http.ResponseWriter, r *http.Request) {

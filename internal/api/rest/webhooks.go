@@ -144,9 +144,7 @@ func (s *server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	for i, d := range list {
 		items[i] = deliveryJSON(d)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"page": page, "perPage": perPage, "totalItems": total,
-		"totalPages": (total + int64(perPage) - 1) / int64(perPage), "items": items})
+	writePage(w, page, perPage, total, items)
 }
 
 func (s *server) replayDelivery(w http.ResponseWriter, r *http.Request) {
