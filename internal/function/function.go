@@ -96,9 +96,11 @@ type Options struct {
 
 // Service loads function files and runs them.
 type Service struct {
-	opts    Options
-	log     *slog.Logger
-	prelude *goja.Program
+	opts Options
+	log  *slog.Logger
+	// prelude compiles the prelude on first use: a server without
+	// function files never builds a runtime, so it never needs it.
+	prelude func() *goja.Program
 	watch   *watchdog
 	http    *fetcher
 
@@ -135,7 +137,7 @@ func New(opts Options) *Service {
 	}
 	s := &Service{
 		opts: opts, log: opts.Logger,
-		prelude: goja.MustCompile("prelude.js", prelude, true),
+		prelude: sync.OnceValue(func() *goja.Program { return goja.MustCompile("prelude.js", prelude, true) }),
 		watch:   newWatchdog(opts.MemoryBudget, 5*time.Millisecond),
 	}
 	s.http = newFetcher(opts.HTTPAllow, opts.HTTPTimeout, opts.Wrap)

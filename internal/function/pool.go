@@ -26,8 +26,14 @@ type pool struct {
 }
 
 // newPool compiles nothing: it evaluates files in size runtimes and checks
-// that each registered the same things.
+// that each registered the same things. Without files nothing is
+// registered, so nothing can ever run: the pool then holds no runtime (a
+// goja runtime costs memory and startup time a server without functions
+// should not pay).
 func (s *Service) newPool(files []*source, size int) (*pool, error) {
+	if len(files) == 0 {
+		return &pool{hooks: map[string]map[string][]int{}, idle: make(chan *vm)}, nil
+	}
 	first, err := s.newVM(files)
 	if err != nil {
 		return nil, err

@@ -81,7 +81,7 @@ func (s *Service) newVM(files []*source) (*vm, error) {
 	rt := goja.New()
 	rt.SetMaxCallStackSize(maxCallStack)
 	v := &vm{rt: rt, svc: s, loading: true}
-	fn, err := rt.RunProgram(s.prelude)
+	fn, err := rt.RunProgram(s.prelude())
 	if err != nil {
 		return nil, fmt.Errorf("prelude: %w", err)
 	}
