@@ -544,6 +544,9 @@ func checkRules(ctx context.Context, tx store.Tx, c *schema.Collection, lookup s
 	}
 	if c.IsAuth() {
 		rules["authRule"], rules["manageRule"] = c.AuthRule, c.ManageRule
+		if strings.TrimSpace(c.MFA.Rule) != "" {
+			rules["mfa.rule"] = &c.MFA.Rule
+		}
 	}
 	fe := apperr.FieldErrors{}
 	keys := make([]string, 0, len(rules))

@@ -255,14 +255,44 @@ func validateAuth(c *schema.Collection, fe apperr.FieldErrors) {
 		if f == nil || !hasUniqueIndex(c, name) {
 			fe.Add("passwordAuth", "validation_invalid_identity_field",
 				fmt.Sprintf("Identity field %q must be an existing field with a unique index.", name))
+			fe.Add("passwordAuth.identityFields", "validation_invalid_identity_field",
+				fmt.Sprintf("Identity field %q must be an existing field with a unique index.", name))
 		}
 	}
-	if msg := c.OAuth2.Problems(); msg != "" {
-		fe.Add("oauth2", "validation_invalid_oauth2_provider", msg)
+	// Problems of nested options carry dotted keys ("oauth2.providers.1.name",
+	// "mfa.duration") beside the option's own key, so a form can show each
+	// next to its input and older clients still find the option's key.
+	for i, p := range c.OAuth2.Problems() {
+		if i == 0 {
+			fe.Add("oauth2", "validation_invalid_oauth2_provider", p.Message)
+		}
+		fe.Add(fmt.Sprintf("oauth2.providers.%d.%s", p.Index, p.Key), "validation_invalid_oauth2_provider", p.Message)
 	}
-	for _, t := range []schema.TokenConfig{c.AuthToken, c.PasswordResetToken, c.EmailChangeToken, c.VerificationToken, c.FileToken} {
-		if t.Duration < 10 || t.Duration > 63072000 {
-			fe.Add("authToken", "validation_invalid_token_duration", "Token durations must be between 10 seconds and 2 years.")
+	tokens := []struct {
+		key string
+		cfg schema.TokenConfig
+	}{
+		{"authToken", c.AuthToken}, {"passwordResetToken", c.PasswordResetToken}, {"emailChangeToken", c.EmailChangeToken},
+		{"verificationToken", c.VerificationToken}, {"fileToken", c.FileToken},
+	}
+	for _, t := range tokens {
+		if t.cfg.Duration < 10 || t.cfg.Duration > 63072000 {
+			fe.Add(t.key, "validation_invalid_token_duration", "Token durations must be between 10 seconds and 2 years.")
+			fe.Add(t.key+".duration", "validation_invalid_token_duration", "Must be between 10 seconds and 2 years.")
+		}
+	}
+	if c.MFA.Enabled && (c.MFA.Duration < 10 || c.MFA.Duration > 86400) {
+		fe.Add("mfa", "validation_invalid_duration", "The MFA duration must be between 10 seconds and 1 day.")
+		fe.Add("mfa.duration", "validation_invalid_duration", "Must be between 10 seconds and 1 day.")
+	}
+	if c.OTP.Enabled {
+		if c.OTP.Duration < 10 || c.OTP.Duration > 86400 {
+			fe.Add("otp", "validation_invalid_duration", "The OTP duration must be between 10 seconds and 1 day.")
+			fe.Add("otp.duration", "validation_invalid_duration", "Must be between 10 seconds and 1 day.")
+		}
+		if c.OTP.Length < 4 || c.OTP.Length > 32 {
+			fe.Add("otp", "validation_invalid_length", "The OTP length must be between 4 and 32 digits.")
+			fe.Add("otp.length", "validation_invalid_length", "Must be between 4 and 32 digits.")
 		}
 	}
 }

@@ -27,27 +27,36 @@ func OAuth2ProviderNames() []string {
 	return []string{"apple", "github", "gitlab", "google", "microsoft", "oidc", "oidc2", "oidc3"}
 }
 
-// Problems describes what is wrong with the configuration ("" when
-// nothing): unknown or repeated provider names, and enabled providers
-// without a client id.
-func (o *OAuth2) Problems() string {
+// OAuth2Problem is one problem of an OAuth2 configuration: the index of
+// the provider, the key at fault ("name" or "clientId") and what is wrong.
+type OAuth2Problem struct {
+	Index   int
+	Key     string
+	Message string
+}
+
+// Problems lists what is wrong with the configuration, at most one problem
+// per provider: unknown or repeated provider names, and providers without
+// a client id.
+func (o *OAuth2) Problems() []OAuth2Problem {
+	var out []OAuth2Problem
 	seen := map[string]bool{}
 	known := map[string]bool{}
 	for _, n := range OAuth2ProviderNames() {
 		known[n] = true
 	}
-	for _, p := range o.Providers {
+	for i, p := range o.Providers {
 		switch {
 		case !known[p.Name]:
-			return "Unknown OAuth2 provider \"" + p.Name + "\"."
+			out = append(out, OAuth2Problem{i, "name", "Unknown OAuth2 provider \"" + p.Name + "\"."})
 		case seen[p.Name]:
-			return "OAuth2 provider \"" + p.Name + "\" is configured twice."
+			out = append(out, OAuth2Problem{i, "name", "OAuth2 provider \"" + p.Name + "\" is configured twice."})
 		case p.ClientID == "":
-			return "OAuth2 provider \"" + p.Name + "\" needs a clientId."
+			out = append(out, OAuth2Problem{i, "clientId", "OAuth2 provider \"" + p.Name + "\" needs a clientId."})
 		}
 		seen[p.Name] = true
 	}
-	return ""
+	return out
 }
 
 // Provider returns the configured provider named name, or nil.
