@@ -392,9 +392,9 @@ func TestAdminDashboardInBrowser(t *testing.T) {
 	b.waitFor("the monitoring charts", `document.querySelectorAll('.chart-card svg.chart').length === 7`)
 	b.shot("08-monitoring")
 	b.do("open the users collection", chromedp.Navigate(base+"/_/#/c/users/edit"))
-	b.waitFor("the auth options", `!!document.getElementById('opt-passwordAuth')`)
-	b.fill("#opt-passwordAuth", `{"enabled": true, "identityFields": ["nosuchfield"]}`)
-	b.waitFor("the auth option error", `document.getElementById('opt-passwordAuth-err').textContent.length > 0`)
+	b.waitFor("the auth options", `!!document.querySelector('#ao-passwordAuth-identityFields input[value=name]')`)
+	b.click("#ao-passwordAuth-identityFields label", "name") // name has no unique index
+	b.waitFor("the auth option error", `document.getElementById('ao-passwordAuth-identityFields-err').textContent.includes('"name"')`)
 	b.shot("13-auth-collection")
 	b.do("open logs", chromedp.Navigate(base+"/_/#/logs"))
 	b.waitFor("the request log", `document.querySelectorAll('table.logs tbody tr').length > 0`)

@@ -4,19 +4,11 @@
 // warning before a change that drops data.
 import { h, mount, api, busy, toast, confirm, dialog, field, debounce, ApiError } from './lib.js';
 import { state, go } from './app.js';
+import { authOptions, AUTH_KEYS } from './auth-options.js';
 
 const TYPES = ['text', 'number', 'bool', 'email', 'url', 'editor', 'date', 'autodate', 'select', 'json', 'relation', 'file', 'password'];
 const RULES = ['listRule', 'viewRule', 'createRule', 'updateRule', 'deleteRule'];
 const AUTH_RULES = ['authRule', 'manageRule'];
-// The options of auth collections, edited as JSON.
-const AUTH_OPTIONS = [
-  ['passwordAuth', 'Password sign-in: enabled, identityFields.'],
-  ['oauth2', 'OAuth2 sign-in: enabled, providers [{name, clientId, clientSecret, authURL, tokenURL, userInfoURL, …}], mappedFields.'],
-  ['mfa', 'Multi-factor authentication: enabled, duration (seconds), rule.'],
-  ['otp', 'One-time passwords by mail: enabled, duration, length, emailTemplate.'],
-  ['authAlert', 'Mail on sign-in from a new device: enabled, emailTemplate.'],
-  ['authToken', 'Auth token lifetime: duration (seconds).'],
-];
 const RULE_HELP = {
   listRule: 'Who may list records (also filters the list).',
   viewRule: 'Who may view one record.',
@@ -41,6 +33,7 @@ export async function render(el, r) {
     const base = scaffolds?.[c.type];
     if (base) { c.fields = structuredClone(base.fields || []); c.indexes = [...(base.indexes || [])]; }
     for (const k of [...RULES, ...AUTH_RULES]) if (base && k in base) c[k] = base[k];
+    if (base && c.type === 'auth') for (const k of AUTH_KEYS) if (k in base) c[k] = structuredClone(base[k]);
   }
   const form = h('form.collection-form', { novalidate: true });
   const error = h('div.form-error', { role: 'alert' });
@@ -58,15 +51,16 @@ export async function render(el, r) {
 
   /** body is the definition sent to the API. */
   const body = () => {
-    const b = { name: c.name, fields: c.fields, indexes: c.indexes.filter((x) => x.trim()) };
+    const b = { name: c.name, fields: c.fields, indexes: c.indexes.filter((x) => x.trim()).map((x) => isNew ? scaffoldIndex(x, c.name) : x) };
     if (isNew) b.type = c.type;
     for (const k of [...RULES, ...(c.type === 'auth' ? AUTH_RULES : [])]) b[k] = c[k];
-    if (c.type === 'auth') for (const [k] of AUTH_OPTIONS) if (c[k] !== undefined) b[k] = c[k];
+    if (c.type === 'auth') for (const k of AUTH_KEYS) if (c[k] !== undefined) b[k] = c[k];
     return b;
   };
 
   /** check asks the server to validate the definition without saving it. */
   const check = debounce(async () => {
+    if (!form.isConnected) return; // the form was left (saved, cancelled) while a check waited
     const my = ++checkSeq;
     try {
       await api(isNew ? 'POST' : 'PATCH', (isNew ? '/api/collections' : `/api/collections/${encodeURIComponent(orig.id)}`) + '?dryRun=true', body());
@@ -91,10 +85,7 @@ export async function render(el, r) {
       card.querySelector('.card-error').textContent = m;
       card.classList.toggle('invalid', !!m);
     });
-    for (const [k] of AUTH_OPTIONS) {
-      const slot = document.getElementById('opt-' + k + '-err');
-      if (slot && !slot.textContent.startsWith('Invalid JSON')) slot.textContent = problemText(data[k]);
-    }
+    authForm?.showProblems(data);
     const general = typeof data.fields?.message === 'string' ? data.fields.message : '';
     fieldsBox.parentElement?.querySelector('.fields-error')?.replaceChildren(general);
     return e;
@@ -146,26 +137,8 @@ export async function render(el, r) {
     }));
   }
 
-  const authBox = h('div.auth-options');
-  function drawAuthOptions() {
-    mount(authBox, AUTH_OPTIONS.map(([k, help]) => {
-      const input = h('textarea.code', { id: 'opt-' + k, name: k, rows: 4, spellcheck: 'false' }, JSON.stringify(c[k] ?? {}, null, 2));
-      const err = h('div.field-error', { id: 'opt-' + k + '-err', role: 'alert' });
-      input.setAttribute('aria-describedby', err.id);
-      input.addEventListener('input', () => {
-        try {
-          c[k] = JSON.parse(input.value);
-          err.textContent = '';
-          input.removeAttribute('aria-invalid');
-          check();
-        } catch (e) {
-          err.textContent = 'Invalid JSON: ' + e.message;
-          input.setAttribute('aria-invalid', 'true');
-        }
-      });
-      return h('div.field', h('label', { for: input.id }, k), input, h('div.help', help), err);
-    }));
-  }
+  // The options of auth collections: forms of their own (auth-options.js).
+  const authForm = c.type === 'auth' ? authOptions(c, orig, () => check()) : null;
 
   function drawIndexes() {
     mount(indexBox, c.indexes.map((idx, i) => h('div.index-row',
@@ -204,6 +177,7 @@ export async function render(el, r) {
       } catch (err) {
         if (err instanceof ApiError && err.status === 400) showProblems(err);
         error.textContent = err.message;
+        form.querySelector('[aria-invalid]')?.focus();
       }
     });
   });
@@ -214,13 +188,12 @@ export async function render(el, r) {
     section('Fields', h('p.fields-error.field-error', { role: 'alert' }), fieldsBox, h('div.add-field', addType, addField)),
     section('API rules', rulesBox),
     section('Indexes', h('p.muted', 'SQL CREATE INDEX statements; unique indexes enforce uniqueness.'), indexBox),
-    c.type === 'auth' ? section('Authentication', h('p.muted', 'Sign-in methods and token settings of this auth collection, as JSON; checked by the server as you type.'), authBox) : null,
+    authForm ? section('Authentication', h('p.muted', 'Sign-in methods, tokens and mails of this auth collection; checked by the server as you type.'), authForm.el) : null,
     error,
     h('div.form-actions.sticky', h('a.button.ghost', { href: isNew ? '#/' : '#/c/' + encodeURIComponent(orig.name) }, 'Cancel'), save));
   drawFields();
   drawRules();
   drawIndexes();
-  if (c.type === 'auth') drawAuthOptions();
 
   mount(el,
     h('div.page-head',
@@ -234,11 +207,10 @@ export async function render(el, r) {
   if (!isNew) check();
 }
 
-/** problemText flattens the field errors of a nested option into one line. */
-function problemText(v, path = '') {
-  if (!v || typeof v !== 'object') return '';
-  if (typeof v.message === 'string') return (path ? path + ': ' : '') + v.message;
-  return Object.entries(v).map(([k, x]) => problemText(x, path ? `${path}.${k}` : k)).filter(Boolean).join('; ');
+/** scaffoldIndex names the new collection in an index of its scaffold (made with an empty name). */
+function scaffoldIndex(idx, name) {
+  if (!name || !idx.includes('``')) return idx;
+  return idx.replace(/`(idx_\w+?_)`/, (_, p) => '`' + p + name + '`').replaceAll('``', '`' + name + '`');
 }
 
 function checkbox(label, checked, onchange, disabled) {
