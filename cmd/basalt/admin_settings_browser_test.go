@@ -50,7 +50,7 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	// one, add one and an excluded IP, and the server has exactly that.
 	b.do("open rate limits", chromedp.Navigate(base+"/_/#/settings/ratelimits"))
 	b.waitFor("the rule rows", `document.querySelectorAll('.rule-row').length === 4`)
-	b.shot("40-settings-ratelimits")
+	b.shot("settings-0-ratelimits")
 	b.click(`label`, "Enable rate limits")
 	b.fill("#rateLimits-rules-0-maxRequests", "5")
 	b.click(`button[aria-label="Remove rule 3"]`, "×") // /api/batch
@@ -95,7 +95,7 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	if got := eval[string](b, `document.getElementById('rateLimits-rules-1-duration-err').textContent`); got != "" {
 		t.Errorf("the fixed duration still shows %q", got)
 	}
-	b.shot("41-settings-ratelimits-error")
+	b.shot("settings-1-ratelimits-error")
 	if rl := settings()["rateLimits"].(map[string]any); !reflect.DeepEqual(rl["rules"], wantRules) {
 		t.Fatalf("an invalid save changed the rules: %v", rl["rules"])
 	}
@@ -106,7 +106,7 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 392 {
 		t.Errorf("the rate limits screen is %dpx wide on a 390px screen", w)
 	}
-	b.shot("42-settings-ratelimits-phone")
+	b.shot("settings-2-ratelimits-phone")
 	b.do("wide viewport", chromedp.EmulateViewport(1280, 900))
 
 	// Trusted proxy: the IP the server sees, a header and the leftmost IP.
@@ -120,7 +120,7 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	if !reflect.DeepEqual(tp["headers"], []any{"X-Forwarded-For"}) || tp["useLeftmostIP"] != true {
 		t.Fatalf("saved trusted proxy = %v", tp)
 	}
-	b.shot("43-settings-proxy")
+	b.shot("settings-3-proxy")
 
 	// Backups: the schedule (a bad cron expression is reported inline).
 	b.do("open backups", chromedp.Navigate(base+"/_/#/settings/backups"))
@@ -150,11 +150,11 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	}
 	b.do("choose a broken backup", chromedp.SetUploadFiles(`input[type=file][name=file]`, []string{broken}))
 	b.waitFor("the upload error", `document.querySelector('.tab-body .form-error[role=alert]')?.textContent.startsWith('Upload of broken.zip failed: Invalid backup')`)
-	b.shot("44-settings-backups-upload-error")
+	b.shot("settings-4-backups-upload-error")
 	b.do("choose the backup", chromedp.SetUploadFiles(`input[type=file][name=file]`, []string{upload}))
 	b.waitFor("the uploaded backup", `[...document.querySelectorAll('table.backups td')].some((td) => td.textContent === 'restore-me.zip')`)
 	b.waitFor("the upload error to clear", `document.querySelector('.tab-body .form-error[role=alert]').textContent === ''`)
-	b.shot("45-settings-backups")
+	b.shot("settings-5-backups")
 
 	// Data written after the backup goes with the restore.
 	apiCall(t, "POST", base+"/api/collections/notes/records", token, map[string]any{"title": "after the backup"})
@@ -163,14 +163,14 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	b.fill("dialog.modal input[name=confirm]", "restore-me")
 	b.click("dialog.modal button.danger", "Restore and replace all data")
 	b.waitFor("the confirmation error", `document.querySelector('dialog.modal input[name=confirm]').getAttribute('aria-invalid') === 'true'`)
-	b.shot("46-settings-restore-confirm")
+	b.shot("settings-6-restore-confirm")
 	b.fill("dialog.modal input[name=confirm]", "restore-me.zip")
 	b.click("dialog.modal button.danger", "Restore and replace all data")
 	b.waitFor("the restore's end", `document.querySelector('dialog.restore-progress')?.textContent.includes('Basalt serves the restored data.')`)
 	if n := eval[int](b, `document.querySelectorAll('dialog.restore-progress .step.done').length`); n != 4 {
 		t.Errorf("%d restore steps done, want 4", n)
 	}
-	b.shot("47-settings-restored")
+	b.shot("settings-7-restored")
 	b.click("dialog.restore-progress button", "Close")
 	b.waitFor("the backups list after the restore", `!document.querySelector('dialog') && [...document.querySelectorAll('table.backups td')].some((td) => td.textContent === 'restore-me.zip')`)
 	titles := []string{}
@@ -198,7 +198,7 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	b.click("dialog.modal button.danger", "Restore and replace all data")
 	b.waitFor("the sign-in form after the restore", `location.hash === '#/login' && !document.querySelector('dialog') &&
 		[...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('sign in with a superuser of the backup'))`)
-	b.shot("48-settings-restored-signed-out")
+	b.shot("settings-8-restored-signed-out")
 	signIn(b, "admin@example.com", "s3cret-Passw0rd")
 
 	// The browser logs the health checks refused while the server restarts
