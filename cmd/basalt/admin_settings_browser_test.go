@@ -201,6 +201,17 @@ func TestAdminSettingsInBrowser(t *testing.T) {
 	b.shot("settings-8-restored-signed-out")
 	signIn(b, "admin@example.com", "s3cret-Passw0rd")
 
+	// The backups and the trusted proxy on a phone: no sideways scrolling.
+	b.do("narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	for _, tab := range []string{"backups", "proxy"} {
+		b.do("open "+tab+" on a phone", chromedp.Navigate(base+"/_/#/settings/"+tab))
+		b.waitFor(tab+" on a phone", `!!document.querySelector('.settings-form button[type=submit]')`)
+		if w := eval[int](b, `document.documentElement.scrollWidth`); w > 392 {
+			t.Errorf("the %s screen is %dpx wide on a 390px screen", tab, w)
+		}
+		b.shot("settings-9-" + tab + "-phone")
+	}
+
 	// The browser logs the health checks refused while the server restarts
 	// on the restored data; anything else is a problem.
 	var problems []string

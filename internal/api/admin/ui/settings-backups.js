@@ -21,6 +21,8 @@ export async function render(el) {
     try { items = await api('GET', '/api/backups'); } catch (e) {
       list.classList.remove('busy');
       mount(list, h('p.field-error.pad', e.status === 404 ? 'Backups are not available on this server.' : e.message));
+      // 400 and 404 mean this server makes no backups (e.g. on PostgreSQL).
+      if (e.status === 400 || e.status === 404) create.disabled = uploadBtn.disabled = true;
       return;
     }
     list.classList.remove('busy');
