@@ -81,9 +81,14 @@ export async function render(el, r) {
     const nameErr = document.getElementById(name.id + '-err');
     if (nameErr) nameErr.textContent = c.name ? data.name?.message || '' : '';
     fieldsBox.querySelectorAll('.field-card').forEach((card, i) => {
-      const m = data.fields?.[String(i)]?.message || data[`fields.${i}.visibleRule`]?.message || '';
+      const rule = data[`fields.${i}.visibleRule`]?.message || '';
+      const vr = card.querySelector('.vrule');
+      const slot = vr && document.getElementById(vr.id + '-err');
+      if (slot) slot.textContent = rule;
+      vr?.toggleAttribute('aria-invalid', !!rule);
+      const m = data.fields?.[String(i)]?.message || (slot ? '' : rule);
       card.querySelector('.card-error').textContent = m;
-      card.classList.toggle('invalid', !!m);
+      card.classList.toggle('invalid', !!(m || rule));
     });
     authForm?.showProblems(data);
     const general = typeof data.fields?.message === 'string' ? data.fields.message : '';
@@ -114,7 +119,7 @@ export async function render(el, r) {
         h('button.icon-btn', { type: 'button', title: 'Move up', 'aria-label': `Move ${f.name} up`, disabled: i === 0, onclick: () => { c.fields.splice(i - 1, 0, c.fields.splice(i, 1)[0]); drawFields(); check(); } }, '↑'),
         h('button.icon-btn', { type: 'button', title: 'Move down', 'aria-label': `Move ${f.name} down`, disabled: i === c.fields.length - 1, onclick: () => { c.fields.splice(i + 1, 0, c.fields.splice(i, 1)[0]); drawFields(); check(); } }, '↓'),
         sys ? null : h('button.icon-btn.danger', { type: 'button', title: 'Remove field', 'aria-label': `Remove field ${f.name}`, onclick: () => { c.fields.splice(i, 1); drawFields(); check(); } }, '×')),
-      flags, opts, h('div.card-error', { role: 'alert' }));
+      flags, opts, visibleRuleInput(f, i, set), h('div.card-error', { role: 'alert' }));
     return card;
   }
 
@@ -211,6 +216,29 @@ export async function render(el, r) {
 function scaffoldIndex(idx, name) {
   if (!name || !idx.includes('``')) return idx;
   return idx.replace(/`(idx_\w+?_)`/, (_, p) => '`' + p + name + '`').replaceAll('``', '`' + name + '`');
+}
+
+/**
+ * visibleRuleInput edits a field's visibleRule (a Basalt extension): who
+ * gets the field in responses, a filter over @request.* only. It is checked
+ * by the same dry run as the collection rules; showProblems fills its
+ * error slot.
+ */
+function visibleRuleInput(f, i, set) {
+  const id = `vrule-${i}`;
+  const input = h('textarea.code.rule.vrule', {
+    id, name: `fields.${i}.visibleRule`, rows: 1, spellcheck: 'false', autocomplete: 'off',
+    placeholder: 'Everyone who may see the record', 'aria-describedby': `${id}-err ${id}-help`,
+  });
+  input.value = f.visibleRule || '';
+  // An empty rule is left out of the definition (undefined is not sent).
+  input.addEventListener('input', () => set('visibleRule', input.value.trim() || undefined));
+  return h('div.field.vrule-field',
+    h('label', { for: id }, 'Visible to (visibleRule)'),
+    input,
+    h('div.help', { id: id + '-help' }, 'Only clients whose request matches see this field (superusers always do); it may read only @request.*, e.g. ',
+      h('code', '@request.auth.role = "editor"'), '. Empty: everyone who may see the record.'),
+    h('div.field-error', { id: id + '-err', role: 'alert' }));
 }
 
 function checkbox(label, checked, onchange, disabled) {

@@ -4,6 +4,7 @@
 import { h, mount, api, qs, busy, toast, confirm, field, showErrors, fileURL, debounce, ApiError } from './lib.js';
 import { state, go } from './app.js';
 import { cell } from './records.js';
+import { jsonField } from './json-editor.js';
 
 const IMAGE = /\.(png|jpe?g|gif|webp|svg|avif)$/i;
 
@@ -133,16 +134,13 @@ function toLocalInput(v) {
 }
 
 function jsonEditor(f, v, label, help) {
-  const input = h('textarea.code', { name: f.name, rows: 6, spellcheck: 'false' }, v === undefined || v === null ? '' : JSON.stringify(v, null, 2));
-  const el = field(label, input, { help });
-  const err = () => el.querySelector('.field-error');
-  const check = () => {
-    try { if (input.value.trim()) JSON.parse(input.value); err().textContent = ''; input.removeAttribute('aria-invalid'); return ''; } catch (e) {
-      err().textContent = 'Invalid JSON: ' + e.message; input.setAttribute('aria-invalid', 'true'); return `${f.name}: invalid JSON.`;
-    }
-  };
-  input.addEventListener('input', debounce(check, 300));
-  return { el, collect(fd, data) { const p = check(); if (p) return p; data[f.name] = input.value.trim() ? JSON.parse(input.value) : null; return ''; } };
+  const ed = jsonField({ label, name: f.name, help, value: v === undefined || v === null ? '' : JSON.stringify(v, null, 2) });
+  return { el: ed.el, collect(fd, data) {
+    const p = ed.check();
+    if (p) { ed.textarea.focus(); return p; }
+    data[f.name] = ed.parsed();
+    return '';
+  } };
 }
 
 function relationPicker(f, v, label, help) {

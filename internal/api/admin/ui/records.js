@@ -1,10 +1,13 @@
-// The records of one collection: a paged table with column sort, a filter
-// box (the server's filter language; its errors shown inline), bulk delete
-// and live updates through realtime.
+// The records of one collection: a paged table with column sort, a column
+// chooser, a filter box (the server's filter language; its errors shown
+// inline), bulk delete and live updates through realtime. Wide tables
+// scroll sideways inside their box with the select and id columns pinned.
 import { h, mount, api, qs, busy, toast, confirm, debounce, fmtDate, fileURL, realtime, ApiError } from './lib.js';
 import { state, go } from './app.js';
+import { columnChoice, columnChooser } from './columns.js';
 
-const PER_PAGE = 30;
+const PER_PAGE_KEY = 'basalt_admin_per_page';
+const PER_PAGE_OPTIONS = [30, 50, 100, 200, 500, 1000];
 const IMAGE = /\.(png|jpe?g|gif|webp|svg|avif)$/i;
 
 export async function render(el, r) {
@@ -17,6 +20,7 @@ export async function render(el, r) {
   const q = r.query;
   const view = {
     page: Math.max(1, +q.get('page') || 1),
+    perPage: perPageOf(q.get('perPage') || localStorage.getItem(PER_PAGE_KEY)),
     sort: q.get('sort') ?? (col.fields.some((f) => f.name === 'created') ? '-created' : ''),
     filter: q.get('filter') || '',
     selected: new Set(),
@@ -24,21 +28,31 @@ export async function render(el, r) {
     flash: new Set(),
   };
 
-  const columns = col.fields.filter((f) => f.type !== 'password' && !(col.type === 'auth' && f.name === 'tokenKey')).slice(0, 10);
+  const choice = columnChoice(col);
+  const chooser = columnChooser(choice, () => drawTable());
+  const perPage = h('select.per-page', {
+    'aria-label': 'Records per page',
+    onchange: () => {
+      view.perPage = perPageOf(perPage.value);
+      try { localStorage.setItem(PER_PAGE_KEY, String(view.perPage)); } catch { /* kept for this page only */ }
+      view.page = 1;
+      load();
+    },
+  }, PER_PAGE_OPTIONS.map((n) => h('option', { value: n, selected: n === view.perPage }, `${n} a page`)));
   const filterInput = h('input.filter-input', {
     type: 'search', name: 'filter', value: view.filter, spellcheck: 'false', autocomplete: 'off',
     placeholder: `Filter, e.g. ${sampleFilter(col)}`, 'aria-label': 'Filter records',
   });
   const filterErr = h('div.field-error', { id: 'filter-err', role: 'alert' });
   filterInput.setAttribute('aria-describedby', 'filter-err');
-  const table = h('div.table-wrap');
+  const table = h('div.table-wrap.records-wrap', { tabindex: '0', role: 'region', 'aria-label': `Records of ${col.name}` });
   const pager = h('div.pager');
   const bulk = h('div.bulk');
   const live = h('span.live', { title: 'Realtime updates' }, 'connecting…');
   let ctrl = null;
 
   const syncURL = () => {
-    const hash = '#/c/' + encodeURIComponent(col.name) + qs({ page: view.page > 1 ? view.page : '', sort: view.sort, filter: view.filter });
+    const hash = '#/c/' + encodeURIComponent(col.name) + qs({ page: view.page > 1 ? view.page : '', perPage: view.perPage === PER_PAGE_OPTIONS[0] ? '' : view.perPage, sort: view.sort, filter: view.filter });
     history.replaceState(null, '', hash);
   };
 
@@ -49,7 +63,7 @@ export async function render(el, r) {
     table.classList.add('busy');
     try {
       const res = await api('GET', `/api/collections/${encodeURIComponent(col.name)}/records` +
-        qs({ page: view.page, perPage: PER_PAGE, sort: view.sort, filter: view.filter }), undefined, { signal: ctrl.signal });
+        qs({ page: view.page, perPage: view.perPage, sort: view.sort, filter: view.filter }), undefined, { signal: ctrl.signal });
       filterErr.textContent = '';
       filterInput.removeAttribute('aria-invalid');
       view.items = res.items;
@@ -77,39 +91,77 @@ export async function render(el, r) {
   }
 
   function drawTable() {
+    const columns = choice.visible();
+    const pin = columns[0]?.name === 'id';
     const allChecked = view.items.length > 0 && view.items.every((i) => view.selected.has(i.id));
     const head = h('tr',
-      h('th.check', h('input', { type: 'checkbox', 'aria-label': 'Select all on this page', checked: allChecked,
-        onchange: (e) => { for (const i of view.items) e.target.checked ? view.selected.add(i.id) : view.selected.delete(i.id); drawTable(); drawBulk(); } })),
-      columns.map((f) => {
+      h('th.check.pin', h('input.select-all', { type: 'checkbox', 'aria-label': 'Select all on this page', checked: allChecked })),
+      columns.map((f, i) => {
         const s = sortState(f.name);
-        return h('th', { 'aria-sort': s, scope: 'col' }, h('button.sort', {
-          type: 'button', title: `Sort by ${f.name}`,
-          onclick: () => { view.sort = s === 'ascending' ? '-' + f.name : s === 'descending' ? '' : f.name; view.page = 1; load(); },
+        return h('th' + (pin && i === 0 ? '.pin.pin-id' : ''), { 'aria-sort': s, scope: 'col', 'data-field': f.name }, h('button.sort', {
+          type: 'button', title: `Sort by ${f.name}`, 'data-sort': f.name,
         }, f.name, h('span.type', f.type), h('span.arrow', { 'aria-hidden': 'true' }, s === 'ascending' ? '▲' : s === 'descending' ? '▼' : '')));
       }));
-    const rows = view.items.map((rec) => h('tr' + (view.flash.has(rec.id) ? '.flash' : ''), { 'data-id': rec.id },
-      h('td.check', h('input', { type: 'checkbox', 'aria-label': 'Select ' + rec.id, checked: view.selected.has(rec.id),
-        onchange: (e) => { e.target.checked ? view.selected.add(rec.id) : view.selected.delete(rec.id); drawBulk(); } })),
-      columns.map((f) => h('td.t-' + f.type, f.name === 'id'
-        ? h('a.rec-link', { href: `#/c/${encodeURIComponent(col.name)}/r/${rec.id}` }, rec.id)
-        : cell(col, f, rec)))));
+    const base = `#/c/${encodeURIComponent(col.name)}/r/`;
+    // Rows are built once per load with no listener each: one delegated
+    // listener per table serves every row, so a page of 1000 stays quick.
+    const rows = view.items.map((rec) => {
+      const tr = h('tr' + (view.flash.has(rec.id) ? '.flash' : ''), { 'data-id': rec.id },
+        h('td.check.pin', h('input', { type: 'checkbox', 'aria-label': 'Select ' + rec.id, checked: view.selected.has(rec.id) })));
+      for (let i = 0; i < columns.length; i++) {
+        const f = columns[i];
+        tr.append(h('td.t-' + f.type + (pin && i === 0 ? '.pin.pin-id' : ''), f.name === 'id'
+          ? h('a.rec-link', { href: base + rec.id }, rec.id)
+          : cell(col, f, rec)));
+      }
+      return tr;
+    });
     mount(table, view.items.length
       ? h('table.records', h('thead', head), h('tbody', rows))
       : h('div.empty', view.filter ? 'No record matches this filter.' : 'No records yet.',
         h('a.button.primary', { href: `#/c/${encodeURIComponent(col.name)}/r/new` }, 'New record')));
-    for (const tr of table.querySelectorAll('tbody tr')) {
-      tr.addEventListener('click', (e) => {
-        if (e.target.closest('input, a, button')) return;
-        go(`#/c/${encodeURIComponent(col.name)}/r/${tr.dataset.id}`);
-      });
-    }
     view.flash.clear();
   }
+
+  table.addEventListener('click', (e) => {
+    const sortBtn = e.target.closest('button[data-sort]');
+    if (sortBtn) {
+      const name = sortBtn.dataset.sort;
+      const s = sortState(name);
+      view.sort = s === 'ascending' ? '-' + name : s === 'descending' ? '' : name;
+      view.page = 1;
+      load();
+      return;
+    }
+    const tr = e.target.closest('tbody tr');
+    if (!tr || e.target.closest('input, a, button, label')) return;
+    if (e.target.closest('td.check')) { // a click beside the checkbox toggles it
+      const box = tr.querySelector('td.check input');
+      box.click();
+      return;
+    }
+    go(`#/c/${encodeURIComponent(col.name)}/r/${tr.dataset.id}`);
+  });
+  table.addEventListener('change', (e) => {
+    const box = e.target;
+    if (box.matches('input.select-all')) {
+      for (const i of view.items) box.checked ? view.selected.add(i.id) : view.selected.delete(i.id);
+      for (const b of table.querySelectorAll('tbody td.check input')) b.checked = box.checked;
+      drawBulk();
+      return;
+    }
+    const tr = box.closest('tbody tr');
+    if (!tr || !box.matches('td.check input')) return;
+    box.checked ? view.selected.add(tr.dataset.id) : view.selected.delete(tr.dataset.id);
+    const all = table.querySelector('input.select-all');
+    if (all) all.checked = view.items.length > 0 && view.items.every((i) => view.selected.has(i.id));
+    drawBulk();
+  });
 
   function drawPager() {
     mount(pager,
       h('span.count', `${view.total < 0 ? '' : view.total + (view.total === 1 ? ' record · ' : ' records · ')}page ${view.page} of ${view.pages}`),
+      perPage,
       h('button', { type: 'button', disabled: view.page <= 1, onclick: () => { view.page--; load(); } }, '← Previous'),
       h('button', { type: 'button', disabled: view.page >= view.pages, onclick: () => { view.page++; load(); } }, 'Next →'));
   }
@@ -118,7 +170,7 @@ export async function render(el, r) {
     const n = view.selected.size;
     mount(bulk, n ? [
       h('span', `${n} selected`),
-      h('button.ghost', { type: 'button', onclick: () => { view.selected.clear(); drawTable(); drawBulk(); } }, 'Clear'),
+      h('button.ghost', { type: 'button', onclick: () => { view.selected.clear(); for (const b of table.querySelectorAll('td.check input, input.select-all')) b.checked = false; drawBulk(); } }, 'Clear'),
       h('button.danger', { type: 'button', onclick: (e) => bulkDelete(e.currentTarget) }, `Delete selected (${n})`),
     ] : []);
   }
@@ -148,7 +200,8 @@ export async function render(el, r) {
         h('a.button.primary', { href: `#/c/${encodeURIComponent(col.name)}/r/new` }, '+ New record'))),
     h('form.filter', { role: 'search', onsubmit: (e) => { e.preventDefault(); view.filter = filterInput.value.trim(); view.page = 1; load(); } },
       filterInput, h('button', { type: 'submit' }, 'Apply'),
-      view.filter ? h('button.ghost', { type: 'button', onclick: () => { filterInput.value = ''; view.filter = ''; load(); } }, 'Clear') : null),
+      view.filter ? h('button.ghost', { type: 'button', onclick: () => { filterInput.value = ''; view.filter = ''; load(); } }, 'Clear') : null,
+      chooser),
     filterErr, bulk, table, pager);
 
   await load();
@@ -162,6 +215,12 @@ export async function render(el, r) {
     reload();
   });
   return () => { unsubscribe(); ctrl?.abort(); };
+}
+
+/** perPageOf returns one of the page sizes offered, the first by default. */
+function perPageOf(v) {
+  const n = Number(v);
+  return PER_PAGE_OPTIONS.includes(n) ? n : PER_PAGE_OPTIONS[0];
 }
 
 function detail(e) {
