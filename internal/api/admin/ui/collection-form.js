@@ -190,7 +190,9 @@ export async function render(el, r) {
   const section = (title, ...kids) => h('section.card', h('h2', title), ...kids);
   mount(form,
     section('Collection', h('div.grid2', field('Name', name), field('Type', type))),
-    section('Fields', h('p.fields-error.field-error', { role: 'alert' }), fieldsBox, h('div.add-field', addType, addField)),
+    section('Fields', h('p.fields-error.field-error', { role: 'alert' }), fieldsBox, h('div.add-field', addType, addField),
+      h('p#vrule-help.help', h('strong', 'Visible to'), ' (visibleRule, a Basalt extension): only clients whose request matches get the field (superusers always do). It may read only ',
+        h('code', '@request.*'), ', e.g. ', h('code', '@request.auth.role = "editor"'), '; empty: everyone who may see the record. Checked by the server as you type.')),
     section('API rules', rulesBox),
     section('Indexes', h('p.muted', 'SQL CREATE INDEX statements; unique indexes enforce uniqueness.'), indexBox),
     authForm ? section('Authentication', h('p.muted', 'Sign-in methods, tokens and mails of this auth collection; checked by the server as you type.'), authForm.el) : null,
@@ -226,18 +228,15 @@ function scaffoldIndex(idx, name) {
  */
 function visibleRuleInput(f, i, set) {
   const id = `vrule-${i}`;
-  const input = h('textarea.code.rule.vrule', {
-    id, name: `fields.${i}.visibleRule`, rows: 1, spellcheck: 'false', autocomplete: 'off',
-    placeholder: 'Everyone who may see the record', 'aria-describedby': `${id}-err ${id}-help`,
+  const input = h('input.code.vrule', {
+    id, name: `fields.${i}.visibleRule`, spellcheck: 'false', autocomplete: 'off',
+    placeholder: 'Everyone who may see the record', 'aria-describedby': `${id}-err vrule-help`,
   });
   input.value = f.visibleRule || '';
   // An empty rule is left out of the definition (undefined is not sent).
   input.addEventListener('input', () => set('visibleRule', input.value.trim() || undefined));
-  return h('div.field.vrule-field',
-    h('label', { for: id }, 'Visible to (visibleRule)'),
-    input,
-    h('div.help', { id: id + '-help' }, 'Only clients whose request matches see this field (superusers always do); it may read only @request.*, e.g. ',
-      h('code', '@request.auth.role = "editor"'), '. Empty: everyone who may see the record.'),
+  return h('div.vrule-field',
+    h('label', { for: id }, 'Visible to'), input,
     h('div.field-error', { id: id + '-err', role: 'alert' }));
 }
 

@@ -103,16 +103,38 @@ export async function render(el, r) {
         }, f.name, h('span.type', f.type), h('span.arrow', { 'aria-hidden': 'true' }, s === 'ascending' ? '▲' : s === 'descending' ? '▼' : '')));
       }));
     const base = `#/c/${encodeURIComponent(col.name)}/r/`;
-    // Rows are built once per load with no listener each: one delegated
-    // listener per table serves every row, so a page of 1000 stays quick.
+    // Rows are built with the plain DOM and no listener each (one delegated
+    // listener per table serves every row), so a page of 1000 stays quick.
+    const classes = columns.map((f, i) => 't-' + f.type + (pin && i === 0 ? ' pin pin-id' : ''));
     const rows = view.items.map((rec) => {
-      const tr = h('tr' + (view.flash.has(rec.id) ? '.flash' : ''), { 'data-id': rec.id },
-        h('td.check.pin', h('input', { type: 'checkbox', 'aria-label': 'Select ' + rec.id, checked: view.selected.has(rec.id) })));
+      const tr = document.createElement('tr');
+      if (view.flash.has(rec.id)) tr.className = 'flash';
+      tr.dataset.id = rec.id;
+      const check = document.createElement('td');
+      check.className = 'check pin';
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.checked = view.selected.has(rec.id);
+      box.setAttribute('aria-label', 'Select ' + rec.id);
+      check.append(box);
+      tr.append(check);
       for (let i = 0; i < columns.length; i++) {
         const f = columns[i];
-        tr.append(h('td.t-' + f.type + (pin && i === 0 ? '.pin.pin-id' : ''), f.name === 'id'
-          ? h('a.rec-link', { href: base + rec.id }, rec.id)
-          : cell(col, f, rec)));
+        const td = document.createElement('td');
+        td.className = classes[i];
+        if (f.name === 'id') {
+          const a = document.createElement('a');
+          a.className = 'rec-link';
+          a.href = base + rec.id;
+          a.textContent = rec.id;
+          td.append(a);
+        } else {
+          const c = cell(col, f, rec);
+          if (typeof c === 'string') td.textContent = c;
+          else if (Array.isArray(c)) td.append(...c);
+          else td.append(c);
+        }
+        tr.append(td);
       }
       return tr;
     });
@@ -239,7 +261,13 @@ export function cell(col, f, rec) {
   if (v === undefined || v === null || v === '' || (Array.isArray(v) && !v.length)) return h('span.muted', '–');
   switch (f.type) {
     case 'bool': return h('span.bool' + (v ? '.yes' : ''), v ? 'true' : 'false');
-    case 'date': case 'autodate': return h('time', { datetime: v, title: v }, fmtDate(v));
+    case 'date': case 'autodate': {
+      const t = document.createElement('time'); // two in every row: the plain DOM is quicker
+      t.dateTime = v;
+      t.title = v;
+      t.textContent = fmtDate(v);
+      return t;
+    }
     case 'select': return [].concat(v).map((x) => h('span.chip', x));
     case 'relation': return [].concat(v).map((x) => h('span.chip.rel', x));
     case 'json': return h('code.json', truncate(JSON.stringify(v), 60));
