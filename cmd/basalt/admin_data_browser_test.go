@@ -70,7 +70,7 @@ func TestAdminDataScreensInBrowser(t *testing.T) {
 	vrule := eval[string](b, `document.querySelector('.field-card:last-of-type .vrule').id`)
 	b.fill("#"+vrule, "secret = 'x'")
 	b.waitFor("the inline visibleRule error", fmt.Sprintf(`document.getElementById(%q).textContent.includes('@request')
-		&& document.getElementById(%q).getAttribute('aria-invalid') !== null`, vrule+"-err", vrule))
+		&& document.getElementById(%q).getAttribute('aria-invalid') === 'true'`, vrule+"-err", vrule))
 	b.shot("d01-visible-rule-error")
 	const rule = `@request.auth.id != ""`
 	b.fill("#"+vrule, rule)

@@ -76,7 +76,7 @@ export async function render(el, r) {
       const slot = document.getElementById('rule-' + k + '-err');
       const msg = data[k]?.message || '';
       if (slot) slot.textContent = msg;
-      ruleInputs[k].toggleAttribute('aria-invalid', !!msg);
+      invalid(ruleInputs[k], msg);
     }
     const nameErr = document.getElementById(name.id + '-err');
     if (nameErr) nameErr.textContent = c.name ? data.name?.message || '' : '';
@@ -85,7 +85,7 @@ export async function render(el, r) {
       const vr = card.querySelector('.vrule');
       const slot = vr && document.getElementById(vr.id + '-err');
       if (slot) slot.textContent = rule;
-      vr?.toggleAttribute('aria-invalid', !!rule);
+      if (vr) invalid(vr, rule);
       const m = data.fields?.[String(i)]?.message || (slot ? '' : rule);
       card.querySelector('.card-error').textContent = m;
       card.classList.toggle('invalid', !!(m || rule));
@@ -218,6 +218,12 @@ export async function render(el, r) {
 function scaffoldIndex(idx, name) {
   if (!name || !idx.includes('``')) return idx;
   return idx.replace(/`(idx_\w+?_)`/, (_, p) => '`' + p + name + '`').replaceAll('``', '`' + name + '`');
+}
+
+/** invalid marks input as invalid ("true": an empty aria-invalid means false) while msg is set. */
+function invalid(input, msg) {
+  if (msg) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
 }
 
 /**
