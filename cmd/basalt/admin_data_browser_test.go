@@ -172,7 +172,8 @@ func TestAdminDataScreensInBrowser(t *testing.T) {
 	// An error names its line and column, marks the field and blocks the save.
 	b.fill(ta, "{\n  \"a\": 1,\n  \"b\" 2\n}")
 	b.waitFor("the line and column of the error", fmt.Sprintf(`document.getElementById(%q).textContent.startsWith('Line 3, column 7:')
-		&& document.querySelector(%q).getAttribute('aria-invalid') === 'true' && !document.querySelector('.je-band').hidden`, errID, ta))
+		&& document.querySelector(%q).getAttribute('aria-invalid') === 'true'
+		&& !document.querySelector('.je-band').hidden && document.querySelector('.je-band').style.transform === 'translateY(40px)'`, errID, ta))
 	if d := eval[string](b, fmt.Sprintf(`document.querySelector(%q).getAttribute('aria-describedby')`, ta)); !strings.Contains(d, errID) {
 		t.Errorf("aria-describedby %q does not name the error %s", d, errID)
 	}

@@ -44,8 +44,8 @@ export function columnChoice(col) {
 
 /**
  * columnChooser is a button that opens a panel of one checkbox per field;
- * onchange runs after each change. Esc or a click outside closes the panel
- * and the focus returns to the button.
+ * onchange runs after each change. Esc (the focus returns to the button),
+ * a click outside or moving the focus out closes the panel.
  */
 export function columnChooser(choice, onchange) {
   const panelId = 'columns-panel';
@@ -79,6 +79,8 @@ export function columnChooser(choice, onchange) {
   };
   btn.addEventListener('click', () => (panel.hidden ? open() : close(true)));
   wrap.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !panel.hidden) { e.preventDefault(); close(true); } });
+  // Tabbing past the last checkbox closes the panel, as a click outside does.
+  wrap.addEventListener('focusout', (e) => { if (!panel.hidden && e.relatedTarget && !wrap.contains(e.relatedTarget)) close(false); });
   mount(panel,
     h('div.col-tools',
       h('button.small', { type: 'button', onclick: () => { choice.showAll(); draw(); label(); onchange(); } }, 'Show all'),
