@@ -7,8 +7,12 @@
 // When tracing is not configured nothing here is created: callers hold a nil
 // *Tracer and install none of its middleware, so requests pay nothing.
 //
-// tracing imports OpenTelemetry and the standard library only; never a
-// Basalt domain package, service or transport.
+// The exporter (otlp.go) is Basalt's own: it posts the OTLP protobuf
+// messages over HTTP without linking gRPC.
+//
+// tracing imports OpenTelemetry (with its OTLP messages and protobuf) and
+// the standard library only; never a Basalt domain package, service or
+// transport.
 package tracing
 
 import (
@@ -16,8 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -44,6 +48,10 @@ type Config struct {
 	SampleRatio float64
 	// ServiceVersion is service.version (the build's version).
 	ServiceVersion string
+	// Getenv reads the standard OTEL_EXPORTER_OTLP_* variables (headers,
+	// compression, timeout, certificates; see otlp_config.go); nil reads
+	// the process environment.
+	Getenv func(string) string
 }
 
 // Tracer makes Basalt's spans. A nil *Tracer is never used: callers skip
@@ -71,18 +79,23 @@ func Start(ctx context.Context, c Config) (*Tracer, error) {
 	if c.SampleRatio < 0 || c.SampleRatio > 1 {
 		return nil, fmt.Errorf("trace sample ratio: want 0 to 1, got %v", c.SampleRatio)
 	}
-	var opts []otlptracehttp.Option
+	var endpoint string
 	if c.Endpoint != "" {
 		u, err := endpointURL(c.Endpoint)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, otlptracehttp.WithEndpointURL(u))
+		endpoint = u
 	}
-	exp, err := otlptracehttp.New(ctx, opts...)
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	ec, err := exportConfigFrom(endpoint, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("creating the OTLP trace exporter: %w", err)
+		return nil, err
 	}
+	exp := newExporter(ec)
 	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(ServiceName), semconv.ServiceVersion(c.ServiceVersion)))
 	if err != nil {
