@@ -282,7 +282,7 @@ func openWrapped(ctx context.Context, dir, db string, logger *slog.Logger, wrap 
 		return nil, err
 	}
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
-	records := record.New(st, cols, files.ForRecords(), now, random.ID)
+	records := record.New(st, cols, files.ForRecords(), now, func() string { return random.RecordID(now()) })
 	mails := newMailQueue(set, logger)
 	authSvc := auth.New(st, cols, records, now, append([]auth.Option{auth.WithLogger(logger),
 		auth.WithMail(mails, func() settings.Meta { return set.Get().Meta })}, authOpts...)...)

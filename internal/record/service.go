@@ -33,6 +33,8 @@ type Service struct {
 	cols  Collections
 	files Files
 	now   func() time.Time
+	// newID returns the id of a new record whose id field has the default
+	// autogeneratePattern.
 	newID func() string
 	// onCommit is called after every commit that added outbox events.
 	onCommit func()
@@ -46,7 +48,10 @@ type Service struct {
 }
 
 // New returns a record service. files may be nil when file fields are not
-// used (uploads are then refused).
+// used (uploads are then refused). newID makes the ids of new records whose
+// collection keeps the default id pattern (schema.DefaultIDPattern):
+// random.RecordID's time-ordered ids keep inserts at the end of the id
+// index.
 func New(st store.Store, cols Collections, files Files, now func() time.Time, newID func() string) *Service {
 	return &Service{store: st, cols: cols, files: files, now: now, newID: newID}
 }

@@ -171,7 +171,7 @@ func (s *Service) create(ctx context.Context, tx store.Tx, fx *effects, req *Req
 		fieldProblem(fe, ch.field.Name, apply(r, ch))
 	}
 	if r.ID() == "" {
-		r.Data["id"] = s.newID()
+		r.Data["id"] = s.recordID(c)
 	}
 	now := schema.FormatTime(s.now())
 	for _, f := range c.Fields {
@@ -563,6 +563,16 @@ func withMessage(err error, msg string) error {
 		return &apperr.Error{Code: apperr.Invalid, Message: msg, Data: e.Data, Cause: err}
 	}
 	return err
+}
+
+// recordID returns the id of a new record of c that came without one: from
+// the id field's autogeneratePattern when c has its own, else from the
+// service's generator, whose ids have the default pattern's shape.
+func (s *Service) recordID(c *schema.Collection) string {
+	if f := c.Field("id"); f != nil && f.AutogeneratePattern != "" && f.AutogeneratePattern != schema.DefaultIDPattern {
+		return s.generate(f.AutogeneratePattern)
+	}
+	return s.newID()
 }
 
 func (s *Service) generate(pattern string) string {

@@ -4,11 +4,15 @@ import "fmt"
 
 func fl(v float64) *float64 { return &v }
 
+// DefaultIDPattern is the autogeneratePattern of the default id field:
+// 15 characters of [a-z0-9].
+const DefaultIDPattern = "[a-z0-9]{15}"
+
 // IDField returns the primary-key field every collection has.
 func IDField() *Field {
 	return &Field{
 		ID: "text3208210256", Name: "id", Type: TypeText, System: true, Required: true, PrimaryKey: true,
-		Min: fl(15), Max: fl(15), Pattern: "^[a-z0-9]+$", AutogeneratePattern: "[a-z0-9]{15}",
+		Min: fl(15), Max: fl(15), Pattern: "^[a-z0-9]+$", AutogeneratePattern: DefaultIDPattern,
 	}
 }
 

@@ -57,7 +57,7 @@ func benchServer(b *testing.B, n int) (http.Handler, []string, func(on bool)) {
 	}
 	b.Cleanup(func() { blobs.Close() })
 	files := file.New(blobs, func(n int) string { return random.String(random.LowerAlnum, n) })
-	records := record.New(st, cols, files.ForRecords(), time.Now, random.ID)
+	records := record.New(st, cols, files.ForRecords(), time.Now, func() string { return random.RecordID(time.Now()) })
 	authSvc := auth.New(st, cols, records, time.Now)
 	h := rest.NewServer(rest.Deps{
 		Logger: logger, Collections: cols, Records: records, Auth: authSvc, Settings: sets, Files: files,
