@@ -36,6 +36,8 @@ type Service struct {
 	// newID returns the id of a new record whose id field has the default
 	// autogeneratePattern.
 	newID func() string
+	// patterns caches the compiled patterns of text fields.
+	patterns *schema.Patterns
 	// onCommit is called after every commit that added outbox events.
 	onCommit func()
 	// Audit records superuser changes and auth record password and email
@@ -53,7 +55,7 @@ type Service struct {
 // random.RecordID's time-ordered ids keep inserts at the end of the id
 // index.
 func New(st store.Store, cols Collections, files Files, now func() time.Time, newID func() string) *Service {
-	return &Service{store: st, cols: cols, files: files, now: now, newID: newID}
+	return &Service{store: st, cols: cols, files: files, now: now, newID: newID, patterns: schema.NewPatterns()}
 }
 
 // OnCommit sets fn to be called after every committed transaction that

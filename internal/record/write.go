@@ -456,7 +456,7 @@ func (s *Service) preparePassword(r, prev *schema.Record, in Input, fe apperr.Fi
 	if prev != nil && plain == prev.String("password") {
 		return // unchanged hash
 	}
-	if p := f.Validate(plain); p != nil {
+	if p := f.ValidateWith(plain, s.patterns); p != nil {
 		fe.Add("password", p.Code, p.Message)
 		return
 	}
@@ -481,12 +481,12 @@ func (s *Service) validate(r *schema.Record, fe apperr.FieldErrors) {
 			continue
 		}
 		if f.Name == "id" {
-			if p := f.Validate(r.Data["id"]); p != nil {
+			if p := f.ValidateWith(r.Data["id"], s.patterns); p != nil {
 				fe.Add("id", p.Code, p.Message)
 			}
 			continue
 		}
-		fieldProblem(fe, f.Name, f.Validate(r.Data[f.Name]))
+		fieldProblem(fe, f.Name, f.ValidateWith(r.Data[f.Name], s.patterns))
 	}
 }
 

@@ -290,7 +290,11 @@ func IsEmpty(v any) bool {
 
 // Validate checks a canonical value against f's options. Relation targets
 // and file contents are checked by the services that know about them.
-func (f *Field) Validate(v any) *apperr.Field {
+func (f *Field) Validate(v any) *apperr.Field { return f.ValidateWith(v, nil) }
+
+// ValidateWith is Validate taking compiled text patterns from pats (nil
+// compiles them per call).
+func (f *Field) ValidateWith(v any, pats *Patterns) *apperr.Field {
 	if f.Required && IsEmpty(v) && f.Type != TypeAutodate {
 		return &apperr.Field{Code: "validation_required", Message: "Cannot be blank."}
 	}
@@ -300,7 +304,7 @@ func (f *Field) Validate(v any) *apperr.Field {
 		if s == "" {
 			return nil
 		}
-		return f.validateText(s)
+		return f.validateText(s, pats)
 	case TypeNumber:
 		n, _ := v.(float64)
 		if f.OnlyInt && n != math.Trunc(n) {
@@ -366,7 +370,7 @@ func (f *Field) Validate(v any) *apperr.Field {
 	return nil
 }
 
-func (f *Field) validateText(s string) *apperr.Field {
+func (f *Field) validateText(s string, pats *Patterns) *apperr.Field {
 	n := utf8.RuneCountInString(s)
 	min, max := intOf(f.Min), intOf(f.Max)
 	if max == 0 {
@@ -382,7 +386,7 @@ func (f *Field) validateText(s string) *apperr.Field {
 		return &apperr.Field{Code: "validation_max_text_constraint", Message: fmt.Sprintf("Must be less than %d character(s).", max)}
 	}
 	if f.Pattern != "" {
-		re, err := regexp.Compile(f.Pattern)
+		re, err := pats.compile(f.Pattern)
 		if err != nil || !re.MatchString(s) {
 			return &apperr.Field{Code: "validation_invalid_format", Message: "Invalid value format."}
 		}
