@@ -49,7 +49,7 @@ export function columnChoice(col) {
  */
 export function columnChooser(choice, onchange) {
   const panelId = 'columns-panel';
-  const btn = h('button.col-button', { type: 'button', 'aria-expanded': 'false', 'aria-controls': panelId, 'aria-haspopup': 'true' });
+  const btn = h('button.col-button', { type: 'button', 'aria-expanded': 'false', 'aria-controls': panelId });
   const list = h('div.col-list');
   const panel = h('div.col-panel', { id: panelId, role: 'group', 'aria-label': 'Visible columns', hidden: true });
   const wrap = h('div.col-chooser', btn, panel);

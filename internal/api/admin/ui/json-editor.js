@@ -9,7 +9,7 @@ const INDENT = '  ';
 const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 
 /** KEY_HELP tells keyboard users how to indent and how to leave the editor. */
-export const KEY_HELP = 'Tab indents, Shift+Tab outdents; press Esc, then Tab, to move on.';
+export const KEY_HELP = 'Tab indents, Shift+Tab outdents, Enter keeps the indentation; press Esc, then Tab, to move on.';
 
 /**
  * jsonField builds a labelled JSON editor. value is the initial text; the
@@ -90,6 +90,12 @@ export function jsonField({ label, name, value = '', help = '', id, onInput } = 
   textarea.addEventListener('blur', () => { escaped = false; });
   textarea.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') { escaped = true; return; }
+    if (e.key === 'Enter' && !e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && !e.isComposing) {
+      escaped = false;
+      e.preventDefault();
+      newline(textarea);
+      return;
+    }
     if (e.key !== 'Tab' || e.ctrlKey || e.metaKey || e.altKey) { escaped = false; return; }
     if (escaped) { escaped = false; return; } // the browser moves the focus
     e.preventDefault();
@@ -130,6 +136,29 @@ function replaceAll(ta, text) {
 function moveTo(ta, offset) {
   ta.focus();
   ta.setSelectionRange(offset, offset);
+}
+
+/**
+ * newline breaks the line keeping its indentation, one level deeper after
+ * an opening bracket; between a pair of brackets the closing one moves to
+ * a line of its own.
+ */
+function newline(ta) {
+  const { value: v, selectionStart: s, selectionEnd: e } = ta;
+  const from = v.lastIndexOf('\n', s - 1) + 1;
+  const lead = /^[ \t]*/.exec(v.slice(from, s))[0];
+  const before = v.slice(from, s).trimEnd().slice(-1);
+  const after = v.slice(e).trimStart()[0];
+  if (before === '{' || before === '[') {
+    const inner = '\n' + lead + INDENT;
+    const pair = (before === '{' && after === '}') || (before === '[' && after === ']');
+    const rest = v.slice(e);
+    const gap = rest.length - rest.trimStart().length;
+    replace(ta, s, pair ? e + gap : e, pair ? inner + '\n' + lead : inner);
+    ta.setSelectionRange(s + inner.length, s + inner.length);
+    return;
+  }
+  replace(ta, s, e, '\n' + lead);
 }
 
 /** indent indents (or outdents) the caret's line or every selected line. */
