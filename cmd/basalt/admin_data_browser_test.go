@@ -105,6 +105,7 @@ func TestAdminDataScreensInBrowser(t *testing.T) {
 	// The table shows the first ten fields; the chooser shows one beyond
 	// them and hides another, and the choice outlives a reload.
 	b.do("open the records", chromedp.Navigate(base+"/_/#/c/notes"))
+	b.do("keep every request's timing", chromedp.Evaluate[chromedp.Void](`performance.setResourceTimingBufferSize(100000)`))
 	heads := `[...document.querySelectorAll('table.records thead th[data-field]')].map((th) => th.dataset.field).join(',')`
 	b.waitFor("the default columns", heads+` === 'id,created,updated,title,meta,f1,f2,f3,f4,f5'`)
 	b.click("button.col-button", "Columns")
@@ -155,6 +156,18 @@ func TestAdminDataScreensInBrowser(t *testing.T) {
 	}
 	b.do("back to 30 a page", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.per-page'); s.value = '30'; s.dispatchEvent(new Event('change')); })()`))
 	b.waitFor("30 rows", `document.querySelectorAll('table.records tbody tr').length === 30`)
+
+	// A record changed elsewhere is redrawn in its row, without reloading
+	// the page (the sort and filter cannot move it).
+	b.waitFor("the realtime subscription", `document.querySelector('.live')?.textContent.includes('Live')`)
+	lists := `performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/collections/notes/records?')).length`
+	before := eval[int](b, lists)
+	apiCall(t, "PATCH", base+"/api/collections/notes/records/"+target["id"].(string), token, map[string]any{"title": "Edited live"})
+	b.waitFor("the row redrawn live", `[...document.querySelectorAll('table.records tbody tr')].some((tr) => tr.classList.contains('flash') && tr.textContent.includes('Edited live'))`)
+	b.do("wait past the reload delay", chromedp.Sleep(600*time.Millisecond))
+	if after := eval[int](b, lists); after != before {
+		t.Errorf("an update on the page reloaded it (%d list requests, then %d)", before, after)
+	}
 
 	// The JSON editor.
 	b.do("open the record", chromedp.Navigate(base+"/_/#/c/notes/r/"+target["id"].(string)))

@@ -102,42 +102,7 @@ export async function render(el, r) {
           type: 'button', title: `Sort by ${f.name}`, 'data-sort': f.name,
         }, f.name, h('span.type', f.type), h('span.arrow', { 'aria-hidden': 'true' }, s === 'ascending' ? '▲' : s === 'descending' ? '▼' : '')));
       }));
-    const base = `#/c/${encodeURIComponent(col.name)}/r/`;
-    // Rows are built with the plain DOM and no listener each (one delegated
-    // listener per table serves every row), so a page of 1000 stays quick.
-    const classes = columns.map((f, i) => 't-' + f.type + (pin && i === 0 ? ' pin pin-id' : ''));
-    const rows = view.items.map((rec) => {
-      const tr = document.createElement('tr');
-      if (view.flash.has(rec.id)) tr.className = 'flash';
-      tr.dataset.id = rec.id;
-      const check = document.createElement('td');
-      check.className = 'check pin';
-      const box = document.createElement('input');
-      box.type = 'checkbox';
-      box.checked = view.selected.has(rec.id);
-      box.setAttribute('aria-label', 'Select ' + rec.id);
-      check.append(box);
-      tr.append(check);
-      for (let i = 0; i < columns.length; i++) {
-        const f = columns[i];
-        const td = document.createElement('td');
-        td.className = classes[i];
-        if (f.name === 'id') {
-          const a = document.createElement('a');
-          a.className = 'rec-link';
-          a.href = base + rec.id;
-          a.textContent = rec.id;
-          td.append(a);
-        } else {
-          const c = cell(col, f, rec);
-          if (typeof c === 'string') td.textContent = c;
-          else if (Array.isArray(c)) td.append(...c);
-          else td.append(c);
-        }
-        tr.append(td);
-      }
-      return tr;
-    });
+    const rows = view.items.map((rec) => rowFor(rec, columns, pin));
     // A fixed layout sized by column type: the browser lays out a page of
     // 1000 rows without measuring every cell, and columns keep their width
     // from page to page.
@@ -151,6 +116,64 @@ export async function render(el, r) {
       : h('div.empty', view.filter ? 'No record matches this filter.' : 'No records yet.',
         h('a.button.primary', { href: `#/c/${encodeURIComponent(col.name)}/r/new` }, 'New record')));
     view.flash.clear();
+  }
+
+  /**
+   * rowFor builds the row of rec with the plain DOM and no listener of its
+   * own (one delegated listener per table serves every row), so a page of
+   * 1000 stays quick.
+   */
+  function rowFor(rec, columns, pin) {
+    const base = `#/c/${encodeURIComponent(col.name)}/r/`;
+    const tr = document.createElement('tr');
+    if (view.flash.has(rec.id)) tr.className = 'flash';
+    tr.dataset.id = rec.id;
+    const check = document.createElement('td');
+    check.className = 'check pin';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = view.selected.has(rec.id);
+    box.setAttribute('aria-label', 'Select ' + rec.id);
+    check.append(box);
+    tr.append(check);
+    for (let i = 0; i < columns.length; i++) {
+      const f = columns[i];
+      const td = document.createElement('td');
+      td.className = 't-' + f.type + (pin && i === 0 ? ' pin pin-id' : '');
+      if (f.name === 'id') {
+        const a = document.createElement('a');
+        a.className = 'rec-link';
+        a.href = base + rec.id;
+        a.textContent = rec.id;
+        td.append(a);
+      } else {
+        const c = cell(col, f, rec);
+        if (typeof c === 'string') td.textContent = c;
+        else if (Array.isArray(c)) td.append(...c);
+        else td.append(c);
+      }
+      tr.append(td);
+    }
+    return tr;
+  }
+
+  /**
+   * patch shows an updated record in its row at once. It returns false when
+   * the page must be reloaded instead: the record is not on it, or the
+   * change may move it (a filter is set, or the sort field changed).
+   */
+  function patch(rec) {
+    const i = view.items.findIndex((x) => x.id === rec.id);
+    const tr = i < 0 ? null : [...table.querySelectorAll('tbody tr')].find((x) => x.dataset.id === rec.id);
+    if (!tr) return false;
+    const sortField = view.sort.replace(/^-/, '');
+    const moved = view.filter !== '' || (sortField && JSON.stringify(view.items[i][sortField]) !== JSON.stringify(rec[sortField]));
+    view.items[i] = rec;
+    const columns = choice.visible();
+    view.flash.add(rec.id);
+    tr.replaceWith(rowFor(rec, columns, columns[0]?.name === 'id'));
+    view.flash.delete(rec.id);
+    return !moved;
   }
 
   table.addEventListener('click', (e) => {
@@ -240,6 +263,7 @@ export async function render(el, r) {
   realtime.onstate = (s) => { live.textContent = s === 'live' ? '● Live' : s; live.classList.toggle('on', s === 'live'); };
   if (realtime.clientId) realtime.onstate('live');
   const unsubscribe = realtime.subscribe(col.name + '/*', (action, rec) => {
+    if (action === 'update' && rec?.id && patch(rec)) return;
     if (rec?.id && action !== 'delete') view.flash.add(rec.id);
     if (action === 'delete') view.selected.delete(rec?.id);
     reload();
