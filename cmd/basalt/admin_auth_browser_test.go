@@ -42,22 +42,22 @@ func TestAdminAuthInBrowser(t *testing.T) {
 
 	b := newBrowserSession(t, base)
 	b.do("open the dashboard", chromedp.Navigate(base+"/_/"))
-	b.waitFor("the sign-in form", `!!document.querySelector('input[name=identity]')`)
+	authWait(b, "the sign-in form", `!!document.querySelector('input[name=identity]')`)
 	b.fill("input[name=identity]", email)
 	b.fill("input[name=password]", pass)
 	b.click("form.login button[type=submit]", "Sign in")
-	b.waitFor("the collections overview", `document.querySelector('main h1')?.textContent === 'Collections'`)
+	authWait(b, "the collections overview", `document.querySelector('main h1')?.textContent === 'Collections'`)
 
 	// A new auth collection with an OAuth2 provider, MFA and one-time
 	// passwords, all through the forms.
 	b.do("open the new auth collection form", chromedp.Navigate(base+"/_/#/new-collection?type=auth"))
-	b.waitFor("the auth options", `!!document.getElementById('ao-mfa-rule') && !!document.querySelector('input[name=name]')`)
+	authWait(b, "the auth options", `!!document.getElementById('ao-mfa-rule') && !!document.querySelector('input[name=name]')`)
 	b.fill("input[name=name]", "members")
 	b.click("fieldset[data-option=oauth2] > label.check", "Enabled")
 	b.click("fieldset[data-option=oauth2] button", "Add provider")
-	b.waitFor("the provider card", `!!document.getElementById('ao-oauth2-providers-0-name')`)
+	authWait(b, "the provider card", `!!document.getElementById('ao-oauth2-providers-0-name')`)
 	b.fill("#ao-oauth2-providers-0-name", "google")
-	b.waitFor("the Google card", `document.querySelector('.provider-card legend')?.textContent === 'Google'`)
+	authWait(b, "the Google card", `document.querySelector('.provider-card legend')?.textContent === 'Google'`)
 	b.fill("#ao-oauth2-providers-0-clientId", "members-client")
 	b.fill("#ao-oauth2-providers-0-clientSecret", "members-secret")
 	b.click("fieldset[data-option=mfa] > label.check", "Enabled")
@@ -67,7 +67,7 @@ func TestAdminAuthInBrowser(t *testing.T) {
 	b.fill("#ao-otp-length", "6")
 	b.shot("auth-1-collection-form")
 	b.click("button[type=submit]", "Create collection")
-	b.waitFor("the members records", `location.hash.startsWith('#/c/members') && !!document.querySelector('.filter-input')`)
+	authWait(b, "the members records", `location.hash.startsWith('#/c/members') && !!document.querySelector('.filter-input')`)
 	col := apiCall(t, "GET", base+"/api/collections/members", token, nil)
 	raw, _ := json.Marshal(col)
 	if strings.Contains(string(raw), "members-secret") || strings.Contains(string(raw), `"clientSecret"`) {
@@ -94,38 +94,49 @@ func TestAdminAuthInBrowser(t *testing.T) {
 	// missing field, then a provider configured twice; saving is refused
 	// and moves the focus to the input at fault.
 	b.do("edit members", chromedp.Navigate(base+"/_/#/c/members/edit"))
-	b.waitFor("the stored options", `document.getElementById('ao-mfa-rule')?.value === 'verified = false' && document.getElementById('ao-oauth2-providers-0-clientSecret')?.placeholder.includes('Stored')`)
+	authWait(b, "the stored options", `document.getElementById('ao-mfa-rule')?.value === 'verified = false' && document.getElementById('ao-oauth2-providers-0-clientSecret')?.placeholder.includes('Stored')`)
 	b.fill("#ao-mfa-rule", "nosuchfield = 1")
-	b.waitFor("the inline MFA rule error", `document.getElementById('ao-mfa-rule-err').textContent.includes('nosuchfield') && document.getElementById('ao-mfa-rule').getAttribute('aria-invalid') === 'true'`)
+	authWait(b, "the inline MFA rule error", `document.getElementById('ao-mfa-rule-err').textContent.includes('nosuchfield') && document.getElementById('ao-mfa-rule').getAttribute('aria-invalid') === 'true'`)
 	b.shot("auth-2-mfa-rule-error")
 	b.fill("#ao-mfa-rule", "verified = false")
-	b.waitFor("the MFA rule error to clear", `document.getElementById('ao-mfa-rule-err').textContent === ''`)
+	authWait(b, "the MFA rule error to clear", `document.getElementById('ao-mfa-rule-err').textContent === ''`)
 	b.click("fieldset[data-option=oauth2] button", "Add provider")
-	b.waitFor("a second provider card", `!!document.getElementById('ao-oauth2-providers-1-name')`)
+	authWait(b, "a second provider card", `!!document.getElementById('ao-oauth2-providers-1-name')`)
 	b.fill("#ao-oauth2-providers-1-name", "google")
 	b.fill("#ao-oauth2-providers-1-clientId", "again")
-	b.waitFor("the inline provider error", `document.getElementById('ao-oauth2-providers-1-name-err').textContent.includes('twice')`)
+	authWait(b, "the inline provider error", `document.getElementById('ao-oauth2-providers-1-name-err').textContent.includes('twice')`)
 	b.shot("auth-3-provider-error")
 	b.click("button[type=submit]", "Save changes")
-	b.waitFor("the refused save", `document.querySelector('.collection-form .form-error').textContent !== '' && document.activeElement?.id === 'ao-oauth2-providers-1-name'`)
+	authWait(b, "the refused save", `document.querySelector('.collection-form .form-error').textContent !== '' && document.activeElement?.id === 'ao-oauth2-providers-1-name'`)
 	b.click(".providers .provider-card:last-child button.danger", "Remove provider")
-	b.waitFor("the provider error to clear", `!document.getElementById('ao-oauth2-providers-1-name') && !document.querySelector('.auth-options [aria-invalid=true]')`)
+	authWait(b, "the provider error to clear", `!document.getElementById('ao-oauth2-providers-1-name') && !document.querySelector('.auth-options [aria-invalid=true]')`)
+	// The raw JSON escape hatch shows every option but the secrets, and
+	// what it applies lands in the forms.
+	b.click("details.advanced summary", "Advanced")
+	authWait(b, "the options as JSON", `document.getElementById('ao-raw').value.includes('"members-client"') && !document.getElementById('ao-raw').value.includes('members-secret')`)
+	if !eval[bool](b, `(() => { const t = document.getElementById('ao-raw'); const v = t.value.replace('"length": 6', '"length": 2'); t.value = v; return v.includes('"length": 2'); })()`) {
+		t.Fatal("the JSON has no OTP length of 6")
+	}
+	b.click("details.advanced button", "Apply JSON")
+	authWait(b, "the applied OTP length and its inline error", `document.getElementById('ao-otp-length').value === '2' && document.getElementById('ao-otp-length-err').textContent.includes('4 and 32')`)
+	b.fill("#ao-otp-length", "6")
+	authWait(b, "the OTP length error to clear", `document.getElementById('ao-otp-length-err').textContent === ''`)
 	b.click("button[type=submit]", "Save changes")
-	b.waitFor("the members records again", `location.hash.startsWith('#/c/members') && !!document.querySelector('.filter-input')`)
+	authWait(b, "the members records again", `location.hash.startsWith('#/c/members') && !!document.querySelector('.filter-input')`)
 	if list, _ := apiCall(t, "GET", base+"/api/collections/members/auth-methods", "", nil)["oauth2"].(map[string]any)["providers"].([]any); len(list) != 1 {
 		t.Errorf("after saving without a secret the google provider is gone from auth-methods: %v", list)
 	}
 
 	// MFA with one-time passwords for superusers, and a shorter auth token.
 	b.do("edit _superusers", chromedp.Navigate(base+"/_/#/c/_superusers/edit"))
-	b.waitFor("the superusers' options", `!!document.getElementById('ao-mfa-rule')`)
+	authWait(b, "the superusers' options", `!!document.getElementById('ao-mfa-rule')`)
 	b.click("fieldset[data-option=mfa] > label.check", "Enabled")
 	b.click("fieldset[data-option=otp] > label.check", "Enabled")
 	b.fill("#ao-otp-length", "6")
 	b.fill("#ao-authToken-duration", "3600")
-	b.waitFor("the duration in words", `document.getElementById('ao-authToken-duration').parentElement.parentElement.textContent.includes('1 hour')`)
+	authWait(b, "the duration in words", `document.getElementById('ao-authToken-duration-help').textContent.includes('1 hour')`)
 	b.click("button[type=submit]", "Save changes")
-	b.waitFor("the superusers table", `location.hash.startsWith('#/c/_superusers') && !!document.querySelector('.filter-input')`)
+	authWait(b, "the superusers table", `location.hash.startsWith('#/c/_superusers') && !!document.querySelector('.filter-input')`)
 	su := apiCall(t, "GET", base+"/api/collections/_superusers", token, nil)
 	if su["mfa"].(map[string]any)["enabled"] != true || su["otp"].(map[string]any)["enabled"] != true || su["authToken"].(map[string]any)["duration"] != 3600.0 {
 		t.Fatalf("saved superuser options: mfa %v otp %v authToken %v", su["mfa"], su["otp"], su["authToken"])
@@ -133,16 +144,17 @@ func TestAdminAuthInBrowser(t *testing.T) {
 
 	// Sign out: the session is gone and the dashboard asks to sign in.
 	b.click("header.topbar button", "Sign out")
-	b.waitFor("the sign-in form after signing out", `location.hash === '#/login' && !!document.querySelector('input[name=identity]') && localStorage.getItem('basalt_admin_auth') === null`)
+	authWait(b, "the sign-in form after signing out", `location.hash === '#/login' && !!document.querySelector('input[name=identity]')`)
+	authWait(b, "the session to go", `localStorage.getItem('basalt_admin_auth') === null`)
 	b.do("open a screen signed out", chromedp.Navigate(base+"/_/#/c/members"))
-	b.waitFor("the sign-in form again", `location.hash === '#/login' && !!document.querySelector('input[name=identity]')`)
+	authWait(b, "the sign-in form again", `location.hash === '#/login' && !!document.querySelector('input[name=identity]')`)
 
 	// The password is the first step; the one-time password from the mail
 	// the second. A wrong one is refused with a clear error.
 	b.fill("input[name=identity]", email)
 	b.fill("input[name=password]", pass)
 	b.click("form.login button[type=submit]", "Sign in")
-	b.waitFor("the second step", `document.querySelector('form.login h1')?.textContent === 'Second step' && document.activeElement?.autocomplete === 'one-time-code'`)
+	authWait(b, "the second step", `document.querySelector('form.login h1')?.textContent === 'Second step' && document.activeElement?.autocomplete === 'one-time-code'`)
 	msg := smtp.Wait(t, 15*time.Second, func(m *mailtest.Message) bool { return strings.Contains(m.Subject(), "OTP") })
 	code := regexp.MustCompile(`<strong>(\d+)</strong>`).FindStringSubmatch(msg.HTML())
 	if code == nil || len(code[1]) != 6 {
@@ -153,14 +165,14 @@ func TestAdminAuthInBrowser(t *testing.T) {
 	b.shot("auth-4-otp-step")
 	b.fill("input[autocomplete=one-time-code]", string(wrong))
 	b.click("form.login button[type=submit]", "Verify")
-	b.waitFor("the wrong code refused", `document.querySelector('form.login .form-error')?.textContent.includes('one-time password') && document.querySelector('input[autocomplete=one-time-code]').getAttribute('aria-invalid') === 'true'`)
+	authWait(b, "the wrong code refused", `document.querySelector('form.login .form-error')?.textContent.includes('one-time password') && document.querySelector('input[autocomplete=one-time-code]').getAttribute('aria-invalid') === 'true'`)
 	b.shot("auth-5-otp-wrong")
 	if got := eval[string](b, `localStorage.getItem('basalt_admin_auth') || ''`); got != "" {
 		t.Fatalf("a wrong one-time password signed in: %s", got)
 	}
 	b.fill("input[autocomplete=one-time-code]", code[1])
 	b.click("form.login button[type=submit]", "Verify")
-	b.waitFor("the dashboard after MFA", `document.querySelector('main h1')?.textContent === 'Collections'`)
+	authWait(b, "the dashboard after MFA", `document.querySelector('main h1')?.textContent === 'Collections'`)
 	first := eval[string](b, `JSON.parse(localStorage.getItem('basalt_admin_auth')).token`)
 
 	// The dashboard renews a token with less than a day left when it loads
@@ -168,7 +180,7 @@ func TestAdminAuthInBrowser(t *testing.T) {
 	// gets a new token. JWT times are in seconds, so wait for the next one.
 	time.Sleep(1100 * time.Millisecond)
 	b.do("reload", chromedp.Reload())
-	b.waitFor("the renewed token", fmt.Sprintf(`JSON.parse(localStorage.getItem('basalt_admin_auth') || '{}').token !== %q && document.querySelector('main h1')?.textContent === 'Collections'`, first))
+	authWait(b, "the renewed token", fmt.Sprintf(`JSON.parse(localStorage.getItem('basalt_admin_auth') || '{}').token !== %q && document.querySelector('main h1')?.textContent === 'Collections'`, first))
 	renewed := eval[string](b, `JSON.parse(localStorage.getItem('basalt_admin_auth')).token`)
 	if left := jwtExpiry(t, renewed) - time.Now().Unix(); left < 3500 || left > 3600 {
 		t.Errorf("the renewed token expires in %d s, want the configured hour", left)
@@ -177,7 +189,7 @@ func TestAdminAuthInBrowser(t *testing.T) {
 
 	// The forms fit a phone screen.
 	b.do("narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(base+"/_/#/c/members/edit"))
-	b.waitFor("the auth options on a phone", `!!document.getElementById('ao-oauth2-providers-0-clientId')`)
+	authWait(b, "the auth options on a phone", `!!document.getElementById('ao-oauth2-providers-0-clientId')`)
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 392 {
 		t.Errorf("the auth options are %dpx wide on a 390px screen", w)
 	}
@@ -212,4 +224,18 @@ func jwtExpiry(t *testing.T, token string) int64 {
 		t.Fatalf("decoding the claims: %v", err)
 	}
 	return claims.Exp
+}
+
+// authWait is waitFor that also reports where the page was when the wait
+// failed: the URL fragment and the start of the screen's text.
+func authWait(b *browserSession, what, cond string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		b.shot("failure-auth")
+		where, _ := chromedp.Run(context.WithoutCancel(b.ctx), chromedp.Evaluate[string](
+			`location.hash + ' | ' + (document.querySelector('#app')?.innerText || '').replace(/\s+/g, ' ').slice(0, 400)`))
+		b.t.Fatalf("waiting for %s (%s): %v\npage: %s", what, cond, err, where)
+	}
 }

@@ -112,16 +112,20 @@ async function render() {
   } else {
     main = null;
   }
-  mount(target, h('div.loading-screen', { 'aria-busy': 'true' }, h('span.spinner'), 'Loading…'));
+  // Each render draws into a box of its own: a screen still loading when
+  // the user moves on draws into a detached box, never over the next one.
+  const box = h('div.screen');
+  mount(target, box);
+  mount(box, h('div.loading-screen', { 'aria-busy': 'true' }, h('span.spinner'), 'Loading…'));
   try {
     const mod = await screens[r.screen]();
     if (my !== seq) return;
-    const cleanup = await mod.render(target, r);
+    const cleanup = await mod.render(box, r);
     if (my !== seq) { if (typeof cleanup === 'function') cleanup(); return; }
     current = typeof cleanup === 'function' ? cleanup : null;
   } catch (e) {
     if (my !== seq) return;
-    mount(target, h('div.error-screen', { role: 'alert' }, h('h1', 'Something went wrong'), h('p', e.message || String(e))));
+    mount(box, h('div.error-screen', { role: 'alert' }, h('h1', 'Something went wrong'), h('p', e.message || String(e))));
   }
 }
 

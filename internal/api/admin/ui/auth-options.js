@@ -35,6 +35,49 @@ const FALLBACK_PROVIDERS = ['apple', 'github', 'gitlab', 'google', 'microsoft', 
  * Returns {el, showProblems(data)}.
  */
 export function authOptions(c, orig, changed) {
+  const host = h('div');
+  let forms = buildForms(c, orig, changed);
+  let last = null;
+  // The escape hatch: every option as JSON, for what the forms leave out
+  // (e.g. a provider's extra options beyond issuer, JWKS URL and scopes).
+  const raw = h('textarea.code', { rows: 12, spellcheck: 'false' });
+  const rawErr = h('div.field-error', { id: 'ao-raw-err', role: 'alert' });
+  raw.setAttribute('aria-describedby', rawErr.id);
+  const apply = h('button', {
+    type: 'button', onclick: () => {
+      let v;
+      try {
+        v = JSON.parse(raw.value);
+        if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected an object of options');
+      } catch (e) {
+        rawErr.textContent = 'Invalid JSON: ' + e.message;
+        raw.setAttribute('aria-invalid', 'true');
+        return;
+      }
+      rawErr.textContent = '';
+      raw.removeAttribute('aria-invalid');
+      for (const k of AUTH_KEYS) if (k in v) c[k] = v[k];
+      forms = buildForms(c, orig, changed);
+      mount(host, forms.el, advanced);
+      forms.showProblems(last);
+      changed();
+    },
+  }, 'Apply JSON');
+  const advanced = h('details.advanced', {
+    ontoggle: (e) => {
+      if (!e.target.open) return;
+      const v = {};
+      for (const k of AUTH_KEYS) v[k] = c[k];
+      raw.value = JSON.stringify(v, null, 2);
+    },
+  }, h('summary', 'Advanced: all options as JSON'),
+  h('div.field', h('label.sr-only', { for: 'ao-raw' }, 'Options as JSON'), Object.assign(raw, { id: 'ao-raw' }), rawErr,
+    h('div.help', 'Client secrets are never shown; leave them out to keep them.')), apply);
+  mount(host, forms.el, advanced);
+  return { el: host, showProblems: (data) => { last = data; forms.showProblems(data); } };
+}
+
+function buildForms(c, orig, changed) {
   for (const k of AUTH_KEYS) c[k] = c[k] ?? {};
   c.oauth2.providers ??= [];
   c.oauth2.mappedFields ??= {};
@@ -50,21 +93,19 @@ export function authOptions(c, orig, changed) {
   const labelled = (key, label, input, help) => {
     input.id ||= `${uid}-${key.replace(/\W/g, '-')}`;
     const err = h('div.field-error', { id: input.id + '-err', role: 'alert' });
-    input.setAttribute('aria-describedby', err.id);
     slots.set(key, [input, err]);
-    return h('div.field', h('label', { for: input.id }, label), input, help ? h('div.help', help) : null, err);
+    const helpEl = help && help.length ? h('div.help', { id: input.id + '-help' }, help) : null;
+    input.setAttribute('aria-describedby', helpEl ? `${err.id} ${helpEl.id}` : err.id);
+    return h('div.field', h('label', { for: input.id }, label), input, helpEl, err);
   };
   const numberAt = (path, key, label, help, min) => {
     const input = h('input', { type: 'number', min, step: '1', inputmode: 'numeric', value: get(c, path) ?? '' });
-    input.addEventListener('input', () => { set(c, path, input.value === '' ? 0 : Number(input.value)); hint?.(); changed(); });
-    let hint = null;
-    if (label.includes('seconds')) {
-      const out = h('span.muted.small');
-      hint = () => { out.textContent = humanSeconds(Number(input.value)); };
-      hint();
-      return h('div', labelled(key, label, input, help), out);
-    }
-    return labelled(key, label, input, help);
+    // Durations in seconds also say how long that is in words.
+    const words = label.includes('seconds') ? h('span.words') : null;
+    const say = () => { if (words) words.textContent = humanSeconds(Number(input.value)); };
+    input.addEventListener('input', () => { set(c, path, input.value === '' ? 0 : Number(input.value)); say(); changed(); });
+    say();
+    return labelled(key, label, input, words ? [help, help ? ' ' : '', words] : help);
   };
   const toggle = (path, label) => h('label.check', h('input', {
     type: 'checkbox', checked: !!get(c, path), onchange: (e) => { set(c, path, e.target.checked); changed(); },
@@ -263,8 +304,8 @@ function humanSeconds(s) {
   for (const [n, unit] of [[86400 * 365, 'year'], [86400, 'day'], [3600, 'hour'], [60, 'minute']]) {
     if (s >= n) {
       const v = Math.round((s / n) * 10) / 10;
-      return `≈ ${v} ${unit}${v === 1 ? '' : 's'}`;
+      return `(≈ ${v} ${unit}${v === 1 ? '' : 's'})`;
     }
   }
-  return `${s} second${s === 1 ? '' : 's'}`;
+  return `(${s} second${s === 1 ? '' : 's'})`;
 }

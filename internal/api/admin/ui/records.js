@@ -52,6 +52,7 @@ export async function render(el, r) {
   let ctrl = null;
 
   const syncURL = () => {
+    if (!table.isConnected) return; // the screen was left while a page loaded
     const hash = '#/c/' + encodeURIComponent(col.name) + qs({ page: view.page > 1 ? view.page : '', perPage: view.perPage === PER_PAGE_OPTIONS[0] ? '' : view.perPage, sort: view.sort, filter: view.filter });
     history.replaceState(null, '', hash);
   };
