@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/jsonenc"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/store"
@@ -54,18 +55,22 @@ func (s *Service) appendEvent(ctx context.Context, tx store.Tx, fx *effects, act
 const eventIDLength = 20
 
 // recordJSON encodes r's stored data: every field of its collection by name,
-// at its canonical value (hidden fields, password hashes and token keys
-// included; exports filter them per client).
+// in field order, at its canonical value (hidden fields, password hashes
+// and token keys included; exports filter them per client). It runs under
+// the writer lock for every write, hence the reflection-free encoder.
 func recordJSON(r *schema.Record) (json.RawMessage, error) {
-	m := make(map[string]any, len(r.Collection.Fields))
-	for _, f := range r.Collection.Fields {
-		m[f.Name] = r.Data[f.Name]
+	b := append(make([]byte, 0, 512), '{')
+	for i, f := range r.Collection.Fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(jsonenc.AppendString(b, f.Name), ':')
+		var err error
+		if b, err = jsonenc.Append(b, r.Data[f.Name]); err != nil {
+			return nil, apperr.Wrap(apperr.Internal, "", fmt.Errorf("encoding the event record: %w", err))
+		}
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, apperr.Wrap(apperr.Internal, "", fmt.Errorf("encoding the event record: %w", err))
-	}
-	return b, nil
+	return append(b, '}'), nil
 }
 
 // decodeRecord rebuilds a record of c from its event JSON. Fields that c no

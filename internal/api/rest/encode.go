@@ -1,20 +1,17 @@
 package rest
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
 	"mime"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
+	"github.com/basalt-dev/basalt/internal/jsonenc"
 	"github.com/basalt-dev/basalt/internal/logs"
 )
 
@@ -37,7 +34,7 @@ func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
 		w.WriteHeader(status)
 		return
 	}
-	writeEncodedAs(w, status, contentType, func(dst []byte) ([]byte, error) { return appendJSON(dst, v, 0) })
+	writeEncodedAs(w, status, contentType, func(dst []byte) ([]byte, error) { return jsonenc.Append(dst, v) })
 }
 
 // writePage answers 200 with a page of items in PocketBase's list envelope.
@@ -59,7 +56,7 @@ func writeEncodedAs(w http.ResponseWriter, status int, contentType string, encod
 	body, err := encode((*buf)[:0])
 	if err != nil {
 		status = http.StatusInternalServerError
-		body, _ = appendJSON((*buf)[:0], map[string]any{"status": status, "message": msgInternal, "data": map[string]any{}}, 0)
+		body, _ = jsonenc.Append((*buf)[:0], map[string]any{"status": status, "message": msgInternal, "data": map[string]any{}})
 	}
 	body = append(body, '\n')
 	*buf = body
@@ -81,195 +78,6 @@ func putBodyBuffer(b *[]byte) {
 	if cap(*b) <= maxPooledBody {
 		bodyBuffers.Put(b)
 	}
-}
-
-// maxFastDepth is how deep appendJSON encodes by itself; deeper values go
-// to encoding/json, which also reports cycles.
-const maxFastDepth = 64
-
-// appendJSON appends the JSON encoding of v to dst, byte for byte what
-// json.Marshal(v) returns, and fails where json.Marshal fails. The shapes
-// every response is made of (map[string]any, []any, []string, strings,
-// float64, ints, bools and nil) are encoded here without reflection; any
-// other value is handed to json.Marshal.
-func appendJSON(dst []byte, v any, depth int) ([]byte, error) {
-	if depth > maxFastDepth {
-		return appendMarshal(dst, v)
-	}
-	switch x := v.(type) {
-	case nil:
-		return append(dst, "null"...), nil
-	case string:
-		return appendJSONString(dst, x), nil
-	case bool:
-		return strconv.AppendBool(dst, x), nil
-	case float64:
-		return appendJSONFloat(dst, x)
-	case int:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(dst, x, 10), nil
-	case map[string]any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		return appendJSONObject(dst, x, depth)
-	case []any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, item := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendJSON(dst, item, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, ']'), nil
-	case []string:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, item := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, item)
-		}
-		return append(dst, ']'), nil
-	}
-	return appendMarshal(dst, v)
-}
-
-// appendJSONObject encodes m with its keys in sorted order, as
-// encoding/json does.
-func appendJSONObject(dst []byte, m map[string]any, depth int) ([]byte, error) {
-	// Entries are collected once (no second lookup per key) into a stack
-	// array that fits a record's fields.
-	var small [24]jsonEntry
-	entries := small[:0]
-	for k, v := range m {
-		entries = append(entries, jsonEntry{k, v})
-	}
-	slices.SortFunc(entries, func(a, b jsonEntry) int { return strings.Compare(a.key, b.key) })
-	dst = append(dst, '{')
-	for i, e := range entries {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, e.key)
-		dst = append(dst, ':')
-		var err error
-		if dst, err = appendJSON(dst, e.value, depth+1); err != nil {
-			return nil, err
-		}
-	}
-	return append(dst, '}'), nil
-}
-
-type jsonEntry struct {
-	key   string
-	value any
-}
-
-func appendMarshal(dst []byte, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(dst, b...), nil
-}
-
-// appendJSONFloat encodes f as encoding/json does: like JavaScript, plain
-// decimal notation unless the magnitude is below 1e-6 or at least 1e21,
-// with a two-digit exponent trimmed (1e-07 becomes 1e-7). NaN and
-// infinities have no JSON form.
-func appendJSONFloat(dst []byte, f float64) ([]byte, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return appendMarshal(dst, f) // json.Marshal's UnsupportedValueError
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst, nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonSafe marks the ASCII bytes a JSON string holds as they are: printable
-// characters except '"', '\\' and the HTML-sensitive '<', '>' and '&'.
-var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		safe[b] = !strings.ContainsRune(`"\<>&`, rune(b))
-	}
-	return safe
-}()
-
-// appendJSONString encodes s as encoding/json does with its default HTML
-// escaping: '"', '\\' and control characters escaped, '<', '>' and '&' as
-// \u003c, \u003e and \u0026, invalid UTF-8 bytes as \ufffd, and U+2028 and
-// U+2029 as \u2028 and \u2029.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if jsonSafe[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // writeError writes err as PocketBase's error envelope

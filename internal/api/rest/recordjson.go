@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/basalt-dev/basalt/internal/jsonenc"
 	"github.com/basalt-dev/basalt/internal/record"
 )
 
@@ -44,13 +45,13 @@ func encodeItem(dst []byte, e *record.Exporter, it *record.Item, depth int) ([]b
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, key)
+		dst = jsonenc.AppendString(dst, key)
 		dst = append(dst, ':')
 		var err error
 		if key == "expand" {
 			dst, err = appendExpand(dst, e, it.Expand, depth+1)
 		} else {
-			dst, err = appendJSON(dst, v, depth+1)
+			dst, err = jsonenc.Append(dst, v)
 		}
 		return err
 	})
@@ -77,7 +78,7 @@ func appendExpand(dst []byte, e *record.Exporter, expand map[string]any, depth i
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsonenc.AppendString(dst, k)
 		dst = append(dst, ':')
 		var err error
 		switch x := expand[k].(type) {
