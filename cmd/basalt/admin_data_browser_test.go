@@ -222,6 +222,13 @@ func TestAdminDataScreensInBrowser(t *testing.T) {
 	if eval[bool](b, fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, ta)) {
 		t.Error("Esc then Tab did not move the focus out of the JSON editor")
 	}
+	// Esc, then Shift+Tab (a real keyboard sends Shift's own keydown first)
+	// leaves it backwards.
+	b.do("Esc, then Shift+Tab", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).focus()`, ta)),
+		chromedp.KeyEvent("\u001b"), pressShift, chromedp.KeyEvent("\t", chromedp.KeyModifiers(chromedp.ModifierShift)))
+	if got := eval[string](b, `document.activeElement.textContent + '|' + document.activeElement.className`); got != "Format|small je-format" {
+		t.Errorf("Esc then Shift+Tab focused %q, want the Format button", got)
+	}
 	b.click(".record-form button.je-format", "Format")
 	b.waitFor("the formatted JSON", fmt.Sprintf(`document.querySelector(%q).value === JSON.stringify({a: 1, b: [2, 3]}, null, 2)
 		&& %s.length === 7 && document.getElementById(%q).textContent === ''`, ta, numbers, errID))
@@ -266,6 +273,14 @@ func pressEnter(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error)
 		return chromedp.Void{}, err
 	}
 	key.Type, key.Text, key.UnmodifiedText = input.DispatchKeyEventTypeKeyUp, "", ""
+	_, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, key)
+	return chromedp.Void{}, err
+}
+
+// pressShift sends the keydown of Shift alone, as a keyboard does before
+// the key it modifies.
+func pressShift(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+	key := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeRawKeyDown, Key: "Shift", Code: "ShiftLeft", WindowsVirtualKeyCode: 16, NativeVirtualKeyCode: 16, Modifiers: int64(chromedp.ModifierShift)}
 	_, err := cdp.Call(ctx, tg, input.DispatchKeyEvent, key)
 	return chromedp.Void{}, err
 }

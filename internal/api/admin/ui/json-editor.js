@@ -6,6 +6,7 @@
 import { h, debounce } from './lib.js';
 
 const INDENT = '  ';
+const MODIFIERS = new Set(['Shift', 'Control', 'Alt', 'Meta', 'AltGraph', 'CapsLock']);
 const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 
 /** KEY_HELP tells keyboard users how to indent and how to leave the editor. */
@@ -90,6 +91,7 @@ export function jsonField({ label, name, value = '', help = '', id, onInput } = 
   textarea.addEventListener('blur', () => { escaped = false; });
   textarea.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') { escaped = true; return; }
+    if (MODIFIERS.has(e.key)) return; // Esc, Shift, Tab goes backwards
     if (e.key === 'Enter' && !e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && !e.isComposing) {
       escaped = false;
       e.preventDefault();
