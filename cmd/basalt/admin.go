@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/api/admin"
@@ -44,7 +45,13 @@ func readVitals(m *metrics.Metrics) monitor.Reading {
 	}
 }
 
-// adminMounts serves the admin dashboard at /_/.
+// adminMounts serves the admin dashboard at /_/. The handler reads and
+// hashes the embedded files (and loads the system's MIME table) on the
+// first request under /_/ rather than at start: a server whose dashboard
+// nobody opens does not keep a copy of it in memory.
 func adminMounts() map[string]http.Handler {
-	return map[string]http.Handler{admin.Prefix: admin.New()}
+	dashboard := sync.OnceValue(admin.New)
+	return map[string]http.Handler{admin.Prefix: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dashboard().ServeHTTP(w, r)
+	})}
 }
