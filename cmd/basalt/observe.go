@@ -158,7 +158,8 @@ func startObservability(ctx context.Context, o observeOptions, dir string, stder
 }
 
 // wrapStore times the store's operations for the query duration metric,
-// reports its connection pools, and traces it when tracing is on.
+// reports its connection pools and single writer, and traces it when
+// tracing is on.
 func (ob *observability) wrapStore(st store.Store) store.Store {
 	if ob.metrics == nil {
 		return ob.traceStore(st, st)
@@ -170,6 +171,12 @@ func (ob *observability) wrapStore(st store.Store) store.Store {
 				out = append(out, metrics.Pool{Name: s.Name, InUse: s.InUse, Idle: s.Idle, Max: s.Max, Waits: s.Waits, WaitTime: s.WaitTime})
 			}
 			return out
+		})
+	}
+	if w, ok := st.(interface{ WriterStats() store.WriterStats }); ok {
+		ob.metrics.Writer(func() metrics.Writer {
+			s := w.WriterStats()
+			return metrics.Writer{Commits: s.Commits, Callers: s.Callers, Busy: s.Busy}
 		})
 	}
 	return ob.traceStore(st, timed.Wrap(st, ob.metrics))

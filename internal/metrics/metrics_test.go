@@ -53,6 +53,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.Pools(func() []metrics.Pool {
 		return []metrics.Pool{{Name: "write", InUse: 1, Max: 1, Waits: 3, WaitTime: time.Second}, {Name: "read", Idle: 4, Max: 8}}
 	})
+	m.Writer(func() metrics.Writer { return metrics.Writer{Commits: 10, Callers: 120, Busy: 1500 * time.Millisecond} })
 
 	fams := scrape(t, m)
 	for _, name := range []string{
@@ -60,6 +61,7 @@ func TestMetricsExposition(t *testing.T) {
 		"basalt_rate_limit_rejections_total", "basalt_db_query_duration_seconds", "basalt_webhook_deliveries_total",
 		"basalt_realtime_connections", "basalt_logs_dropped_total", "go_goroutines", "process_cpu_seconds_total",
 		"basalt_db_pool_connections", "basalt_db_pool_max_connections", "basalt_db_pool_waits_total", "basalt_db_pool_wait_seconds_total",
+		"basalt_db_write_commits_total", "basalt_db_write_callers_total", "basalt_db_writer_busy_seconds_total",
 	} {
 		if fams[name] == nil {
 			t.Errorf("family %s missing", name)
@@ -78,6 +80,11 @@ func TestMetricsExposition(t *testing.T) {
 	for _, mt := range fams["basalt_db_pool_connections"].GetMetric() {
 		if label(mt, "pool") == "read" && label(mt, "state") == "idle" && mt.GetGauge().GetValue() != 4 {
 			t.Errorf("read idle = %v, want 4", mt.GetGauge().GetValue())
+		}
+	}
+	for name, want := range map[string]float64{"basalt_db_write_commits_total": 10, "basalt_db_write_callers_total": 120, "basalt_db_writer_busy_seconds_total": 1.5} {
+		if got := fams[name].GetMetric()[0].GetCounter().GetValue(); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
 	if n := len(fams["basalt_db_pool_connections"].GetMetric()); n != 4 {
@@ -100,6 +107,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.ObserveQuery("read", 0)
 	m.WebhookAttempt("dead")
 	m.Gauge("x", "x", func() float64 { return 0 })
+	m.Writer(func() metrics.Writer { return metrics.Writer{} })
 }
 
 func TestMethod(t *testing.T) {

@@ -53,3 +53,46 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.waitTime, prometheus.CounterValue, p.WaitTime.Seconds(), p.Name)
 	}
 }
+
+// Writer is a snapshot of a database's single writer (SQLite): its
+// commits, the callers they acknowledged, and the time it was held.
+type Writer struct {
+	Commits, Callers int64
+	Busy             time.Duration
+}
+
+// Writer registers the single-writer metrics, read from stats at each
+// scrape. Callers per commit is the mean size of the groups that share a
+// transaction; busy seconds per second near 1 means writes queue for the
+// writer.
+func (m *Metrics) Writer(stats func() Writer) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(&writerCollector{stats: stats,
+		commits: prometheus.NewDesc(Namespace+"_db_write_commits_total",
+			"Write transactions committed by the single writer.", nil, nil),
+		callers: prometheus.NewDesc(Namespace+"_db_write_callers_total",
+			"Writes acknowledged by those commits (several share one transaction under load).", nil, nil),
+		busy: prometheus.NewDesc(Namespace+"_db_writer_busy_seconds_total",
+			"Total time the single writer was held.", nil, nil),
+	})
+}
+
+type writerCollector struct {
+	stats                  func() Writer
+	commits, callers, busy *prometheus.Desc
+}
+
+func (c *writerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.commits
+	ch <- c.callers
+	ch <- c.busy
+}
+
+func (c *writerCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.commits, prometheus.CounterValue, float64(s.Commits))
+	ch <- prometheus.MustNewConstMetric(c.callers, prometheus.CounterValue, float64(s.Callers))
+	ch <- prometheus.MustNewConstMetric(c.busy, prometheus.CounterValue, s.Busy.Seconds())
+}

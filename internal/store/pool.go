@@ -15,3 +15,14 @@ type PoolStats struct {
 	Waits    int64
 	WaitTime time.Duration
 }
+
+// WriterStats describes the work of an engine's single writer, for
+// metrics. Engines with one writer shared by grouped transactions (SQLite)
+// report it with a method WriterStats() WriterStats.
+type WriterStats struct {
+	// Commits counts committed write transactions; Callers the InTx calls
+	// they acknowledged (Callers/Commits is the mean group size).
+	Commits, Callers int64
+	// Busy is the total time the writer was held by some caller.
+	Busy time.Duration
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	modernc "modernc.org/sqlite"
 
@@ -52,6 +53,10 @@ type writerLock struct {
 	mu    sync.Mutex
 	held  bool
 	queue []chan struct{} // one per waiting caller, closed when it is handed the writer
+	// since is when the writer was last taken while free; busy sums the
+	// periods it was held (handovers keep it held).
+	since time.Time
+	busy  time.Duration
 }
 
 // acquire waits for the writer. It returns ctx's error if ctx ends first,
@@ -61,6 +66,7 @@ func (l *writerLock) acquire(ctx context.Context) error {
 	l.mu.Lock()
 	if !l.held {
 		l.held = true
+		l.since = time.Now()
 		l.mu.Unlock()
 		return nil
 	}
@@ -106,7 +112,18 @@ func (l *writerLock) release() {
 	defer l.mu.Unlock()
 	if !l.handoffLocked() {
 		l.held = false
+		l.busy += time.Since(l.since)
 	}
+}
+
+// busyTime returns how long the writer has been held in all.
+func (l *writerLock) busyTime() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held {
+		return l.busy + time.Since(l.since)
+	}
+	return l.busy
 }
 
 // group is one write transaction shared by callers.
@@ -125,6 +142,12 @@ type group struct {
 // benchmarks and metrics.
 type groupStats struct {
 	commits, callers atomic.Int64
+}
+
+// WriterStats reports the commits of the writer, the callers they
+// acknowledged and how long the writer has been held.
+func (s *Store) WriterStats() store.WriterStats {
+	return store.WriterStats{Commits: s.groups.commits.Load(), Callers: s.groups.callers.Load(), Busy: s.writer.busyTime()}
 }
 
 // InTx runs fn in a write transaction on the writer connection, shared with

@@ -68,6 +68,7 @@ func TestGroupCommitIsolatesCallers(t *testing.T) {
 	t.Parallel()
 	s := openTest(t)
 	ctx := context.Background()
+	before := s.WriterStats()
 	release := make(chan struct{})
 	held := holdWriter(t, s, "holder", release)
 
@@ -138,6 +139,18 @@ func TestGroupCommitIsolatesCallers(t *testing.T) {
 	}
 	if o := hasParam(t, s, "holder"); !o {
 		t.Errorf("holder's write was lost")
+	}
+	// The holder and the 9 callers that succeeded were acknowledged by
+	// fewer commits than that: they shared transactions.
+	after := s.WriterStats()
+	if got := after.Callers - before.Callers; got != callers-3+1 {
+		t.Errorf("writer stats: %d callers acknowledged, want %d", got, callers-3+1)
+	}
+	if commits := after.Commits - before.Commits; commits < 1 || commits >= callers-3+1 {
+		t.Errorf("writer stats: %d commits for %d callers, want them grouped", commits, callers-3+1)
+	}
+	if after.Busy <= before.Busy {
+		t.Errorf("writer stats: busy time %v did not grow from %v", after.Busy, before.Busy)
 	}
 }
 
