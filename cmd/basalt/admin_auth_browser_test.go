@@ -147,7 +147,7 @@ func TestAdminAuthInBrowser(t *testing.T) {
 	authWait(b, "the sign-in form after signing out", `location.hash === '#/login' && !!document.querySelector('input[name=identity]')`)
 	authWait(b, "the session to go", `localStorage.getItem('basalt_admin_auth') === null`)
 	b.do("open a screen signed out", chromedp.Navigate(base+"/_/#/c/members"))
-	authWait(b, "the sign-in form again", `location.hash === '#/login' && !!document.querySelector('input[name=identity]')`)
+	authWait(b, "the sign-in form again", `location.hash === '#/login' && document.activeElement?.name === 'identity'`)
 
 	// The password is the first step; the one-time password from the mail
 	// the second. A wrong one is refused with a clear error.

@@ -133,7 +133,9 @@ function signOut() {
   realtime.close();
   auth.set(null);
   state.collections = [];
-  go('#/login');
+  // Signing out already moved to #/login (the auth listener below); going
+  // there again would draw the sign-in form twice.
+  if (location.hash !== '#/login') go('#/login');
 }
 
 auth.listeners.add((v) => {

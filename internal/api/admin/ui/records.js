@@ -52,7 +52,9 @@ export async function render(el, r) {
   let ctrl = null;
 
   const syncURL = () => {
-    if (!table.isConnected) return; // the screen was left while a page loaded
+    // The screen may have been left while a page loaded (the hash can
+    // change before its hashchange event runs).
+    if (!table.isConnected || location.hash.split('?')[0] !== '#/c/' + encodeURIComponent(col.name)) return;
     const hash = '#/c/' + encodeURIComponent(col.name) + qs({ page: view.page > 1 ? view.page : '', perPage: view.perPage === PER_PAGE_OPTIONS[0] ? '' : view.perPage, sort: view.sort, filter: view.filter });
     history.replaceState(null, '', hash);
   };
