@@ -49,21 +49,28 @@ func TestCheckpointerCopiesTheWAL(t *testing.T) {
 			}
 		}
 	}
-	write(0)
-	// Half a megabyte was committed: the checkpointer copies it into the
-	// database file soon after.
-	deadline := time.Now().Add(10 * time.Second)
-	for size(path)-start < 450_000 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the database file grew by %d bytes in 10 s: nothing was checkpointed (WAL %d bytes)", size(path)-start, size(path+"-wal"))
+	// Each round commits about 507 kB of pages: the checkpointer copies them
+	// into the database file soon after. Waiting until the file holds
+	// (nearly) all of them, and then for the next checkpoint period, keeps
+	// the test independent of how busy the machine is.
+	checkpointed := func(round int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		defer time.Sleep(2 * checkpointEvery)
+		for size(path)-start < int64(round+1)*500_000 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the database file grew by %d bytes in 10 s: nothing was checkpointed (WAL %d bytes)", round, size(path)-start, size(path+"-wal"))
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	write(0)
+	checkpointed(0)
 	// Round after round, the WAL is reused instead of growing with every
-	// round's megabyte.
+	// round's half megabyte.
 	for round := 1; round <= 12; round++ {
 		write(round)
-		time.Sleep(2 * checkpointEvery)
+		checkpointed(round)
 	}
 	if wal, grown := size(path+"-wal"), size(path)-start; wal > grown/3 {
 		t.Fatalf("the WAL holds %d bytes after the database grew by %d: it is not started over", wal, grown)

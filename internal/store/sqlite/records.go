@@ -31,11 +31,13 @@ func recordArgs(tbl *table, r *schema.Record) ([]any, error) {
 	return args, nil
 }
 
-func recordTable(r *schema.Record) (*table, error) {
+// recordTable returns the layout of r's collection (from tables, which may
+// be nil) and checks that r has an id.
+func recordTable(tables *tableCache, r *schema.Record) (*table, error) {
 	if r == nil {
 		return nil, apperr.New(apperr.Invalid, "Missing record.")
 	}
-	tbl, err := tableOf(r.Collection)
+	tbl, err := tables.tableOf(r.Collection)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,7 @@ func recordTable(r *schema.Record) (*table, error) {
 // InsertRecord inserts r. Conflict on a duplicate id or a unique index, with
 // Data naming the columns involved.
 func (t *tx) InsertRecord(ctx context.Context, r *schema.Record) error {
-	tbl, err := recordTable(r)
+	tbl, err := recordTable(t.tables, r)
 	if err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func (t *tx) InsertRecord(ctx context.Context, r *schema.Record) error {
 // UpdateRecord writes every field of r to the row with r's id. NotFound
 // when there is no such row; Conflict on a unique index.
 func (t *tx) UpdateRecord(ctx context.Context, r *schema.Record) error {
-	tbl, err := recordTable(r)
+	tbl, err := recordTable(t.tables, r)
 	if err != nil {
 		return err
 	}
