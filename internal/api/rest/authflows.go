@@ -26,7 +26,7 @@ func (s *server) body(w http.ResponseWriter, r *http.Request) (map[string]any, b
 
 // ip returns the client IP of r as the trusted-proxy settings define it.
 func (s *server) ip(r *http.Request) string {
-	cfg := s.Settings.Get().TrustedProxy
+	cfg := s.Settings.Current().TrustedProxy
 	return clientIP(r, cfg.Headers, cfg.UseLeftmostIP)
 }
 

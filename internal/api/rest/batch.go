@@ -22,7 +22,7 @@ type batchRequest struct {
 }
 
 func (s *server) batch(w http.ResponseWriter, r *http.Request) {
-	cfg := s.Settings.Get().Batch
+	cfg := s.Settings.Current().Batch
 	if !cfg.Enabled {
 		s.fail(w, r, apperr.New(apperr.Forbidden, "Batch requests are not allowed."))
 		return

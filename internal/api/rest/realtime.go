@@ -27,7 +27,7 @@ func (s *server) realtimeConnect(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	s.Realtime.Connect(w, r, s.realIP(r))
+	s.Realtime.Connect(w, r, s.ip(r))
 }
 
 func (s *server) realtimeWS(w http.ResponseWriter, r *http.Request) {
@@ -39,7 +39,7 @@ func (s *server) realtimeWS(w http.ResponseWriter, r *http.Request) {
 	if id := identityOf(r); id != nil {
 		auth = id.record
 	}
-	s.Realtime.ServeWS(w, r, s.realIP(r), auth)
+	s.Realtime.ServeWS(w, r, s.ip(r), auth)
 }
 
 // realtimeSubscribe handles POST /api/realtime {clientId, subscriptions}:
@@ -85,7 +85,7 @@ func (s *server) realtimeSubscribe(w http.ResponseWriter, r *http.Request) {
 	if id := identityOf(r); id != nil {
 		auth = id.record
 	}
-	if err := s.Realtime.Subscribe(clientID, s.realIP(r), auth, topics); err != nil {
+	if err := s.Realtime.Subscribe(clientID, s.ip(r), auth, topics); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -100,10 +100,4 @@ func isForm(r *http.Request) bool {
 
 func badSubscribeBody() error {
 	return apperr.New(apperr.Invalid, msgInvalidBody)
-}
-
-// realIP is the client's IP as the trusted-proxy settings define it.
-func (s *server) realIP(r *http.Request) string {
-	cfg := s.Settings.Get().TrustedProxy
-	return clientIP(r, cfg.Headers, cfg.UseLeftmostIP)
 }

@@ -83,7 +83,7 @@ func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{}
 	if id := identityOf(r); id != nil && id.record.Collection.ID == schema.SuperusersID {
-		cfg := s.Settings.Get().TrustedProxy
+		cfg := s.Settings.Current().TrustedProxy
 		data["canBackup"] = s.Backups != nil && s.Backups.Idle()
 		data["realIP"] = clientIP(r, cfg.Headers, cfg.UseLeftmostIP)
 		data["possibleProxyHeader"] = possibleProxyHeader(r, cfg.Headers)
