@@ -108,7 +108,7 @@ function buildForms(c, orig, changed) {
     return labelled(key, label, input, words ? [help, help ? ' ' : '', words] : help);
   };
   const toggle = (path, label) => h('label.check', h('input', {
-    type: 'checkbox', checked: !!get(c, path), onchange: (e) => { set(c, path, e.target.checked); changed(); },
+    type: 'checkbox', checked: !!get(c, path), onchange: (e) => { set(c, path, e.target.checked); warnMFA(); changed(); },
   }), ' ', label);
   const section = (key, title, ...kids) => {
     const err = h('div.field-error', { role: 'alert' });
@@ -216,6 +216,13 @@ function buildForms(c, orig, changed) {
     if (Array.isArray(list) && list.length) { presets = list; drawProviders(); }
   }).catch(() => { /* the fallback list of names serves */ });
 
+  // MFA with a single sign-in method locks everyone out (superusers too).
+  const mfaWarn = h('p.warn', { id: 'ao-mfa-warning', role: 'status' });
+  const warnMFA = () => {
+    const methods = [c.passwordAuth.enabled, c.otp.enabled, c.oauth2.enabled && c.oauth2.providers.length > 0].filter(Boolean).length;
+    mfaWarn.textContent = c.mfa.enabled && methods < 2
+      ? 'MFA needs two sign-in methods: with only one on, nobody can finish signing in. Turn on one-time passwords or OAuth2 as well.' : '';
+  };
   const mfaRule = h('textarea.code.rule', { rows: 1, spellcheck: 'false', placeholder: 'Every sign-in (empty rule)' }, c.mfa.rule || '');
   mfaRule.addEventListener('input', () => { c.mfa.rule = mfaRule.value; changed(); });
 
@@ -240,7 +247,7 @@ function buildForms(c, orig, changed) {
       providersBox, addProvider,
       h('h3', 'Mapped fields'), h('p.muted.small', 'Fields filled from the provider’s profile when a user signs up through it.'), mappedBox),
     section('mfa', 'Multi-factor authentication',
-      toggle(['mfa', 'enabled'], 'Enabled'),
+      toggle(['mfa', 'enabled'], 'Enabled'), mfaWarn,
       h('p.muted.small', 'A second sign-in method (e.g. a one-time password after the password) completes the sign-in. Needs two methods enabled.'),
       numberAt(['mfa', 'duration'], 'mfa.duration', 'Session duration (seconds)', 'Time to finish the second step.', 10),
       labelled('mfa.rule', 'Rule', mfaRule, 'Who needs a second factor, in the filter language (e.g. @request.auth.verified = false). Checked by the server as you type.')),
@@ -257,10 +264,12 @@ function buildForms(c, orig, changed) {
   drawIdentity();
   drawProviders();
   drawMapped();
+  warnMFA();
 
   /** showProblems shows the server's problems (data of a 400, or null) next to their inputs. */
   function showProblems(data) {
     data ||= {};
+    warnMFA();
     drawIdentity(); // the field list may have changed since the last check
     if (mappedBox.dataset.fields !== c.fields.map((f) => f.name).join('\0')) {
       mappedBox.dataset.fields = c.fields.map((f) => f.name).join('\0');
