@@ -68,6 +68,9 @@ func launch(ctx context.Context, t target, root string) (*instance, error) {
 	// The login scenario signs one user in over 32 connections at once:
 	// the brute-force throttle takes a token per attempt in flight and
 	// would refuse most of them, so it is off here.
+	if err := evictFromPageCache(t.bin); err != nil {
+		return nil, fmt.Errorf("%s: %w", t.label, err)
+	}
 	args := []string{"serve", "--http", addr, "--dir", filepath.Join(dir, "data"),
 		"--auth-throttle-login-identity", "off", "--auth-throttle-login-ip", "off"}
 	in.proc, err = start(ctx, t.label, t.bin, append(args, t.serveArgs...),
