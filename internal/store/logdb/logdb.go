@@ -75,7 +75,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		// (LIKE), which no index serves.
 		`DROP INDEX IF EXISTS "idx_logs_message"`,
 		`CREATE INDEX IF NOT EXISTS "idx_logs_created" ON "_logs" ("created")`,
-		`CREATE INDEX IF NOT EXISTS "idx_logs_created_hour" ON "_logs" (strftime('%Y-%m-%d %H:00:00', "created"))`,
+		// The hour of an entry, for LogStats, is the first 13 characters of
+		// "created" ("2006-01-02 15"): the index is maintained on every
+		// insert, and strftime() cost a request a fifth of its log write.
+		`DROP INDEX IF EXISTS "idx_logs_created_hour"`,
+		`CREATE INDEX IF NOT EXISTS "idx_logs_hour" ON "_logs" (substr("created", 1, 13))`,
 	} {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			db.Close()
@@ -289,20 +293,20 @@ func (d *DB) LogStats(ctx context.Context, filterSrc string) ([]store.LogStat, e
 	if cq.Where != "" {
 		where = " WHERE " + cq.Where
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT strftime('%Y-%m-%d %H:00:00', "created") AS "date", COUNT(*) FROM `+table+where+
-		` GROUP BY "date" ORDER BY "date"`, cq.Args...)
+	rows, err := d.db.QueryContext(ctx, `SELECT substr("created", 1, 13) AS "hour", COUNT(*) FROM `+table+where+
+		` GROUP BY "hour" ORDER BY "hour"`, cq.Args...)
 	if err != nil {
 		return nil, internal("counting logs per hour", err)
 	}
 	defer rows.Close()
 	stats := []store.LogStat{}
 	for rows.Next() {
-		var date sql.NullString
+		var hour sql.NullString
 		var s store.LogStat
-		if err := rows.Scan(&date, &s.Total); err != nil {
+		if err := rows.Scan(&hour, &s.Total); err != nil {
 			return nil, internal("reading log stats", err)
 		}
-		t, err := time.Parse(time.DateTime, date.String)
+		t, err := time.Parse(time.DateTime, hour.String+":00:00")
 		if err != nil {
 			continue // an unparsable created value: not counted
 		}
