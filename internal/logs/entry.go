@@ -8,7 +8,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/basalt-dev/basalt/internal/jsonenc"
 )
 
 // entry is a queued log record. The request path only clones the record;
@@ -86,7 +87,7 @@ func (e *entry) appendData(b []byte, kvs []kv) ([]byte, []kv) {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendString(b, a.key)
+		b = jsonenc.AppendString(b, a.key)
 		b = append(b, ':')
 		b = appendValue(b, a.val)
 	}
@@ -97,7 +98,7 @@ func (e *entry) appendData(b []byte, kvs []kv) ([]byte, []kv) {
 func appendValue(b []byte, v slog.Value) []byte {
 	switch v.Kind() {
 	case slog.KindString:
-		return appendString(b, v.String())
+		return jsonenc.AppendString(b, v.String())
 	case slog.KindInt64:
 		return strconv.AppendInt(b, v.Int64(), 10)
 	case slog.KindUint64:
@@ -109,11 +110,11 @@ func appendValue(b []byte, v slog.Value) []byte {
 	}
 	x := plain(v)
 	if s, ok := x.(string); ok {
-		return appendString(b, s)
+		return jsonenc.AppendString(b, s)
 	}
 	enc, err := json.Marshal(x)
 	if err != nil {
-		return appendString(b, fmt.Sprint(x))
+		return jsonenc.AppendString(b, fmt.Sprint(x))
 	}
 	return append(b, enc...)
 }
@@ -137,48 +138,4 @@ func appendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
