@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -25,17 +24,8 @@ import (
 // one-time password mailed to a test SMTP server (a wrong one first), and
 // the token renewed on the next page load.
 func TestAdminAuthInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
 	const email, pass = "root@example.com", "s3cret-Passw0rd"
-	dir := t.TempDir()
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"superuser", "upsert", email, pass, "--dir", dir}, noEnv, strings.NewReader(""), &out, &out); err != nil {
-		t.Fatalf("superuser upsert: %v\n%s", err, out.String())
-	}
-	addr, _ := startServer(t, dir)
-	base := "http://" + addr
+	base := startAdminServer(t, email, pass)
 	smtp := mailtest.Start(t, mailtest.Options{})
 	token := apiCall(t, "POST", base+"/api/collections/_superusers/auth-with-password", "", map[string]string{"identity": email, "password": pass})["token"].(string)
 	apiCall(t, "PATCH", base+"/api/settings", token, map[string]any{"smtp": map[string]any{"enabled": true, "host": smtp.Host, "port": smtp.Port}})

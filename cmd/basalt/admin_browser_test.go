@@ -219,6 +219,23 @@ func apiCall(t *testing.T, method, url, token string, body any) map[string]any {
 	return out
 }
 
+// startAdminServer skips the test in -short mode; otherwise it starts
+// Basalt on a fresh data directory with the superuser email/password and
+// returns its base URL.
+func startAdminServer(t *testing.T, email, password string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"superuser", "upsert", email, password, "--dir", dir}, noEnv, strings.NewReader(""), &out, &out); err != nil {
+		t.Fatalf("superuser upsert: %v\n%s", err, out.String())
+	}
+	addr, _ := startServer(t, dir)
+	return "http://" + addr
+}
+
 // TestAdminDashboardInBrowser drives the admin dashboard in headless
 // Chromium against a real server: keyboard sign-in, a collection with
 // several field types and an invalid rule caught inline, records created
@@ -226,16 +243,7 @@ func apiCall(t *testing.T, method, url, token string, body any) map[string]any {
 // through the API appearing live, the monitoring, logs and settings
 // screens, a narrow phone viewport, and no console error anywhere.
 func TestAdminDashboardInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	dir := t.TempDir()
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"superuser", "upsert", "admin@example.com", "s3cret-Passw0rd", "--dir", dir}, noEnv, strings.NewReader(""), &out, &out); err != nil {
-		t.Fatalf("superuser upsert: %v\n%s", err, out.String())
-	}
-	addr, _ := startServer(t, dir)
-	base := "http://" + addr
+	base := startAdminServer(t, "admin@example.com", "s3cret-Passw0rd")
 	b := newBrowserSession(t, base)
 
 	// Sign in with the keyboard only: the email field has focus, Tab moves

@@ -25,16 +25,7 @@ import (
 // columns while the table scrolls sideways, a page of 500 records, and a
 // phone-width screen; no console error anywhere.
 func TestAdminDataScreensInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	dir := t.TempDir()
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"superuser", "upsert", "admin@example.com", "s3cret-Passw0rd", "--dir", dir}, noEnv, strings.NewReader(""), &out, &out); err != nil {
-		t.Fatalf("superuser upsert: %v\n%s", err, out.String())
-	}
-	addr, _ := startServer(t, dir)
-	base := "http://" + addr
+	base := startAdminServer(t, "admin@example.com", "s3cret-Passw0rd")
 	b := newBrowserSession(t, base)
 
 	b.do("open the dashboard", chromedp.Navigate(base+"/_/"))

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,16 +23,7 @@ import (
 // serves the restored data and the dashboard carries on; a phone-width
 // layout, and no console error.
 func TestAdminSettingsInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	dir := t.TempDir()
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"superuser", "upsert", "admin@example.com", "s3cret-Passw0rd", "--dir", dir}, noEnv, strings.NewReader(""), &out, &out); err != nil {
-		t.Fatalf("superuser upsert: %v\n%s", err, out.String())
-	}
-	addr, _ := startServer(t, dir)
-	base := "http://" + addr
+	base := startAdminServer(t, "admin@example.com", "s3cret-Passw0rd")
 	b := newBrowserSession(t, base)
 	login := apiCall(t, "POST", base+"/api/collections/_superusers/auth-with-password", "", map[string]string{"identity": "admin@example.com", "password": "s3cret-Passw0rd"})
 	token, _ := login["token"].(string)
