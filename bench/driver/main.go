@@ -36,6 +36,7 @@ type config struct {
 	warmup      time.Duration // per scenario, not measured
 	connections int
 	threads     int
+	subscribers int // realtime subscribers of the realtime scenario
 	records     int
 	rounds      int             // the scenarios run this many times; the median run is reported
 	scenarios   map[string]bool // nil: all
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		key string
 		def int
 		dst *int
-	}{{"BENCH_CONNECTIONS", 32, &cfg.connections}, {"BENCH_THREADS", 2, &cfg.threads}, {"BENCH_RECORDS", 10000, &cfg.records}, {"BENCH_ROUNDS", 1, &cfg.rounds}}
+	}{{"BENCH_CONNECTIONS", 32, &cfg.connections}, {"BENCH_THREADS", 2, &cfg.threads}, {"BENCH_RECORDS", 10000, &cfg.records}, {"BENCH_ROUNDS", 1, &cfg.rounds}, {"BENCH_SUBSCRIBERS", 50, &cfg.subscribers}}
 	for _, v := range ints {
 		n, err := strconv.Atoi(env(v.key, strconv.Itoa(v.def)))
 		if err != nil || n <= 0 {

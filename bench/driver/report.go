@@ -69,9 +69,9 @@ func (b *bench) report(w io.Writer, o *outcome) {
 				fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\tFAILED: %s\n", name, r.failed)
 				return
 			}
-			note := ""
+			note := r.note
 			if r.failed != "" {
-				note = "FAILED: " + r.failed
+				note = strings.TrimPrefix(note+"; FAILED: "+r.failed, "; ")
 			}
 			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.4f\t%s\t%s\n",
 				name, rps, ms(r.p50), ms(r.p99), r.cpuPer1k, ratio(rps/bare), note)

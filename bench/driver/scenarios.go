@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 )
 
@@ -58,19 +57,8 @@ var scenarios = []scenario{
 	{name: "realtime", custom: realtimeFanout},
 }
 
-// errNotMeasured marks a scenario that is listed but not implemented yet.
+// errNotMeasured marks a scenario a target cannot serve.
 var errNotMeasured = errors.New("not measured yet")
-
-// realtimeFanout is the hook for the realtime fan-out scenario; it is not
-// measured until realtime delivery lands. The plan: open BENCH_SUBSCRIBERS
-// SSE connections to /api/realtime, subscribe each to posts/*, then run the
-// create load (wrk, create.lua) for the scenario's duration while counting
-// the events every subscriber receives. Report created records/s, delivered
-// events/s, the p50/p99 delay from the create's response to each delivery,
-// and server CPU per 1,000 deliveries.
-func realtimeFanout(ctx context.Context, b *bench, in *instance) (*result, error) {
-	return nil, fmt.Errorf("%w: realtime is being built; hook: bench/driver/scenarios.go realtimeFanout", errNotMeasured)
-}
 
 func knownScenario(name string) bool {
 	for _, s := range scenarios {

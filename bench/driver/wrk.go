@@ -23,6 +23,7 @@ type result struct {
 	rps             float64
 	cpuPer1k        float64 // server CPU seconds per 1,000 requests
 	skipped, failed string  // why the run did not happen, or went wrong
+	note            string  // what else the report shows of the run
 }
 
 // load is one wrk invocation.
@@ -30,6 +31,8 @@ type load struct {
 	url    string // full URL; its path and query are the request's
 	script string // scenario script file in the Lua directory
 	args   []string
+	// connections overrides the configured connection count when not 0.
+	connections int
 }
 
 // script writes the scenario script followed by the reporting hook into dir
@@ -54,8 +57,12 @@ func (b *bench) wrk(ctx context.Context, l load, d time.Duration, p *process, sc
 		return nil, err
 	}
 	secs := max(1, int(d.Round(time.Second)/time.Second))
+	conns, threads := b.cfg.connections, b.cfg.threads
+	if l.connections > 0 {
+		conns, threads = l.connections, min(threads, l.connections)
+	}
 	args := []string{
-		"-t", strconv.Itoa(b.cfg.threads), "-c", strconv.Itoa(b.cfg.connections),
+		"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", strconv.Itoa(secs) + "s", "--timeout", "10s", "-s", script, l.url,
 	}
 	if len(l.args) > 0 {

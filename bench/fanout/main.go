@@ -14,7 +14,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -35,6 +34,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/basalt-dev/basalt/bench/sse"
 )
 
 const (
@@ -127,7 +128,7 @@ func run(ctx context.Context, bin, dir string, n, m int, interval, drain time.Du
 	cpu0, _ := srv.cpuSeconds()
 
 	// Subscribers.
-	subs := make([]*subscriber, n)
+	subs := make([]*sse.Subscriber, n)
 	postTr := &http.Transport{MaxIdleConnsPerHost: dialers, MaxConnsPerHost: dialers}
 	defer postTr.CloseIdleConnections()
 	subCtx, stopSubs := context.WithCancel(ctx)
@@ -149,7 +150,7 @@ func run(ctx context.Context, bin, dir string, n, m int, interval, drain time.Du
 				if i >= n {
 					return
 				}
-				s, err := subscribe(subCtx, postTr, srv.base, m)
+				s, err := sse.Subscribe(subCtx, postTr, srv.base, "posts/*", m)
 				if err != nil {
 					errMu.Lock()
 					if firstErr == nil {
@@ -160,7 +161,7 @@ func run(ctx context.Context, bin, dir string, n, m int, interval, drain time.Du
 				}
 				subs[i] = s
 				readers.Add(1)
-				go func() { defer readers.Done(); s.read() }()
+				go func() { defer readers.Done(); s.Read() }()
 				if o := opened.Add(1); o%1000 == 0 {
 					progress("N=%d: %d subscribed", n, o)
 				}
@@ -212,7 +213,7 @@ func run(ctx context.Context, bin, dir string, n, m int, interval, drain time.Du
 		total := 0
 		for _, s := range subs {
 			if s != nil {
-				total += int(s.count.Load())
+				total += int(s.Count())
 			}
 		}
 		if total >= res.expected {
@@ -225,14 +226,14 @@ func run(ctx context.Context, bin, dir string, n, m int, interval, drain time.Du
 	res.cpuClient = selfCPU() - self2
 	res.rssAfter, _ = srv.rssKiB()
 	for _, s := range subs {
-		if s != nil && s.ended.Load() {
+		if s != nil && s.Ended() {
 			res.disconnects++
 		}
 	}
 	stopSubs()
 	for _, s := range subs {
 		if s != nil {
-			s.conn.Close()
+			s.Close()
 		}
 	}
 	readers.Wait()
@@ -242,20 +243,20 @@ func run(ctx context.Context, bin, dir string, n, m int, interval, drain time.Du
 		if s == nil {
 			continue
 		}
-		for _, d := range s.got {
-			id := string(d.id[:])
+		for _, d := range s.Deliveries() {
+			id := string(d.ID[:])
 			c, ok := commits[id]
 			if !ok {
 				continue
 			}
 			res.received++
-			if d.at.Before(c) {
+			if d.At.Before(c) {
 				res.early++
 			}
-			res.fromCommit = append(res.fromCommit, max(0, d.at.Sub(c)))
-			res.fromSend = append(res.fromSend, d.at.Sub(sends[id]))
-			if d.at.After(last) {
-				last = d.at
+			res.fromCommit = append(res.fromCommit, max(0, d.At.Sub(c)))
+			res.fromSend = append(res.fromSend, d.At.Sub(sends[id]))
+			if d.At.After(last) {
+				last = d.At
 			}
 		}
 	}
@@ -265,156 +266,6 @@ func run(ctx context.Context, bin, dir string, n, m int, interval, drain time.Du
 	slices.Sort(createTimes)
 	res.createP50 = pct(createTimes, 50)
 	return res, nil
-}
-
-// subscriber is one SSE connection subscribed to posts/*. It is lean on
-// purpose, since this process reads as many connections as the server
-// writes on the same cores: a bare TCP connection, one goroutine, small
-// buffers and no allocation per event.
-type subscriber struct {
-	conn  net.Conn
-	rd    *bufio.Reader
-	got   []delivery
-	count atomic.Int64
-	ended atomic.Bool // the stream ended
-}
-
-// delivery is one event read: the record id and when it was read.
-type delivery struct {
-	id [recordIDLen]byte
-	at time.Time
-}
-
-const (
-	recordIDLen = 15
-	// readBuffer is the read buffer of a subscriber; an event is about
-	// 400 bytes.
-	readBuffer = 2048
-)
-
-// subscribe opens GET /api/realtime on a connection of its own, reads
-// PB_CONNECT and subscribes the client to posts/*.
-func subscribe(ctx context.Context, postTr *http.Transport, base string, m int) (*subscriber, error) {
-	addr := strings.TrimPrefix(base, "http://")
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/realtime", nil)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	if err := req.Write(conn); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	res, err := http.ReadResponse(bufio.NewReaderSize(conn, readBuffer), req)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	if res.StatusCode != http.StatusOK {
-		conn.Close()
-		return nil, fmt.Errorf("GET /api/realtime: status %d", res.StatusCode)
-	}
-	s := &subscriber{conn: conn, rd: bufio.NewReaderSize(res.Body, readBuffer), got: make([]delivery, 0, m)}
-	name, data, err := s.next()
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("reading PB_CONNECT: %w", err)
-	}
-	var hello struct {
-		ClientID string `json:"clientId"`
-	}
-	if name != "PB_CONNECT" || json.Unmarshal(data, &hello) != nil || hello.ClientID == "" {
-		conn.Close()
-		return nil, fmt.Errorf("first event %q %s, want PB_CONNECT", name, data)
-	}
-	body, _ := json.Marshal(map[string]any{"clientId": hello.ClientID, "subscriptions": []string{"posts/*"}})
-	preq, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/realtime", bytes.NewReader(body))
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	preq.Header.Set("Content-Type", "application/json")
-	pres, err := (&http.Client{Transport: postTr}).Do(preq)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	raw, _ := io.ReadAll(pres.Body)
-	pres.Body.Close()
-	if pres.StatusCode != http.StatusNoContent {
-		conn.Close()
-		return nil, fmt.Errorf("POST /api/realtime: status %d: %s", pres.StatusCode, bytes.TrimSpace(raw))
-	}
-	return s, nil
-}
-
-// next reads one SSE message: its event name and data, valid until the
-// next read.
-func (s *subscriber) next() (name string, data []byte, err error) {
-	var event []byte
-	for {
-		line, err := s.rd.ReadSlice('\n')
-		if err != nil {
-			return "", nil, err
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		switch {
-		case len(line) == 0:
-			if event != nil || data != nil {
-				return string(event), data, nil
-			}
-		case bytes.HasPrefix(line, []byte("event:")):
-			event = append(event[:0], bytes.TrimSpace(line[len("event:"):])...)
-		case bytes.HasPrefix(line, []byte("data:")):
-			data = append(data, bytes.TrimSpace(line[len("data:"):])...)
-		}
-	}
-}
-
-// read records every posts/* event until the stream ends.
-func (s *subscriber) read() {
-	var data []byte
-	isPosts := false
-	for {
-		line, err := s.rd.ReadSlice('\n')
-		if err != nil {
-			s.ended.Store(true)
-			return
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		switch {
-		case len(line) == 0:
-			if isPosts {
-				at := time.Now()
-				d := delivery{at: at}
-				copy(d.id[:], recordID(data))
-				s.got = append(s.got, d)
-				s.count.Add(1)
-			}
-			isPosts, data = false, data[:0]
-		case bytes.HasPrefix(line, []byte("event:")):
-			isPosts = string(bytes.TrimSpace(line[len("event:"):])) == "posts/*"
-		case bytes.HasPrefix(line, []byte("data:")):
-			data = append(data, bytes.TrimSpace(line[len("data:"):])...)
-		}
-	}
-}
-
-// recordID picks record.id out of an event's data without decoding it:
-// the first "id" key ("collectionId" does not match the quoted key).
-func recordID(data []byte) []byte {
-	const key = `"id":"`
-	i := bytes.Index(data, []byte(key))
-	if i < 0 || len(data) < i+len(key)+recordIDLen {
-		return nil
-	}
-	return data[i+len(key) : i+len(key)+recordIDLen]
 }
 
 // server is the Basalt process under test.
