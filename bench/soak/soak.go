@@ -15,6 +15,7 @@ import (
 
 	"github.com/basalt-dev/basalt/bench/client"
 	"github.com/basalt-dev/basalt/bench/launch"
+	"github.com/basalt-dev/basalt/bench/sse"
 )
 
 // The superuser the tool creates.
@@ -107,7 +108,7 @@ func (s *soak) run(ctx context.Context) error {
 		w.requests, w.errors, w.p50, w.p99 = rec.cut()
 		var events int64
 		for _, sub := range subs {
-			events += sub.events.Load()
+			events += sub.Count()
 		}
 		w.events, lastEvents = int(events-lastEvents), events
 		m, err := scrape(ctx, scrapeClient, s.metricsURL, runtimeMetrics, []string{poolMetric})
@@ -157,7 +158,7 @@ func (s *soak) run(ctx context.Context) error {
 	stopSubs()
 	var rtProblems []string
 	for i, sub := range subs {
-		if got := sub.events.Load(); got != want {
+		if got := sub.Count(); got != want {
 			rtProblems = append(rtProblems, fmt.Sprintf("realtime: subscriber %d read %d events, want %d (one per acknowledged write)", i, got, want))
 		}
 	}
@@ -205,9 +206,9 @@ func (s *soak) run(ctx context.Context) error {
 }
 
 // allRead reports whether every subscriber has read want events.
-func allRead(subs []*subscriber, want int64) bool {
+func allRead(subs []*sse.Subscriber, want int64) bool {
 	for _, s := range subs {
-		if s.events.Load() < want {
+		if s.Count() < want {
 			return false
 		}
 	}
@@ -227,27 +228,28 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // subscribe opens the realtime subscribers; a stream that ends before
 // stop is called is an error of the run.
-func (s *soak) subscribe(ctx context.Context, rec *recorder) ([]*subscriber, func(), error) {
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
-	var subs []*subscriber
+func (s *soak) subscribe(ctx context.Context, rec *recorder) ([]*sse.Subscriber, func(), error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 2}
+	var subs []*sse.Subscriber
 	var stopping atomic.Bool
 	var wg sync.WaitGroup
 	stop := func() {
 		stopping.Store(true)
 		for _, sub := range subs {
-			sub.close()
+			sub.Close()
 		}
 		wg.Wait()
+		tr.CloseIdleConnections()
 	}
 	for range s.cfg.subscribers {
-		sub, err := subscribe(ctx, hc, s.base)
+		sub, err := subscribe(ctx, tr, s.base)
 		if err != nil {
 			stop()
 			return nil, nil, err
 		}
 		subs = append(subs, sub)
 		wg.Go(func() {
-			err := sub.read()
+			err := sub.Read()
 			if !stopping.Load() {
 				rec.fail(fmt.Errorf("realtime stream ended during the soak: %v", err))
 			}

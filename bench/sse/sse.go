@@ -33,6 +33,7 @@ const (
 // Subscriber is one SSE connection subscribed to a topic.
 type Subscriber struct {
 	topic string
+	keep  bool // record deliveries, not only count them
 	conn  net.Conn
 	rd    *bufio.Reader
 	got   []Delivery
@@ -56,9 +57,10 @@ func (d *Delivery) Created() time.Time {
 }
 
 // Subscribe opens GET /api/realtime on a connection of its own, reads
-// PB_CONNECT and subscribes the client to topic through postTr; expect is
-// how many deliveries to make room for.
-func Subscribe(ctx context.Context, postTr *http.Transport, base, topic string, expect int) (*Subscriber, error) {
+// PB_CONNECT and subscribes the client to topic through postTr. keep is how
+// many deliveries to make room for; 0 records none (a long run that only
+// counts events: Count still counts them).
+func Subscribe(ctx context.Context, postTr *http.Transport, base, topic string, keep int) (*Subscriber, error) {
 	addr := strings.TrimPrefix(base, "http://")
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -84,7 +86,10 @@ func Subscribe(ctx context.Context, postTr *http.Transport, base, topic string, 
 		conn.Close()
 		return nil, fmt.Errorf("GET /api/realtime: status %d", res.StatusCode)
 	}
-	s := &Subscriber{topic: topic, conn: conn, rd: bufio.NewReaderSize(res.Body, readBuffer), got: make([]Delivery, 0, expect)}
+	s := &Subscriber{topic: topic, keep: keep > 0, conn: conn, rd: bufio.NewReaderSize(res.Body, readBuffer)}
+	if s.keep {
+		s.got = make([]Delivery, 0, keep)
+	}
 	name, data, err := s.next()
 	if err != nil {
 		conn.Close()
@@ -142,24 +147,27 @@ func (s *Subscriber) next() (name string, data []byte, err error) {
 }
 
 // Read records every event of the topic until the stream ends (Close ends
-// it). Deliveries may be read once Read has returned.
-func (s *Subscriber) Read() {
+// it), and returns the error that ended it. Deliveries may be read once Read
+// has returned.
+func (s *Subscriber) Read() error {
 	var data []byte
 	mine := false
 	for {
 		line, err := s.rd.ReadSlice('\n')
 		if err != nil {
 			s.ended.Store(true)
-			return
+			return err
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		switch {
 		case len(line) == 0:
-			if mine {
+			if mine && s.keep {
 				d := Delivery{At: time.Now()}
 				copy(d.ID[:], field(data, `"id":"`, IDLen))
 				copy(d.created[:], field(data, `"created":"`, createdLen))
 				s.got = append(s.got, d)
+			}
+			if mine {
 				s.count.Add(1)
 			}
 			mine, data = false, data[:0]

@@ -12,7 +12,7 @@ import (
 // id and created time.
 func TestRead(t *testing.T) {
 	server, client := net.Pipe()
-	s := &Subscriber{topic: "posts/*", conn: client, rd: bufio.NewReaderSize(client, readBuffer)}
+	s := &Subscriber{topic: "posts/*", keep: true, conn: client, rd: bufio.NewReaderSize(client, readBuffer)}
 	done := make(chan struct{})
 	go func() { defer close(done); s.Read() }()
 	stream := "event: posts/*\n" +
