@@ -83,8 +83,8 @@ func (s *soak) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(s.out, "soak: %s of mixed traffic at %.0f requests/s (%d clients), %d realtime subscribers, %d seeded records, windows of %s, warm-up %s, seed %d\n",
 		s.cfg.duration, s.cfg.rate, s.cfg.workers, s.cfg.subscribers, s.cfg.records, s.cfg.interval, s.cfg.bounds.warmup, s.cfg.seed)
-	fmt.Fprintf(s.out, "%6s %7s %6s %6s %7s %8s %7s %10s %9s %9s %8s %8s %8s %5s %6s\n",
-		"window", "end", "reqs", "errors", "p50 ms", "p99 ms", "events", "goroutines", "heap MiB", "goal MiB", "RSS MiB", "cpu/req", "wait/req", "load", "others")
+	fmt.Fprintf(s.out, "%6s %7s %6s %6s %7s %8s %9s %7s %10s %9s %9s %8s %8s %8s %5s %6s\n",
+		"window", "end", "reqs", "errors", "p50 ms", "p99 ms", "signin ms", "events", "goroutines", "heap MiB", "goal MiB", "RSS MiB", "cpu/req", "wait/req", "load", "others")
 
 	scrapeClient := &http.Client{Timeout: 10 * time.Second}
 	began := time.Now()
@@ -105,7 +105,7 @@ func (s *soak) run(ctx context.Context) error {
 		case <-time.After(time.Until(began.Add(time.Duration(i) * s.cfg.interval))):
 		}
 		w := window{end: time.Since(began).Round(time.Second)}
-		w.requests, w.errors, w.p50, w.p99 = rec.cut()
+		w.requests, w.errors, w.p50, w.p99, w.signin = rec.cut()
 		var events int64
 		for _, sub := range subs {
 			events += sub.Count()
@@ -137,8 +137,8 @@ func (s *soak) run(ctx context.Context) error {
 		lastCPU, lastBusy, lastSelf, lastAt = cpu, busy, self, at
 		w.load = loadAverage()
 		windows = append(windows, w)
-		fmt.Fprintf(s.out, "%6d %7s %6d %6d %7.2f %8.2f %7d %10.0f %9.1f %9.1f %8.1f %6.2fms %6.2fms %5.1f %6.2f\n",
-			i, w.end, w.requests, w.errors, ms(w.p50), ms(w.p99), w.events, w.goroutines,
+		fmt.Fprintf(s.out, "%6d %7s %6d %6d %7.2f %8.2f %9.2f %7d %10.0f %9.1f %9.1f %8.1f %6.2fms %6.2fms %5.1f %6.2f\n",
+			i, w.end, w.requests, w.errors, ms(w.p50), ms(w.p99), ms(w.signin), w.events, w.goroutines,
 			w.heapInuse/(1<<20), w.heapGoal/(1<<20), w.rss/(1<<20), ms(w.cpuPerReq), ms(w.waitPerReq), w.load, w.others)
 	}
 	close(stopTraffic)
@@ -172,7 +172,7 @@ func (s *soak) run(ctx context.Context) error {
 	rec.mu.Unlock()
 	total := 0
 	var mix []string
-	for _, op := range []string{"view", "list", "filter", "create", "update", "delete", "signin"} {
+	for _, op := range []string{"view", "list", "filter", "create", "update", "delete", opSignIn} {
 		total += ops[op]
 		mix = append(mix, fmt.Sprintf("%s %d", op, ops[op]))
 	}

@@ -22,6 +22,9 @@ const (
 	ownMax = 40
 )
 
+// opSignIn names the password sign-ins of the traffic.
+const opSignIn = "signin"
+
 // userEmail is the address of user i.
 func userEmail(i int) string { return fmt.Sprintf("soak%d@basalt.test", i) }
 
@@ -112,7 +115,7 @@ func (w *worker) one(ctx context.Context) (op string, took time.Duration, err er
 	case p < 99:
 		op, err = "delete", w.deleteOldest(ctx)
 	default:
-		op = "signin"
+		op = opSignIn
 		_, err = w.c.SignIn(ctx, "users", userEmail(w.rng.IntN(w.users)), userPassword)
 	}
 	return op, time.Since(began), err

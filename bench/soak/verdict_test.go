@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ func steady(n int) []window {
 	ws := make([]window, n)
 	for i := range ws {
 		ws[i] = window{end: time.Duration(i+1) * 10 * time.Second, requests: 2000,
-			p50: time.Millisecond, p99: 10 * time.Millisecond,
+			p50: time.Millisecond, p99: 10 * time.Millisecond, signin: 60 * time.Millisecond,
 			goroutines: 40, heapGoal: 20 << 20, rss: 100 << 20, dbBytes: 4 << 20, cacheConns: 5}
 	}
 	return ws
@@ -69,6 +70,15 @@ func TestJudge(t *testing.T) {
 			ws[0].goroutines, ws[0].rss = 5, 10<<20
 		}, 0, ""},
 		{"a window without requests", func(ws []window) { ws[5].requests = 0 }, 0, "served no request"},
+		{"sign-ins slow down", func(ws []window) {
+			for i := 9; i < 12; i++ {
+				ws[i].signin = 200 * time.Millisecond
+			}
+		}, 0, "sign-in"},
+		{"windows without a sign-in are not judged on them", func(ws []window) {
+			ws[1].signin, ws[11].signin = 0, 0
+			ws[10].signin = 70 * time.Millisecond
+		}, 0, ""},
 		{"p99 slack for tiny latencies", func(ws []window) {
 			for i := range ws {
 				ws[i].p99 = 200 * time.Microsecond
@@ -100,6 +110,17 @@ func TestJudgeTooShort(t *testing.T) {
 	j := judge(steady(2), 0, testBounds) // windows end at 10 s and 20 s: one after the warm-up
 	if len(j.failures) != 1 || !strings.Contains(j.failures[0], "too short") {
 		t.Fatalf("failures %q, want too short", j.failures)
+	}
+}
+
+func TestJudgeWithoutSignIns(t *testing.T) {
+	ws := steady(12)
+	for i := 9; i < 12; i++ {
+		ws[i].signin = 0
+	}
+	j := judge(ws, 0, testBounds)
+	if len(j.failures) != 0 || !slices.ContainsFunc(j.notes, func(n string) bool { return strings.Contains(n, "sign-in median: no sign-in") }) {
+		t.Fatalf("failures %q, notes %q; want none, and a note that sign-ins were not judged", j.failures, j.notes)
 	}
 }
 
