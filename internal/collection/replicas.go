@@ -72,32 +72,41 @@ func staleError(err error) error {
 // missTimeout bounds the store check of a lookup that missed.
 const missTimeout = 2 * time.Second
 
-// missCheck lets concurrent lookups that miss share one store check.
+// missCheck lets concurrent lookups that miss share store checks.
 type missCheck struct {
 	mu      sync.Mutex
-	running *missRun
+	running *missRun // the check under way, nil when none
+	started uint64   // checks started so far
 }
 
 type missRun struct {
-	done     chan struct{}
-	reloaded bool
+	n    uint64 // the check's number: missCheck.started when it began
+	done chan struct{}
 }
 
 // catchUp reloads the registry when the store's collections version moved
-// past the loaded one, and reports whether it did. A lookup that misses
-// calls it, so that a collection created through another replica a moment
-// ago (its notification still on the way) is found at once, as a client
-// behind a load balancer expects after its create call returned. Lookups
-// that miss at the same time share one check; hits never reach the store.
-func (s *Service) catchUp() bool {
+// past the loaded one. A lookup that misses calls it, then looks again, so
+// that a collection created through another replica a moment ago (its
+// notification still on the way) is found at once, as a client behind a
+// load balancer expects after its create call returned. Lookups that miss
+// at the same time share one check, but never one that began before they
+// missed: that one may have read the versions before the change it is
+// looked up for. Hits never reach the store.
+func (s *Service) catchUp() {
 	m := &s.misses
 	m.mu.Lock()
-	if run := m.running; run != nil {
+	first := m.started + 1 // the first check to begin after this miss
+	for m.running != nil {
+		run := m.running
 		m.mu.Unlock()
 		<-run.done
-		return run.reloaded
+		if run.n >= first {
+			return
+		}
+		m.mu.Lock()
 	}
-	run := &missRun{done: make(chan struct{})}
+	m.started++
+	run := &missRun{n: m.started, done: make(chan struct{})}
 	m.running = run
 	m.mu.Unlock()
 	defer func() {
@@ -110,8 +119,7 @@ func (s *Service) catchUp() bool {
 	defer cancel()
 	versions, err := s.store.ConfigVersions(ctx)
 	if err != nil || versions[store.ConfigCollections] == s.registry.loadedVersion() {
-		return false
+		return
 	}
-	run.reloaded = s.registry.load(ctx, s.store) == nil
-	return run.reloaded
+	_ = s.registry.load(ctx, s.store) // a failed load leaves the registry as it was: the lookup misses
 }

@@ -92,10 +92,10 @@ func (s *Service) Lookup(nameOrID string) *schema.Collection {
 	if c := s.registry.Lookup(nameOrID); c != nil {
 		return c
 	}
-	if s.catchUp() {
-		return s.registry.Lookup(nameOrID)
-	}
-	return nil
+	// Looked up again whatever catchUp did: a reload for a notification
+	// may have brought the collection in meanwhile.
+	s.catchUp()
+	return s.registry.Lookup(nameOrID)
 }
 
 // All returns every collection, oldest first.
