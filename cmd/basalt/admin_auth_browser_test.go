@@ -134,9 +134,15 @@ func TestAdminAuthInBrowser(t *testing.T) {
 		t.Fatalf("saved superuser options: mfa %v otp %v authToken %v", su["mfa"], su["otp"], su["authToken"])
 	}
 
-	// Sign out: the session is gone and the dashboard asks to sign in.
+	// Sign out: the session is gone and the dashboard asks to sign in. The
+	// session's messages go with it: the "saved" toast, up for 3.5 s, is
+	// gone as soon as the sign-in form shows.
+	authWait(b, "the saved toast", `[...document.querySelectorAll('#toasts .toast')].some((t) => t.textContent === 'Collection saved.')`)
 	b.click("header.topbar button", "Sign out")
 	authWait(b, "the sign-in form after signing out", `location.hash === '#/login' && !!document.querySelector('input[name=identity]')`)
+	if n := eval[int](b, `document.querySelectorAll('#toasts .toast').length`); n != 0 {
+		t.Errorf("%d toasts of the signed-out session are still shown", n)
+	}
 	authWait(b, "the session to go", `localStorage.getItem('basalt_admin_auth') === null`)
 	b.do("open a screen signed out", chromedp.Navigate(base+"/_/#/c/members"))
 	authWait(b, "the sign-in form again", `location.hash === '#/login' && document.activeElement?.name === 'identity'`)

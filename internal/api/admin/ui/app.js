@@ -141,6 +141,8 @@ function signOut() {
 auth.listeners.add((v) => {
   if (!v) {
     realtime.close();
+    // What the session's actions said is not for whoever signs in next.
+    document.getElementById('toasts')?.replaceChildren();
     if (route(location.hash).screen !== 'login') location.hash = '#/login';
   }
 });
