@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/store"
@@ -36,6 +37,15 @@ func (s *Service) Batch(ctx context.Context, req *Request, ops []Op) ([]*Item, e
 	req = guest(req)
 	sub := *req
 	sub.Context = "batch"
+	ops = slices.Clone(ops) // the password work goes into the copies' inputs
+	for i := range ops {
+		switch op := &ops[i]; op.Method {
+		case http.MethodPost, http.MethodPut: // an upsert that updates uses the hash when the password is the same
+			s.passwordAhead(ctx, &sub, op.Collection, "", &op.Input)
+		case http.MethodPatch:
+			s.passwordAhead(ctx, &sub, op.Collection, op.ID, &op.Input)
+		}
+	}
 	records := make([]*Item, len(ops))
 	err := s.inTx(ctx, func(tx store.Tx, fx *effects) error {
 		for i, op := range ops {

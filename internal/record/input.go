@@ -15,6 +15,8 @@ import (
 type Input struct {
 	Data  map[string]any
 	Files map[string][]Upload
+	// ahead is the password work done before the transaction (nil: none).
+	ahead *passwordWork
 }
 
 type modifier int

@@ -7,7 +7,6 @@ import (
 
 	"github.com/basalt-dev/basalt/internal/apperr"
 	"github.com/basalt-dev/basalt/internal/audit"
-	"github.com/basalt-dev/basalt/internal/password"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/schema"
 	"github.com/basalt-dev/basalt/internal/store"
@@ -63,6 +62,7 @@ func (s *Service) settle(ctx context.Context, fx *effects, committed bool) {
 
 // Create validates input and stores a new record of collection.
 func (s *Service) Create(ctx context.Context, req *Request, collection string, in Input, expand string) (*Item, error) {
+	s.passwordAhead(ctx, req, collection, "", &in)
 	var r *schema.Record
 	err := s.inTx(ctx, func(tx store.Tx, fx *effects) error {
 		var err error
@@ -77,6 +77,7 @@ func (s *Service) Create(ctx context.Context, req *Request, collection string, i
 
 // Update applies input to an existing record of collection.
 func (s *Service) Update(ctx context.Context, req *Request, collection, id string, in Input, expand string) (*Item, error) {
+	s.passwordAhead(ctx, req, collection, id, &in)
 	var r *schema.Record
 	err := s.inTx(ctx, func(tx store.Tx, fx *effects) error {
 		var err error
@@ -282,7 +283,7 @@ func (s *Service) update(ctx context.Context, tx store.Tx, fx *effects, req *Req
 		if _, ok := in.Data["password"]; ok {
 			if !manager {
 				old, _ := in.Data["oldPassword"].(string)
-				if !password.Check(prev.String("password"), old) {
+				if !in.ahead.oldPasswordOK(prev.String("password"), old) {
 					fe.Add("oldPassword", "validation_invalid_old_password", "Missing or invalid old password.")
 				}
 			}
@@ -464,7 +465,7 @@ func (s *Service) preparePassword(r, prev *schema.Record, in Input, fe apperr.Fi
 		fe.Add("passwordConfirm", "validation_values_mismatch", "Values don't match.")
 		return
 	}
-	hash, err := password.Hash(plain, f.Cost)
+	hash, err := in.ahead.hashFor(f, plain)
 	if err != nil {
 		fe.Add("password", "validation_invalid_value", "Invalid password.")
 		return
