@@ -119,7 +119,8 @@ func TestLookupSeesAReloadThatRacedItsCheck(t *testing.T) {
 	found := make(chan bool, 1)
 	go func() { found <- a.Lookup("notes") != nil }()
 	<-read // the check has read the new version
-	if err := a.Reload(context.Background()); err != nil { // the notification's reload
+	// The notification's reload.
+	if err := a.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	release() // the check now finds the registry at that version: nothing to load
