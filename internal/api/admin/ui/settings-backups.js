@@ -241,8 +241,9 @@ async function followRestart(key, reload) {
     done = true;
     d.close();
     d.remove();
-    toast(`Backup ${key} restored. Your session is not valid in the restored data: sign in with a superuser of the backup.`, 'error');
+    // Signed out first: signing out clears the toasts of the session.
     auth.set(null);
+    toast(`Backup ${key} restored. Your session is not valid in the restored data: sign in with a superuser of the backup.`, 'error');
     return;
   }
   try {
