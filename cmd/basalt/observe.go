@@ -201,7 +201,8 @@ func (ob *observability) ready(ctx context.Context) error {
 	if st == nil {
 		return errors.New("starting")
 	}
-	if _, err := st.LastEventSeq(ctx); err != nil {
+	// A query on a migrated system table (_params).
+	if _, err := st.ConfigVersions(ctx); err != nil {
 		return errors.New("database unavailable")
 	}
 	return nil

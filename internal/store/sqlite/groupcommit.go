@@ -132,6 +132,10 @@ type group struct {
 	// joined counts the callers that ran in the transaction; members, those
 	// whose work it holds and who wait for the commit.
 	joined, members int
+	// appended is the highest event seq the members appended (the events
+	// of callers rolled back to their savepoint are not counted: SQLite
+	// gives their seqs out again).
+	appended int64
 	// rolledBack is set by SQLite's rollback hook: the transaction is gone.
 	rolledBack atomic.Bool
 	done       chan struct{} // closed when err holds the outcome
@@ -232,7 +236,8 @@ func (s *Store) runCaller(ctx context.Context, g *group, fn func(tx store.Tx) er
 			s.finish(g)
 		}
 	}()
-	err := fn(&tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: wc})
+	t := &tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: wc}
+	err := fn(t)
 	done = true
 	if err == nil && ctx.Err() != nil {
 		err = formatError(ctx, ctx.Err())
@@ -253,6 +258,7 @@ func (s *Store) runCaller(ctx context.Context, g *group, fn func(tx store.Tx) er
 		return formatError(ctx, fmt.Errorf("releasing savepoint: %w", err))
 	}
 	g.members++
+	g.appended = max(g.appended, t.appended)
 	s.finish(g)
 	<-g.done
 	if g.err != nil {
@@ -324,6 +330,7 @@ func (s *Store) finish(g *group) {
 			s.optimize(g.conn)
 		}
 		s.groups.callers.Add(int64(g.members))
+		s.committedSeq(g.appended)
 	}
 	if err != nil {
 		s.rollback(g.conn)

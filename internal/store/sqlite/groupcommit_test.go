@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -301,4 +302,94 @@ func BenchmarkInTxParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The last event seq is kept in memory: raised by the commits of a group's
+// members only (a caller rolled back to its savepoint gives its seq back to
+// SQLite, which hands it out again), and read from the file at open.
+func TestLastEventSeqFollowsCommits(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "data.db")
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	appendOne := func(id string, fail bool) (int64, error) {
+		var seq int64
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			e := &store.Event{ID: id, CollectionID: "pbc_posts", CollectionName: "posts", RecordID: "r" + id, Action: store.ActionCreate, Time: time.Now()}
+			if err := tx.AppendEvent(ctx, e); err != nil {
+				return err
+			}
+			seq = e.Seq
+			if fail {
+				return errors.New("caller failed")
+			}
+			return nil
+		})
+		return seq, err
+	}
+	// Callers queued behind a held writer share one transaction; the last
+	// one fails after appending its event, whose seq SQLite then gives out
+	// again.
+	release := make(chan struct{})
+	held := holdWriter(t, s, "holder", release)
+	type result struct {
+		seq int64
+		err error
+	}
+	results := make([]chan result, 3)
+	for i := range results {
+		results[i] = make(chan result, 1)
+		go func() {
+			seq, err := appendOne(fmt.Sprintf("e%d", i), i == 2)
+			results[i] <- result{seq, err}
+		}()
+		waitQueued(t, s, i+1)
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	var ok []int64
+	for i, ch := range results {
+		r := <-ch
+		if (r.err != nil) != (i == 2) {
+			t.Fatalf("caller %d: %v", i, r.err)
+		}
+		if r.err == nil {
+			ok = append(ok, r.seq)
+		}
+	}
+	last, err := s.LastEventSeq(ctx)
+	if err != nil || last != max(ok[0], ok[1]) {
+		t.Fatalf("LastEventSeq: %d, %v; want %d, the highest committed", last, err, max(ok[0], ok[1]))
+	}
+	// A failed transaction on its own leaves it as it was.
+	if _, err := appendOne("lost", true); err == nil {
+		t.Fatal("a failing caller succeeded")
+	}
+	if got, _ := s.LastEventSeq(ctx); got != last {
+		t.Fatalf("LastEventSeq after a rollback: %d, want %d", got, last)
+	}
+	next, err := appendOne("next", false)
+	if err != nil || next != last+1 {
+		t.Fatalf("the next event: seq %d, %v; want %d", next, err, last+1)
+	}
+	last = next
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LastEventSeq(ctx); err == nil {
+		t.Error("LastEventSeq of a closed store: no error")
+	}
+	s, err = Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := s.LastEventSeq(ctx); err != nil || got != last {
+		t.Fatalf("LastEventSeq after reopening: %d, %v; want %d", got, err, last)
+	}
 }

@@ -54,6 +54,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *store.Event) error {
 		return formatError(ctx, fmt.Errorf("reading event seq: %w", err))
 	}
 	e.Seq = seq
+	t.appended = max(t.appended, seq)
 	return nil
 }
 
@@ -105,15 +106,39 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]*store.Ev
 	return out, nil
 }
 
-// LastEventSeq returns the highest seq ever assigned (kept by SQLite for
-// AUTOINCREMENT tables even when the rows are gone), 0 when none.
+// LastEventSeq returns the highest seq of a committed event, 0 when none.
+// It reads no table: the store keeps it (see Store.lastSeq), so that the
+// consumers that ask after every commit cost nothing.
 func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, formatError(ctx, err)
+	}
+	if s.closed.Load() {
+		return 0, formatError(ctx, fmt.Errorf("reading the last event seq: %w", sql.ErrConnDone))
+	}
+	return s.lastSeq.Load(), nil
+}
+
+// loadLastSeq reads the highest seq ever assigned (kept by SQLite for
+// AUTOINCREMENT tables even when the rows are gone) into s.lastSeq.
+func (s *Store) loadLastSeq(ctx context.Context) error {
 	var seq int64
 	err := s.reader.q.QueryRowContext(ctx, `SELECT COALESCE((SELECT "seq" FROM sqlite_sequence WHERE "name" = '_events'), 0)`).Scan(&seq)
 	if err != nil {
-		return 0, formatError(ctx, fmt.Errorf("reading the last event seq: %w", err))
+		return formatError(ctx, fmt.Errorf("reading the last event seq: %w", err))
 	}
-	return seq, nil
+	s.lastSeq.Store(seq)
+	return nil
+}
+
+// committedSeq raises s.lastSeq to seq, the highest event seq of a commit.
+func (s *Store) committedSeq(seq int64) {
+	for {
+		cur := s.lastSeq.Load()
+		if seq <= cur || s.lastSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // PruneEvents deletes events with seq at most upTo that are older than

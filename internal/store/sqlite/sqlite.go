@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/apperr"
@@ -82,6 +83,11 @@ type Store struct {
 	// the writer.
 	wstmts writerStmts
 	ckpt   *checkpointer
+	// lastSeq is the highest event seq committed (LastEventSeq): read from
+	// the file at open, then raised after each commit by the writer, which
+	// is the only one (one process owns the file).
+	lastSeq atomic.Int64
+	closed  atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -134,6 +140,10 @@ func open(ctx context.Context, path string, logger *slog.Logger, opts options) (
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening sqlite readers: %w", err)
+	}
+	if err := s.loadLastSeq(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := s.startCheckpointer(path); err != nil {
 		s.Close()
@@ -198,6 +208,7 @@ func (s *Store) optimize(w execer) {
 // Close releases both connection pools. It first lets SQLite refresh the
 // statistics its query planner uses (PRAGMA optimize), which is cheap.
 func (s *Store) Close() error {
+	s.closed.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if conn, err := s.write.Conn(ctx); err == nil {
@@ -254,6 +265,8 @@ func (s *Store) retryBusy(ctx context.Context, op func() error) error {
 type tx struct {
 	reader
 	conn writeConn
+	// appended is the highest seq of the events appended through tx.
+	appended int64
 }
 
 var _ store.Tx = (*tx)(nil)

@@ -152,6 +152,9 @@ func testOutbox(t *testing.T, open func(t *testing.T) store.Store) {
 		if got := eventIDs(events(t, s, 0)); !reflect.DeepEqual(got, []string{"kept"}) {
 			t.Errorf("events after rollback: got %v", got)
 		}
+		if got := lastSeq(t, s); got != before {
+			t.Errorf("LastEventSeq after a rollback: got %d, want %d", got, before)
+		}
 		// A later event still sorts after every committed one.
 		e := event("next", store.ActionCreate, at)
 		appendEvents(t, s, e)
