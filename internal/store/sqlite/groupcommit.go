@@ -236,7 +236,7 @@ func (s *Store) runCaller(ctx context.Context, g *group, fn func(tx store.Tx) er
 			s.finish(g)
 		}
 	}()
-	t := &tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: wc}
+	t := &tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: wc, lastSeq: &s.lastSeq}
 	err := fn(t)
 	done = true
 	if err == nil && ctx.Err() != nil {

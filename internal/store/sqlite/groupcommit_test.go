@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -391,5 +392,106 @@ func TestLastEventSeqFollowsCommits(t *testing.T) {
 	defer s.Close()
 	if got, err := s.LastEventSeq(ctx); err != nil || got != last {
 		t.Fatalf("LastEventSeq after reopening: %d, %v; want %d", got, err, last)
+	}
+}
+
+// appendEvent appends one event in its own transaction and returns its seq.
+func appendEvent(t *testing.T, s *Store, id string) int64 {
+	t.Helper()
+	e := &store.Event{ID: id, CollectionID: "pbc_posts", CollectionName: "posts", RecordID: "r" + id, Action: store.ActionCreate, Time: time.Now()}
+	if err := s.InTx(context.Background(), func(tx store.Tx) error { return tx.AppendEvent(context.Background(), e) }); err != nil {
+		t.Fatalf("appending %s: %v", id, err)
+	}
+	return e.Seq
+}
+
+// A reopened store never gives out a seq again, also when pruning emptied
+// the outbox before it was closed.
+func TestEventSeqsSurvivePruningAndReopening(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for i := range 3 {
+		last = appendEvent(t, s, fmt.Sprintf("e%d", i))
+	}
+	if n, err := s.PruneEvents(ctx, last, time.Now().Add(time.Hour)); err != nil || n != 3 {
+		t.Fatalf("PruneEvents: %d, %v; want 3", n, err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, _ := s.LastEventSeq(ctx); got != last {
+		t.Fatalf("LastEventSeq of the reopened, pruned outbox: %d, want %d", got, last)
+	}
+	if next := appendEvent(t, s, "after"); next != last+1 {
+		t.Fatalf("the first seq after reopening: %d, want %d", next, last+1)
+	}
+}
+
+// A data directory from before migration 0011 keeps its events and seqs:
+// the seq its AUTOINCREMENT sequence held goes on, even with the outbox
+// pruned empty.
+func TestEventsRowidMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Put the file back as the migrations before 0011 left it: _events with
+	// AUTOINCREMENT, its sequence at 50 after events up to 50 were written
+	// and all but 40 and 41 pruned.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DROP TABLE "_events"`, `DROP TABLE "_eventsPruned"`,
+		`DELETE FROM "_migrations" WHERE "name" = '0011_events_rowid'`,
+		`CREATE TABLE "_events" (
+			"seq" INTEGER PRIMARY KEY AUTOINCREMENT, "id" TEXT NOT NULL UNIQUE, "collectionId" TEXT NOT NULL,
+			"collectionName" TEXT NOT NULL, "recordId" TEXT NOT NULL, "action" TEXT NOT NULL,
+			"before" TEXT, "after" TEXT, "created" TEXT NOT NULL)`,
+		`INSERT INTO "_events" VALUES (40, 'e40', 'pbc_posts', 'posts', 'r40', 'create', NULL, '{"id":"r40"}', '2026-11-24 00:00:00.000Z')`,
+		`INSERT INTO "_events" VALUES (41, 'e41', 'pbc_posts', 'posts', 'r41', 'delete', '{"id":"r41"}', NULL, '2026-11-24 00:00:01.000Z')`,
+		`UPDATE sqlite_sequence SET "seq" = 50 WHERE "name" = '_events'`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	s, err = Open(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("Open after the old schema: %v", err)
+	}
+	defer s.Close()
+	evs, err := s.Events(ctx, 0, 10)
+	if err != nil || len(evs) != 2 || evs[0].Seq != 40 || evs[1].Seq != 41 || evs[1].ID != "e41" || string(evs[1].Before) != `{"id":"r41"}` {
+		t.Fatalf("events after the migration: %+v, %v", evs, err)
+	}
+	if got, _ := s.LastEventSeq(ctx); got != 50 {
+		t.Fatalf("LastEventSeq after the migration: %d, want 50", got)
+	}
+	if n, err := s.PruneEvents(ctx, 41, time.Now()); err != nil || n != 2 {
+		t.Fatalf("PruneEvents: %d, %v", n, err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if next := appendEvent(t, s, "e51"); next != 51 {
+		t.Fatalf("the first seq after the migration and pruning: %d, want 51", next)
 	}
 }

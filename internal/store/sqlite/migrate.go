@@ -82,6 +82,7 @@ var systemMigrations = []systemMigration{
 	auditMigration,
 	jobsMigration,
 	jobIndexMigration,
+	eventsRowidMigration,
 }
 
 // nowSQL is SQLite's clock in Basalt's date layout (2006-01-02 15:04:05.000Z).

@@ -12,10 +12,44 @@ import (
 	"github.com/basalt-dev/basalt/internal/store"
 )
 
-// The outbox lives in the "_events" system table (migration 0003_events).
-// SQLite has one writer, so the AUTOINCREMENT seq of an appended event is
-// higher than that of every event committed before it, and readers (WAL
-// snapshots of committed data) see events in commit order.
+// The outbox lives in the "_events" system table (migrations 0003_events
+// and 0011_events_rowid). SQLite has one writer, so the seq of an appended
+// event, one more than the highest seq ever committed or appended in the
+// open transaction, is higher than that of every event committed before it,
+// and readers (WAL snapshots of committed data) see events in commit order.
+// Seqs are never given out twice once committed, even after pruning emptied
+// the outbox: "_eventsPruned" keeps the highest seq pruning deleted, and the
+// store keeps the highest committed one in memory (Store.lastSeq).
+
+// eventsRowidMigration drops the AUTOINCREMENT of "_events": it made every
+// append read and rewrite the table's sqlite_sequence row, about 6% of a
+// record create. The seq the sequence held (the highest ever given out)
+// moves to "_eventsPruned".
+var eventsRowidMigration = systemMigration{
+	name: "0011_events_rowid",
+	sql: []string{
+		`CREATE TABLE "_eventsPruned" (
+			"one" INTEGER PRIMARY KEY CHECK ("one" = 1),
+			"seq" INTEGER NOT NULL
+		)`,
+		`INSERT INTO "_eventsPruned" ("one", "seq")
+			VALUES (1, COALESCE((SELECT "seq" FROM sqlite_sequence WHERE "name" = '_events'), 0))`,
+		`CREATE TABLE "_events_rowid" (
+			"seq"            INTEGER PRIMARY KEY,
+			"id"             TEXT NOT NULL UNIQUE,
+			"collectionId"   TEXT NOT NULL,
+			"collectionName" TEXT NOT NULL,
+			"recordId"       TEXT NOT NULL,
+			"action"         TEXT NOT NULL,
+			"before"         TEXT,
+			"after"          TEXT,
+			"created"        TEXT NOT NULL
+		)`,
+		`INSERT INTO "_events_rowid" SELECT ` + eventColumns + ` FROM "_events" ORDER BY "seq"`,
+		`DROP TABLE "_events"`,
+		`ALTER TABLE "_events_rowid" RENAME TO "_events"`,
+	},
+}
 
 const (
 	defaultEventBatch = 100
@@ -42,9 +76,11 @@ func (t *tx) AppendEvent(ctx context.Context, e *store.Event) error {
 			return apperr.New(apperr.Invalid, "Event record data is not valid JSON.")
 		}
 	}
-	res, err := t.conn.ExecContext(ctx, `INSERT INTO "_events" ("id", "collectionId", "collectionName", "recordId", "action", "before", "after", "created")
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.CollectionID, e.CollectionName, e.RecordID, string(e.Action),
+	// The highest seq committed (t.lastSeq) covers the events pruning
+	// deleted; MAX covers those appended in this transaction.
+	res, err := t.conn.ExecContext(ctx, `INSERT INTO "_events" ("seq", "id", "collectionId", "collectionName", "recordId", "action", "before", "after", "created")
+		VALUES (max(COALESCE((SELECT MAX("seq") FROM "_events"), 0), ?) + 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.lastSeq.Load(), e.ID, e.CollectionID, e.CollectionName, e.RecordID, string(e.Action),
 		nullJSON(e.Before), nullJSON(e.After), schema.FormatTime(e.Time))
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("appending event: %w", err))
@@ -119,11 +155,11 @@ func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 	return s.lastSeq.Load(), nil
 }
 
-// loadLastSeq reads the highest seq ever assigned (kept by SQLite for
-// AUTOINCREMENT tables even when the rows are gone) into s.lastSeq.
+// loadLastSeq reads the highest seq ever committed into s.lastSeq: that of
+// the newest event, or the highest that pruning deleted.
 func (s *Store) loadLastSeq(ctx context.Context) error {
 	var seq int64
-	err := s.reader.q.QueryRowContext(ctx, `SELECT COALESCE((SELECT "seq" FROM sqlite_sequence WHERE "name" = '_events'), 0)`).Scan(&seq)
+	err := s.reader.q.QueryRowContext(ctx, `SELECT max(COALESCE((SELECT MAX("seq") FROM "_events"), 0), (SELECT "seq" FROM "_eventsPruned"))`).Scan(&seq)
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("reading the last event seq: %w", err))
 	}
@@ -151,10 +187,14 @@ func (s *Store) PruneEvents(ctx context.Context, upTo int64, olderThan time.Time
 		err := s.InTx(ctx, func(storeTx store.Tx) error {
 			t := storeTx.(*tx)
 			// Oldest first: seq order is time order up to clock steps, so the
-			// scan stops at the first chunk's end.
-			res, err := t.conn.ExecContext(ctx, `DELETE FROM "_events" WHERE "seq" IN (
-				SELECT "seq" FROM "_events" WHERE "seq" <= ? AND "created" < ? ORDER BY "seq" LIMIT ?)`,
-				upTo, cutoff, pruneChunk)
+			// scan stops at the first chunk's end. The highest seq deleted is
+			// kept, so that a reopened store never gives it out again.
+			const chunk = `SELECT "seq" FROM "_events" WHERE "seq" <= ? AND "created" < ? ORDER BY "seq" LIMIT ?`
+			if _, err := t.conn.ExecContext(ctx, `UPDATE "_eventsPruned" SET "seq" = max("seq", COALESCE((SELECT MAX("seq") FROM (`+chunk+`)), 0))`,
+				upTo, cutoff, pruneChunk); err != nil {
+				return formatError(ctx, fmt.Errorf("pruning events: %w", err))
+			}
+			res, err := t.conn.ExecContext(ctx, `DELETE FROM "_events" WHERE "seq" IN (`+chunk+`)`, upTo, cutoff, pruneChunk)
 			if err != nil {
 				return formatError(ctx, fmt.Errorf("pruning events: %w", err))
 			}

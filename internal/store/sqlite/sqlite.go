@@ -267,6 +267,8 @@ type tx struct {
 	conn writeConn
 	// appended is the highest seq of the events appended through tx.
 	appended int64
+	// lastSeq is the store's highest committed event seq.
+	lastSeq *atomic.Int64
 }
 
 var _ store.Tx = (*tx)(nil)
