@@ -133,7 +133,7 @@ func startObservability(ctx context.Context, o observeOptions, dir string, stder
 	ob.logs = logs.New(ob.logDB, logs.Options{
 		Settings: func() settings.Logs {
 			if s := ob.settings.Load(); s != nil {
-				return s.Get().Logs
+				return s.Current().Logs // read on every record: no copy
 			}
 			return settings.Defaults().Logs
 		},
