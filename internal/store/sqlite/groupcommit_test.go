@@ -311,10 +311,7 @@ func BenchmarkInTxParallel(b *testing.B) {
 func TestLastEventSeqFollowsCommits(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "data.db")
-	s, err := Open(context.Background(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	ctx := context.Background()
 	appendOne := func(id string, fail bool) (int64, error) {
 		var seq int64
@@ -385,14 +382,21 @@ func TestLastEventSeqFollowsCommits(t *testing.T) {
 	if _, err := s.LastEventSeq(ctx); err == nil {
 		t.Error("LastEventSeq of a closed store: no error")
 	}
-	s, err = Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	if got, err := s.LastEventSeq(ctx); err != nil || got != last {
 		t.Fatalf("LastEventSeq after reopening: %d, %v; want %d", got, err, last)
 	}
+}
+
+// openAt opens the store at path; the caller closes it.
+func openAt(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
 }
 
 // appendEvent appends one event in its own transaction and returns its seq.
@@ -411,10 +415,7 @@ func TestEventSeqsSurvivePruningAndReopening(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data.db")
-	s, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	var last int64
 	for i := range 3 {
 		last = appendEvent(t, s, fmt.Sprintf("e%d", i))
@@ -423,9 +424,7 @@ func TestEventSeqsSurvivePruningAndReopening(t *testing.T) {
 		t.Fatalf("PruneEvents: %d, %v; want 3", n, err)
 	}
 	s.Close()
-	if s, err = Open(ctx, path, nil); err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	if got, _ := s.LastEventSeq(ctx); got != last {
 		t.Fatalf("LastEventSeq of the reopened, pruned outbox: %d, want %d", got, last)
@@ -442,11 +441,7 @@ func TestEventsRowidMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data.db")
-	s, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	openAt(t, path).Close()
 	// Put the file back as the migrations before 0011 left it: _events with
 	// AUTOINCREMENT, its sequence at 50 after events up to 50 were written
 	// and all but 40 and 41 pruned.
@@ -471,11 +466,7 @@ func TestEventsRowidMigration(t *testing.T) {
 	}
 	db.Close()
 
-	s, err = Open(ctx, path, nil)
-	if err != nil {
-		t.Fatalf("Open after the old schema: %v", err)
-	}
-	defer s.Close()
+	s := openAt(t, path)
 	evs, err := s.Events(ctx, 0, 10)
 	if err != nil || len(evs) != 2 || evs[0].Seq != 40 || evs[1].Seq != 41 || evs[1].ID != "e41" || string(evs[1].Before) != `{"id":"r41"}` {
 		t.Fatalf("events after the migration: %+v, %v", evs, err)
@@ -487,9 +478,7 @@ func TestEventsRowidMigration(t *testing.T) {
 		t.Fatalf("PruneEvents: %d, %v", n, err)
 	}
 	s.Close()
-	if s, err = Open(ctx, path, nil); err != nil {
-		t.Fatal(err)
-	}
+	s = openAt(t, path)
 	defer s.Close()
 	if next := appendEvent(t, s, "e51"); next != 51 {
 		t.Fatalf("the first seq after the migration and pruning: %d, want 51", next)
