@@ -115,14 +115,20 @@ func appendMarshal(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
-// appendFloat encodes f as encoding/json does: like JavaScript, plain
-// decimal notation unless the magnitude is below 1e-6 or at least 1e21,
-// with a two-digit exponent trimmed (1e-07 becomes 1e-7). NaN and
+// appendFloat encodes f as encoding/json does (AppendFloat). NaN and
 // infinities have no JSON form.
 func appendFloat(dst []byte, f float64) ([]byte, error) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return appendMarshal(dst, f) // json.Marshal's UnsupportedValueError
 	}
+	return AppendFloat(dst, f), nil
+}
+
+// AppendFloat appends finite f as encoding/json encodes it: like
+// JavaScript, plain decimal notation unless the magnitude is below 1e-6 or
+// at least 1e21, with a two-digit exponent trimmed (1e-07 becomes 1e-7).
+// The caller handles NaN and infinities, which JSON cannot hold.
+func AppendFloat(dst []byte, f float64) []byte {
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -134,7 +140,7 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 			dst = dst[:n-1]
 		}
 	}
-	return dst, nil
+	return dst
 }
 
 const hexDigits = "0123456789abcdef"
