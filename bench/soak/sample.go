@@ -95,6 +95,20 @@ var runtimeMetrics = []string{
 	"process_cpu_seconds_total",
 }
 
+// gogcMetric is the server's GOGC; optional (100 when absent).
+const gogcMetric = "go_gc_gogc_percent"
+
+// heapGoalAt100 is the heap goal of a server whose metrics are m, as
+// it would be with GOGC=100: twice the live heap at the last GC. Basalt
+// serves with a higher GOGC (its goal is then (1 + GOGC/100) × the live
+// heap), and the bounds of the verdict are written for GOGC=100.
+func heapGoalAt100(goal float64, m map[string]float64) float64 {
+	if gogc, ok := m[gogcMetric]; ok && gogc > 0 {
+		return goal * 2 / (1 + gogc/100)
+	}
+	return goal
+}
+
 // poolMetric is the SQLite connections per pool, summed over the pools;
 // optional (when absent, -cache-conns is used).
 const poolMetric = "basalt_db_pool_max_connections"

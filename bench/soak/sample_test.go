@@ -36,6 +36,21 @@ basalt_db_pool_max_connections{pool="write"} 1
 	}
 }
 
+func TestHeapGoalAt100(t *testing.T) {
+	for _, c := range []struct {
+		m    map[string]float64
+		want float64
+	}{
+		{map[string]float64{gogcMetric: 400}, 8 << 20}, // goal 5 × live heap of 4 MiB
+		{map[string]float64{gogcMetric: 100}, 20 << 20},
+		{map[string]float64{}, 20 << 20}, // a server that does not say: GOGC=100
+	} {
+		if got := heapGoalAt100(20<<20, c.m); got != c.want {
+			t.Errorf("heapGoalAt100(20 MiB, %v) = %.0f, want %.0f", c.m, got, c.want)
+		}
+	}
+}
+
 func TestRecorderWindows(t *testing.T) {
 	r := newRecorder()
 	for i := 1; i <= 100; i++ {

@@ -111,12 +111,13 @@ func (s *soak) run(ctx context.Context) error {
 			events += sub.Count()
 		}
 		w.events, lastEvents = int(events-lastEvents), events
-		m, err := scrape(ctx, scrapeClient, s.metricsURL, runtimeMetrics, []string{poolMetric})
+		m, err := scrape(ctx, scrapeClient, s.metricsURL, runtimeMetrics, []string{poolMetric, gogcMetric})
 		if err != nil {
 			runErr = err
 			continue
 		}
-		w.goroutines, w.heapInuse, w.heapGoal, w.rss = m["go_goroutines"], m["go_memstats_heap_inuse_bytes"], m["go_memstats_next_gc_bytes"], m["process_resident_memory_bytes"]
+		w.goroutines, w.heapInuse, w.rss = m["go_goroutines"], m["go_memstats_heap_inuse_bytes"], m["process_resident_memory_bytes"]
+		w.heapGoal = heapGoalAt100(m["go_memstats_next_gc_bytes"], m)
 		w.cacheConns = float64(s.cfg.cacheConns)
 		if v, ok := m[poolMetric]; ok {
 			w.cacheConns = v

@@ -31,7 +31,7 @@ type window struct {
 	// The server's /metrics at the end of the window.
 	goroutines float64
 	heapInuse  float64 // go_memstats_heap_inuse_bytes
-	heapGoal   float64 // go_memstats_next_gc_bytes: twice the live heap at the last GC (GOGC=100)
+	heapGoal   float64 // go_memstats_next_gc_bytes as at GOGC=100: twice the live heap at the last GC
 	rss        float64 // process_resident_memory_bytes
 	// dbBytes is the size of data.db and its WAL, cacheConns the SQLite
 	// connections that may cache its pages (basalt_db_pool_max_connections).
