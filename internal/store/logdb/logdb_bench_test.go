@@ -39,3 +39,37 @@ func benchmarkInsertLogs(b *testing.B, id func(n int) string) {
 		n++
 	}
 }
+
+// BenchmarkLogStats counts 100,000 entries spread over five days (the
+// default maxDays) per hour, unfiltered and filtered on a data key.
+func BenchmarkLogStats(b *testing.B) {
+	db := open(b)
+	ctx := context.Background()
+	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	const n = 100_000
+	batch := make([]*store.Log, 0, 1000)
+	for i := range n {
+		status := 200
+		if i%10 == 0 {
+			status = 404
+		}
+		batch = append(batch, &store.Log{ID: fmt.Sprintf("%015d", i), Created: start.Add(time.Duration(i) * (5 * 24 * time.Hour / n)),
+			Message: "GET /api/health", DataJSON: []byte(fmt.Sprintf(`{"type":"request","status":%d}`, status))})
+		if len(batch) == cap(batch) {
+			if err := db.InsertLogs(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for name, filter := range map[string]string{"all": "", "filtered": "data.status >= 400"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				stats, err := db.LogStats(ctx, filter)
+				if err != nil || len(stats) != 120 {
+					b.Fatalf("%d hours, %v; want 120", len(stats), err)
+				}
+			}
+		})
+	}
+}

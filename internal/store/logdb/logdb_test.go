@@ -2,6 +2,8 @@ package logdb_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -106,5 +108,76 @@ func TestLogsListFilterStatsPrune(t *testing.T) {
 	}
 	if _, total, _ := db.Logs(ctx, store.LogQuery{}); total != 0 {
 		t.Errorf("after DeleteLogs total = %d", total)
+	}
+}
+
+// TestLogStatsPerHour checks the per-hour counts against counts made here,
+// over entries spread across a day boundary with hours left empty, and over
+// entries spread wider than a year (counted by the one-scan fallback).
+func TestLogStatsPerHour(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 5, 1, 20, 0, 0, 0, time.UTC)
+	for name, far := range map[string]bool{"ranges": false, "far apart": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := open(t)
+			rng := rand.New(rand.NewPCG(1, 2))
+			var logs []*store.Log
+			want := map[time.Time][2]int64{} // all, level >= 4
+			add := func(at time.Time, level int) {
+				logs = append(logs, &store.Log{ID: fmt.Sprintf("l%014d", len(logs)), Created: at, Level: level, Message: "m"})
+				c := want[at.Truncate(time.Hour)]
+				c[0]++
+				if level >= 4 {
+					c[1]++
+				}
+				want[at.Truncate(time.Hour)] = c
+			}
+			for range 500 {
+				h := rng.IntN(30)
+				if h >= 10 && h < 14 {
+					continue // hours without entries
+				}
+				at := start.Add(time.Duration(h)*time.Hour + time.Duration(rng.Int64N(int64(time.Hour))))
+				add(at, 4*rng.IntN(3))
+			}
+			add(start.Add(time.Hour), 8)                    // exactly on the hour
+			add(start.Add(2*time.Hour-time.Millisecond), 0) // the last millisecond of an hour
+			if far {
+				add(start.AddDate(-2, 0, 0), 4)
+			}
+			if err := db.InsertLogs(ctx, logs); err != nil {
+				t.Fatal(err)
+			}
+			for i, filter := range []string{"", "level >= 4"} {
+				stats, err := db.LogStats(ctx, filter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[time.Time]int64{}
+				for j, s := range stats {
+					if j > 0 && !stats[j-1].Date.Before(s.Date) {
+						t.Errorf("filter %q: %v is not after %v", filter, s.Date, stats[j-1].Date)
+					}
+					if s.Total == 0 {
+						t.Errorf("filter %q: an hour without entries: %v", filter, s.Date)
+					}
+					got[s.Date] = s.Total
+				}
+				for hour, c := range want {
+					if got[hour] != c[i] {
+						t.Errorf("filter %q: %v counts %d, want %d", filter, hour, got[hour], c[i])
+					}
+					delete(got, hour)
+				}
+				for hour, n := range got {
+					t.Errorf("filter %q: %v counts %d, want none", filter, hour, n)
+				}
+			}
+		})
+	}
+	if stats, err := open(t).LogStats(context.Background(), ""); err != nil || len(stats) != 0 {
+		t.Errorf("no entries: stats %v, %v", stats, err)
 	}
 }
