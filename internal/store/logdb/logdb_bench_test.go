@@ -31,7 +31,7 @@ func benchmarkInsertLogs(b *testing.B, id func(n int) string) {
 				b.Fatal(err)
 			}
 		}
-		batch[n%len(batch)] = &store.Log{ID: id(n), Created: now, Message: "GET /api/collections/posts/records/" + random.ID(),
+		batch[n%len(batch)] = &store.Log{ID: id(n), Created: now.Add(time.Duration(n) * 50 * time.Microsecond), Message: "GET /api/collections/posts/records/" + random.ID(),
 			Data: map[string]any{"type": "request", "method": "GET", "url": "/api/collections/posts/records?page=1",
 				"route": "/api/collections/{collection}/records", "status": 200, "execTime": 1.234, "size": 1234,
 				"auth": "users", "userIP": "203.0.113.9", "remoteIP": "127.0.0.1", "referer": "", "userAgent": "bench/1.0",
