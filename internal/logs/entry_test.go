@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -36,9 +37,13 @@ func TestFlatDataMatchesMap(t *testing.T) {
 		slog.String("authId", "u1"),
 		slog.String("", "no key"),
 	)
-	for _, noIP := range []bool{false, true} {
+	// One scratch space for every entry, as the writer has: the two
+	// variants have different keys, and each comes twice, so the key
+	// order is worked out, reused and worked out again.
+	var keys flatKeys
+	for _, noIP := range []bool{false, true, true, false, false} {
 		e := &entry{rec: rec, h: h, requestID: "req-1", noIP: noIP, noAuthID: !noIP}
-		got, _ := e.appendData(nil, nil)
+		got := e.appendData(nil, &keys)
 		want := h.data(rec, "req-1")
 		if noIP {
 			delete(want, "userIP")
@@ -49,6 +54,9 @@ func TestFlatDataMatchesMap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if keys := topKeys(t, got); !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
+			t.Errorf("noIP=%v: keys %q are not sorted and unique", noIP, keys)
+		}
 		var g, w any
 		if err := json.Unmarshal(got, &g); err != nil {
 			t.Fatalf("invalid JSON %s: %v", got, err)
@@ -58,6 +66,28 @@ func TestFlatDataMatchesMap(t *testing.T) {
 			t.Errorf("noIP=%v:\n got %s\nwant %s", noIP, got, wantJSON)
 		}
 	}
+}
+
+// topKeys returns the keys of the JSON object data in the order written.
+func topKeys(t *testing.T, data []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var keys []string
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatalf("invalid JSON %s: %v", data, err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatalf("invalid JSON %s: %v", data, err)
+		}
+		keys = append(keys, k.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("invalid JSON %s: %v", data, err)
+		}
+	}
+	return keys
 }
 
 func TestFloatsAsEncodingJSON(t *testing.T) {

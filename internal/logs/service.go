@@ -120,13 +120,13 @@ type batch struct {
 	rows []store.Log
 	ptrs []*store.Log
 	buf  []byte
-	kvs  []kv
+	keys flatKeys
 }
 
 // add turns a queued entry into a row.
 func (b *batch) add(s *Service, e *entry) {
 	start := len(b.buf)
-	b.buf, b.kvs = e.appendData(b.buf, b.kvs)
+	b.buf = e.appendData(b.buf, &b.keys)
 	b.rows = append(b.rows, store.Log{
 		ID: s.opts.NewID(), Created: e.rec.Time.UTC(), Level: int(e.rec.Level), Message: e.rec.Message,
 		// Cut to its length: a later append that grows buf leaves it intact.
@@ -144,7 +144,7 @@ func (b *batch) reset() {
 		b.buf = nil
 	}
 	b.buf = b.buf[:0]
-	clear(b.kvs)
+	clear(b.keys.kvs) // values may hold pointers
 }
 
 // Run writes queued entries in batches and prunes old ones until ctx ends,
