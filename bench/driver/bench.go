@@ -19,7 +19,7 @@ type bench struct {
 
 // outcome is everything a run measured.
 type outcome struct {
-	bare      []*result // at the start of every round and at the end
+	bare      []*result // before the first scenario and after each
 	bodyBytes int
 	instances []*instance
 	results   map[string]map[string][]*result // by target label, then scenario; one per round
@@ -89,23 +89,29 @@ func (b *bench) run(ctx context.Context, stdout io.Writer) error {
 	defer bare.stop()
 	bareLoad := load{url: "http://" + bareAddr + "/", script: "get.lua"}
 
-	measureBare := func() error {
+	measureBare := func() (float64, error) {
 		r, err := b.measure(ctx, bareLoad, bare, root)
 		if err != nil {
-			return fmt.Errorf("bare: %w", err)
+			return 0, fmt.Errorf("bare: %w", err)
 		}
 		b.progress("bare: %.0f req/s", r.rps)
 		out.bare = append(out.bare, r)
-		return nil
+		return r.rps, nil
+	}
+	// The bare handler runs before and after every scenario, and each run
+	// of the scenario is divided by the mean of the two: the speed of a
+	// shared machine drifts within minutes, and a reference measured at
+	// the start of a round alone made later scenarios' ratios drift with it.
+	before, err := measureBare()
+	if err != nil {
+		return err
 	}
 	for round := range b.cfg.rounds {
-		if err := measureBare(); err != nil {
-			return err
-		}
 		for _, s := range scenarios {
 			if b.cfg.scenarios != nil && !b.cfg.scenarios[s.name] {
 				continue
 			}
+			var block []*result
 			for _, in := range out.instances {
 				if round > 0 && len(out.results[in.label][s.name]) > 0 && out.results[in.label][s.name][0].skipped != "" {
 					continue
@@ -118,16 +124,26 @@ func (b *bench) run(ctx context.Context, stdout io.Writer) error {
 				switch {
 				case r.skipped != "":
 					b.progress("%s %s: skipped (%s)", in.label, s.name, r.skipped)
+					continue
 				case r.failed != "":
 					b.progress("%s %s: FAILED (%s)", in.label, s.name, r.failed)
 				default:
 					b.progress("%s %s: %.0f req/s", in.label, s.name, r.rps)
 				}
+				block = append(block, r)
 			}
+			if len(block) == 0 {
+				continue
+			}
+			after, err := measureBare()
+			if err != nil {
+				return err
+			}
+			for _, r := range block {
+				r.bare = (before + after) / 2
+			}
+			before = after
 		}
-	}
-	if err := measureBare(); err != nil {
-		return err
 	}
 	for _, in := range out.instances {
 		out.finalRSS[in.label], _ = in.proc.rssMiB()

@@ -44,6 +44,12 @@ func TestMedian(t *testing.T) {
 	if got := median(runs); got.rps != 20 {
 		t.Errorf("median = %v, want the lower middle run (20)", got.rps)
 	}
+	// Runs with a bare reference: the median ratio, not the median rate
+	// (the machine was twice as fast during the 30 and 40 req/s runs).
+	runs = []*result{{rps: 30, bare: 100}, {rps: 10, bare: 50}, {rps: 20, bare: 50}, {rps: 40, bare: 100}}
+	if got := median(runs); got.rps != 30 || got.ratio() != 0.3 {
+		t.Errorf("median = %v (ratio %v), want the run of ratio 0.3", got.rps, got.ratio())
+	}
 	o := &outcome{bare: []*result{{rps: 10}, {rps: 30}}}
 	if got := o.bareRPS(); got != 20 {
 		t.Errorf("bareRPS = %v, want 20", got)

@@ -25,14 +25,23 @@ func (o *outcome) bareRPS() float64 {
 	return (rates[n/2-1] + rates[n/2]) / 2
 }
 
-// median returns the run with the median throughput (the lower middle one
-// for an even count); runs that failed or were skipped count as zero.
+// median returns the run with the median ratio to the bare handler, or
+// with the median throughput when the runs have no ratio (the bare
+// handler's own); the lower middle one for an even count. Runs that failed
+// or were skipped count as zero.
 func median(runs []*result) *result {
 	if len(runs) == 0 {
 		return nil
 	}
+	key := (*result).ratio
+	for _, r := range runs {
+		if r.bare == 0 && r.rps > 0 {
+			key = func(r *result) float64 { return r.rps }
+			break
+		}
+	}
 	sorted := slices.Clone(runs)
-	slices.SortStableFunc(sorted, func(a, b *result) int { return cmp.Compare(a.rps, b.rps) })
+	slices.SortStableFunc(sorted, func(a, b *result) int { return cmp.Compare(key(a), key(b)) })
 	return sorted[(len(sorted)-1)/2]
 }
 
@@ -49,8 +58,9 @@ func (b *bench) report(w io.Writer, o *outcome) {
 	bare := o.bareRPS()
 	fmt.Fprintf(w, "bare net/http handler: %.0f req/s (median of its runs: %s), body %d bytes like a view\n",
 		bare, strings.Join(runs, ", "), o.bodyBytes)
+	fmt.Fprintln(w, "× bare: a run's req/s divided by the bare handler's, measured just before and just after the scenario (their mean)")
 	if cfg.rounds > 1 {
-		fmt.Fprintf(w, "every scenario ran %d times: each row is the run with the median req/s\n", cfg.rounds)
+		fmt.Fprintf(w, "every scenario ran %d times: each row is the run with the median ratio to the bare handler\n", cfg.rounds)
 	}
 
 	for _, in := range o.instances {
@@ -60,7 +70,7 @@ func (b *bench) report(w io.Writer, o *outcome) {
 		// The last column is not tab-terminated, so a long note does not
 		// widen the table.
 		fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp99 ms\tCPU s/1k req\t× bare\tnote")
-		row := func(name string, r *result, rps float64) {
+		row := func(name string, r *result, rps, ratioToBare float64) {
 			if r.skipped != "" {
 				fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s\n", name, r.skipped)
 				return
@@ -74,14 +84,14 @@ func (b *bench) report(w io.Writer, o *outcome) {
 				note = strings.TrimPrefix(note+"; FAILED: "+r.failed, "; ")
 			}
 			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.4f\t%s\t%s\n",
-				name, rps, ms(r.p50), ms(r.p99), r.cpuPer1k, ratio(rps/bare), note)
+				name, rps, ms(r.p50), ms(r.p99), r.cpuPer1k, ratio(ratioToBare), note)
 		}
 		// The bare row shows the rate the ratios divide by; its latency
 		// and CPU are those of its median run.
-		row("bare", median(o.bare), bare)
+		row("bare", median(o.bare), bare, 1)
 		for _, s := range scenarios {
 			if r := median(o.results[in.label][s.name]); r != nil {
-				row(s.name, r, r.rps)
+				row(s.name, r, r.rps, r.ratio())
 			}
 		}
 		tw.Flush()
@@ -94,7 +104,7 @@ func (b *bench) report(w io.Writer, o *outcome) {
 		return
 	}
 	base := o.instances[0].label
-	fmt.Fprintf(w, "\nSide by side: ratio to the bare handler (req/s ÷ %.0f) and server CPU ms per request; change against %s\n", bare, base)
+	fmt.Fprintf(w, "\nSide by side: ratio to the bare handler (req/s ÷ the bare handler's around the scenario) and server CPU ms per request; change against %s\n", base)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := []string{"scenario"}
 	for _, in := range o.instances {
@@ -126,7 +136,7 @@ func (b *bench) report(w io.Writer, o *outcome) {
 		}
 		cells := []string{s.name}
 		for _, r := range runs {
-			cells = append(cells, ratio(r.rps/bare))
+			cells = append(cells, ratio(r.ratio()))
 		}
 		for _, r := range runs[1:] {
 			cells = append(cells, change(r.rps, runs[0].rps))

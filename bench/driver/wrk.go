@@ -24,6 +24,17 @@ type result struct {
 	cpuPer1k        float64 // server CPU seconds per 1,000 requests
 	skipped, failed string  // why the run did not happen, or went wrong
 	note            string  // what else the report shows of the run
+	// bare is the bare handler's req/s around the run (the mean of its runs
+	// just before and after), which the run's ratio divides by.
+	bare float64
+}
+
+// ratio is r's throughput divided by the bare handler's around it.
+func (r *result) ratio() float64 {
+	if r.bare == 0 {
+		return 0
+	}
+	return r.rps / r.bare
 }
 
 // load is one wrk invocation.
