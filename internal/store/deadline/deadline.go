@@ -12,6 +12,7 @@ package deadline
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -59,11 +60,16 @@ func (s *limitedStore) MatchRecord(ctx context.Context, q *store.Query, r *schem
 }
 
 func (s *limitedStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	ctx, cancel := context.WithTimeout(ctx, s.limit)
+	txCtx, cancel := context.WithTimeout(ctx, s.limit)
 	defer cancel()
-	end, _ := ctx.Deadline()
-	return s.Store.InTx(ctx, func(tx store.Tx) error {
-		return fn(&limitedTx{Tx: tx, end: end})
+	end, _ := txCtx.Deadline()
+	t := &limitedTx{end: end, txCtx: txCtx}
+	if reflect.TypeOf(ctx).Comparable() {
+		t.caller = ctx
+	}
+	return s.Store.InTx(txCtx, func(tx store.Tx) error {
+		t.Tx = tx
+		return fn(t)
 	})
 }
 
@@ -72,9 +78,18 @@ func (s *limitedStore) InTx(ctx context.Context, fn func(tx store.Tx) error) err
 type limitedTx struct {
 	store.Tx
 	end time.Time
+	// caller is the context InTx was given (nil when contexts of its type
+	// cannot be compared), txCtx the one limited to end made from it.
+	caller, txCtx context.Context
 }
 
+// bound returns ctx limited to the transaction's deadline. Callers mostly
+// pass the context they gave InTx, and then the transaction's own serves:
+// a new one per operation cost a timer each.
 func (t *limitedTx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t.caller != nil && ctx == t.caller {
+		return t.txCtx, func() {}
+	}
 	return context.WithDeadline(ctx, t.end)
 }
 

@@ -153,6 +153,16 @@ func TestQueriesPastTheLimitAreCancelled(t *testing.T) {
 				})
 			})
 			wantTimedOut(t, "InTx", err)
+			// An operation given another context than InTx's is held to the
+			// transaction's deadline too.
+			type key struct{}
+			err = within(t, "InTx with another context", func() error {
+				return st.InTx(ctx, func(tx store.Tx) error {
+					_, err := tx.FindRecords(context.WithValue(ctx, key{}, "other"), slowQuery(c))
+					return err
+				})
+			})
+			wantTimedOut(t, "InTx with another context", err)
 
 			// The engine serves on after the cancelled queries, and the
 			// timed-out transaction left nothing. Asked without the 200 ms
