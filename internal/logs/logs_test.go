@@ -142,3 +142,49 @@ func TestRetentionPrunesOldEntries(t *testing.T) {
 		t.Errorf("after pruning: %+v, want only %s", list, fresh.ID)
 	}
 }
+
+// TestWriterWakesPerBatch checks when entries reach the database without
+// Sync: at once when a batch is queued, else at the flush interval.
+func TestWriterWakesPerBatch(t *testing.T) {
+	t.Parallel()
+	stored := func(svc *logs.Service) int64 {
+		_, total, err := svc.List(context.Background(), store.LogQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return total
+	}
+	waitFor := func(svc *logs.Service, n int64, within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for stored(svc) < n {
+			if time.Since(start) > within {
+				t.Fatalf("%d entries stored after %v, want %d", stored(svc), within, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+
+	// Entries short of a batch (4) wait for the flush interval, an hour
+	// here; the entry that completes the batch has them written at once.
+	svc := logs.New(openDB(t), logs.Options{Batch: 4, FlushEvery: time.Hour})
+	start(t, svc)
+	logger := slog.New(logs.NewHandler(slog.DiscardHandler, svc))
+	for i := range 3 {
+		logger.Info("entry", "i", i)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := stored(svc); n != 0 {
+		t.Errorf("%d entries stored before a batch was queued, want 0", n)
+	}
+	logger.Info("entry", "i", 3)
+	waitFor(svc, 4, 10*time.Second)
+
+	// Fewer than a batch are written at the flush interval.
+	svc = logs.New(openDB(t), logs.Options{Batch: 100, FlushEvery: 50 * time.Millisecond})
+	start(t, svc)
+	logger = slog.New(logs.NewHandler(slog.DiscardHandler, svc))
+	logger.Info("alone")
+	waitFor(svc, 1, 10*time.Second)
+}

@@ -45,9 +45,13 @@ const (
 
 // Service writes log entries to the log database and reads them back.
 type Service struct {
-	st      store.LogStore
-	opts    Options
-	queue   chan *entry
+	st    store.LogStore
+	opts  Options
+	queue chan *entry
+	// wake tells the writer that a batch is queued. The writer takes
+	// entries off the queue by the batch, not one by one as they come: a
+	// wake-up per logged request cost a goroutine switch each.
+	wake    chan struct{}
 	syncReq chan chan struct{}
 	dropped atomic.Int64
 	failed  atomic.Int64
@@ -80,7 +84,7 @@ func New(st store.LogStore, opts Options) *Service {
 	if opts.Errors == nil {
 		opts.Errors = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, opts: opts, queue: make(chan *entry, opts.Buffer), syncReq: make(chan chan struct{})}
+	return &Service{st: st, opts: opts, queue: make(chan *entry, opts.Buffer), wake: make(chan struct{}, 1), syncReq: make(chan chan struct{})}
 }
 
 // Dropped is how many entries were dropped because the queue was full.
@@ -109,6 +113,12 @@ func (s *Service) enqueue(e *entry, cfg settings.Logs) {
 	}
 	select {
 	case s.queue <- e:
+		if len(s.queue) >= s.opts.Batch {
+			select {
+			case s.wake <- struct{}{}:
+			default: // the writer is woken already
+			}
+		}
 	default:
 		s.dropped.Add(1)
 	}
@@ -173,29 +183,23 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		b.reset()
 	}
+	// drain writes the entries queued when it starts: a bound, so that a
+	// steady stream of entries does not keep the writer from its other work.
 	drain := func() {
-		for {
-			select {
-			case e := <-s.queue:
-				b.add(s, e)
-				if len(b.rows) >= s.opts.Batch {
-					write()
-				}
-			default:
-				write()
-				return
-			}
-		}
-	}
-	for {
-		select {
-		case e := <-s.queue:
-			b.add(s, e)
+		for range len(s.queue) {
+			b.add(s, <-s.queue)
 			if len(b.rows) >= s.opts.Batch {
 				write()
 			}
+		}
+		write()
+	}
+	for {
+		select {
+		case <-s.wake:
+			drain()
 		case <-flush.C:
-			write()
+			drain()
 		case <-prune.C:
 			s.prune(ctx)
 		case done := <-s.syncReq:
