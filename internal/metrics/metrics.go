@@ -9,7 +9,7 @@ package metrics
 
 import (
 	"net/http"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +32,19 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	queries     *prometheus.HistogramVec
 	webhooks    *prometheus.CounterVec
+
+	// The series of each label set met, so that a request or query finds
+	// its own without hashing its labels into the vectors again (the label
+	// sets are bounded: route templates, methods, status classes, ops).
+	requestSeries sync.Map // requestLabels → *requestSeries
+	querySeries   sync.Map // op → prometheus.Observer
+}
+
+type requestLabels struct{ route, method, class string }
+
+type requestSeries struct {
+	count prometheus.Counter
+	took  prometheus.Observer
 }
 
 // New returns metrics registered in a fresh registry, together with the Go
@@ -92,9 +105,17 @@ func (m *Metrics) ObserveRequest(route, method string, status int, took time.Dur
 	if m == nil {
 		return
 	}
-	method = Method(method)
-	m.requests.WithLabelValues(route, method, CodeClass(status)).Inc()
-	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
+	labels := requestLabels{route, Method(method), CodeClass(status)}
+	v, ok := m.requestSeries.Load(labels)
+	if !ok {
+		v, _ = m.requestSeries.LoadOrStore(labels, &requestSeries{
+			count: m.requests.WithLabelValues(labels.route, labels.method, labels.class),
+			took:  m.duration.WithLabelValues(labels.route, labels.method),
+		})
+	}
+	series := v.(*requestSeries)
+	series.count.Inc()
+	series.took.Observe(took.Seconds())
 	if status == http.StatusTooManyRequests {
 		m.rateLimited.WithLabelValues(route).Inc()
 	}
@@ -106,7 +127,11 @@ func (m *Metrics) ObserveQuery(op string, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.queries.WithLabelValues(op).Observe(took.Seconds())
+	v, ok := m.querySeries.Load(op)
+	if !ok {
+		v, _ = m.querySeries.LoadOrStore(op, m.queries.WithLabelValues(op))
+	}
+	v.(prometheus.Observer).Observe(took.Seconds())
 }
 
 // WebhookAttempt counts one webhook delivery attempt by outcome.
@@ -159,8 +184,17 @@ func Method(m string) string {
 // CodeClass returns the status class label of an HTTP status: "2xx",
 // "4xx"...
 func CodeClass(status int) string {
-	if status < 100 || status > 599 {
-		return "unknown"
+	switch status / 100 {
+	case 1:
+		return "1xx"
+	case 2:
+		return "2xx"
+	case 3:
+		return "3xx"
+	case 4:
+		return "4xx"
+	case 5:
+		return "5xx"
 	}
-	return strconv.Itoa(status/100) + "xx"
+	return "unknown"
 }
