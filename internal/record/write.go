@@ -493,7 +493,7 @@ func (s *Service) validate(r *schema.Record, fe apperr.FieldErrors) {
 
 // checkRelations verifies that every related id exists in its collection.
 func (s *Service) checkRelations(ctx context.Context, rd store.Reader, r *schema.Record, fe apperr.FieldErrors) error {
-	super := &Request{Auth: superuserRecord()}
+	var super *Request
 	for _, f := range r.Collection.Fields {
 		if f.Type != schema.TypeRelation {
 			continue
@@ -518,6 +518,9 @@ func (s *Service) checkRelations(ctx context.Context, rd store.Reader, r *schema
 		}
 		if _, bad := fe[f.Name]; bad {
 			continue
+		}
+		if super == nil {
+			super = &Request{Auth: superuserRecord()}
 		}
 		q := s.query(target, super)
 		q.IDs = ids
