@@ -59,7 +59,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *store.AuditEntry) error {
 	e.Seq, e.PrevHash = head.Seq+1, head.Hash
 	e.Time = e.Time.UTC().Truncate(time.Millisecond)
 	e.Hash = e.ComputeHash()
-	if _, err := t.conn.ExecContext(ctx, `INSERT INTO "_audit" (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := t.conn.execRow(ctx, `INSERT INTO "_audit" (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, schema.FormatTime(e.Time), e.ActorCollection, e.ActorID, e.IP, e.Action, e.Target,
 		string(e.Detail), e.PrevHash, e.Hash); err != nil {
 		return formatError(ctx, fmt.Errorf("appending audit entry: %w", err))

@@ -78,7 +78,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *store.Event) error {
 	}
 	// The highest seq committed (t.lastSeq) covers the events pruning
 	// deleted; MAX covers those appended in this transaction.
-	res, err := t.conn.ExecContext(ctx, `INSERT INTO "_events" ("seq", "id", "collectionId", "collectionName", "recordId", "action", "before", "after", "created")
+	res, err := t.conn.execRow(ctx, `INSERT INTO "_events" ("seq", "id", "collectionId", "collectionName", "recordId", "action", "before", "after", "created")
 		VALUES (max(COALESCE((SELECT MAX("seq") FROM "_events"), 0), ?) + 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.lastSeq.Load(), e.ID, e.CollectionID, e.CollectionName, e.RecordID, string(e.Action),
 		nullJSON(e.Before), nullJSON(e.After), schema.FormatTime(e.Time))

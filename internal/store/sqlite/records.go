@@ -73,7 +73,7 @@ func (t *tx) InsertRecord(ctx context.Context, r *schema.Record) error {
 		b.WriteByte('?')
 	}
 	b.WriteString(")")
-	if _, err := t.conn.ExecContext(ctx, b.String(), args...); err != nil {
+	if _, err := t.conn.execRow(ctx, b.String(), args...); err != nil {
 		return formatError(ctx, fmt.Errorf("inserting into %s: %w", tbl.name, err))
 	}
 	return nil
@@ -112,7 +112,7 @@ func (t *tx) UpdateRecord(ctx context.Context, r *schema.Record) error {
 	}
 	b.WriteString(` WHERE "id" = ?`)
 	set = append(set, r.ID())
-	res, err := t.conn.ExecContext(ctx, b.String(), set...)
+	res, err := t.conn.execRow(ctx, b.String(), set...)
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("updating %s: %w", tbl.name, err))
 	}
@@ -153,7 +153,7 @@ func (t *tx) DeleteRecord(ctx context.Context, c *schema.Collection, id string) 
 	if err := checkTableName(c.Name); err != nil {
 		return err
 	}
-	res, err := t.conn.ExecContext(ctx, `DELETE FROM `+quote(c.Name)+` WHERE "id" = ?`, id)
+	res, err := t.conn.execRow(ctx, `DELETE FROM `+quote(c.Name)+` WHERE "id" = ?`, id)
 	if err != nil {
 		return formatError(ctx, fmt.Errorf("deleting from %s: %w", c.Name, err))
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -134,5 +135,40 @@ func TestWriterStatementsSurviveAnInterrupt(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+}
+
+// Row writes run without an interrupt watcher, but a context that has ended
+// before one starts still stops it: nothing is written.
+func TestRowWritesCheckTheirContext(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	c := schema.NewCollection(schema.TypeBase, "notes", nil)
+	c.ID = "pbc_notes"
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.CreateCollection(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		r := schema.NewRecord(c)
+		r.Data["id"] = "a00000000000001"
+		if err := tx.InsertRecord(ended, r); !errors.Is(err, context.Canceled) {
+			t.Errorf("InsertRecord with an ended context: %v, want canceled", err)
+		}
+		e := &store.Event{ID: "ev1", CollectionID: c.ID, CollectionName: c.Name, RecordID: "a00000000000001", Action: store.ActionCreate, Time: time.Now()}
+		if err := tx.AppendEvent(ended, e); !errors.Is(err, context.Canceled) {
+			t.Errorf("AppendEvent with an ended context: %v, want canceled", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CountRecords(ctx, &store.Query{Collection: c, Schema: func(string) *schema.Collection { return c }}); err != nil || n != 0 {
+		t.Errorf("records after the refused insert: %d, %v; want 0", n, err)
+	}
+	if evs, err := s.Events(ctx, 0, 10); err != nil || len(evs) != 0 {
+		t.Errorf("events after the refused append: %d, %v; want 0", len(evs), err)
 	}
 }
