@@ -60,20 +60,7 @@ func (t *tx) InsertRecord(ctx context.Context, r *schema.Record) error {
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO ")
-	b.WriteString(quote(tbl.name))
-	b.WriteString(" (")
-	b.WriteString(tbl.selectList())
-	b.WriteString(") VALUES (")
-	for i := range tbl.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('?')
-	}
-	b.WriteString(")")
-	if _, err := t.conn.execRow(ctx, b.String(), args...); err != nil {
+	if _, err := t.conn.execRow(ctx, tbl.insert, args...); err != nil {
 		return formatError(ctx, fmt.Errorf("inserting into %s: %w", tbl.name, err))
 	}
 	return nil

@@ -37,9 +37,9 @@ type column struct {
 type table struct {
 	name string
 	cols []column
-	// quoted is the quoted table name and list the quoted column list,
-	// computed once by tableOf.
-	quoted, list string
+	// quoted is the quoted table name, list the quoted column list and
+	// insert the INSERT of a row, computed once by tableOf.
+	quoted, list, insert string
 }
 
 // kindOf returns f's column kind.
@@ -109,6 +109,7 @@ func tableOf(c *schema.Collection) (*table, error) {
 	}
 	t.quoted = quote(t.name)
 	t.list = t.selectList()
+	t.insert = "INSERT INTO " + t.quoted + " (" + t.list + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
 	return t, nil
 }
 
