@@ -136,6 +136,8 @@ type group struct {
 	// of callers rolled back to their savepoint are not counted: SQLite
 	// gives their seqs out again).
 	appended int64
+	// seqs gives the seqs of the events appended in the transaction.
+	seqs seqCounter
 	// rolledBack is set by SQLite's rollback hook: the transaction is gone.
 	rolledBack atomic.Bool
 	done       chan struct{} // closed when err holds the outcome
@@ -229,20 +231,23 @@ func (s *Store) runCaller(ctx context.Context, g *group, fn func(tx store.Tx) er
 		s.abort(g)
 		return formatError(ctx, fmt.Errorf("opening savepoint: %w", err))
 	}
+	mark := g.seqs // the caller's events are undone with its savepoint
 	done := false
 	defer func() {
 		if !done { // fn panicked; the panic goes on after the writer is passed on
+			g.seqs = mark
 			s.undo(g)
 			s.finish(g)
 		}
 	}()
-	t := &tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: wc, lastSeq: &s.lastSeq}
+	t := &tx{reader: reader{q: g.conn, filters: s.filters, tables: s.tables}, conn: wc, lastSeq: &s.lastSeq, seqs: &g.seqs}
 	err := fn(t)
 	done = true
 	if err == nil && ctx.Err() != nil {
 		err = formatError(ctx, ctx.Err())
 	}
 	if err != nil {
+		g.seqs = mark
 		s.undo(g)
 		s.finish(g)
 		return err

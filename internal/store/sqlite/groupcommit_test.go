@@ -328,16 +328,15 @@ func TestLastEventSeqFollowsCommits(t *testing.T) {
 		})
 		return seq, err
 	}
-	// Callers queued behind a held writer share one transaction; the last
-	// one fails after appending its event, whose seq SQLite then gives out
-	// again.
+	// Callers queued behind a held writer share one transaction; the third
+	// fails after appending its event, whose seq the fourth gets again.
 	release := make(chan struct{})
 	held := holdWriter(t, s, "holder", release)
 	type result struct {
 		seq int64
 		err error
 	}
-	results := make([]chan result, 3)
+	results := make([]chan result, 4)
 	for i := range results {
 		results[i] = make(chan result, 1)
 		go func() {
@@ -350,19 +349,20 @@ func TestLastEventSeqFollowsCommits(t *testing.T) {
 	if err := <-held; err != nil {
 		t.Fatal(err)
 	}
-	var ok []int64
+	var seqs []int64
 	for i, ch := range results {
 		r := <-ch
 		if (r.err != nil) != (i == 2) {
 			t.Fatalf("caller %d: %v", i, r.err)
 		}
-		if r.err == nil {
-			ok = append(ok, r.seq)
-		}
+		seqs = append(seqs, r.seq)
+	}
+	if seqs[3] != seqs[2] || seqs[3] != max(seqs[0], seqs[1])+1 {
+		t.Fatalf("seqs of the callers %v: want the failed third's seq given to the fourth, one after the first two", seqs)
 	}
 	last, err := s.LastEventSeq(ctx)
-	if err != nil || last != max(ok[0], ok[1]) {
-		t.Fatalf("LastEventSeq: %d, %v; want %d, the highest committed", last, err, max(ok[0], ok[1]))
+	if err != nil || last != seqs[3] {
+		t.Fatalf("LastEventSeq: %d, %v; want %d, the highest committed", last, err, seqs[3])
 	}
 	// A failed transaction on its own leaves it as it was.
 	if _, err := appendOne("lost", true); err == nil {
@@ -482,5 +482,53 @@ func TestEventsRowidMigration(t *testing.T) {
 	defer s.Close()
 	if next := appendEvent(t, s, "e51"); next != 51 {
 		t.Fatalf("the first seq after the migration and pruning: %d, want 51", next)
+	}
+}
+
+// Two stores on one file (as a server and a CLI command are) take turns
+// appending events: each transaction counts seqs on from the highest in
+// the file, so they never collide and keep increasing, also in a
+// transaction of several events and after one rolled back.
+func TestEventSeqsAcrossStoresOnOneFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data.db")
+	a := openAt(t, path)
+	defer a.Close()
+	b := openAt(t, path)
+	defer b.Close()
+	var seqs []int64
+	for i := range 3 {
+		seqs = append(seqs, appendEvent(t, a, fmt.Sprintf("a%d", i)), appendEvent(t, b, fmt.Sprintf("b%d", i)))
+	}
+	err := b.InTx(ctx, func(tx store.Tx) error {
+		for i := range 2 {
+			e := &store.Event{ID: fmt.Sprintf("batch%d", i), CollectionID: "pbc_posts", CollectionName: "posts", RecordID: "r", Action: store.ActionCreate, Time: time.Now()}
+			if err := tx.AppendEvent(ctx, e); err != nil {
+				return err
+			}
+			seqs = append(seqs, e.Seq)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("rolled back")
+	err = a.InTx(ctx, func(tx store.Tx) error {
+		e := &store.Event{ID: "undone", CollectionID: "pbc_posts", CollectionName: "posts", RecordID: "r", Action: store.ActionCreate, Time: time.Now()}
+		if err := tx.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("the rolled back append: %v", err)
+	}
+	seqs = append(seqs, appendEvent(t, a, "after"))
+	for i, seq := range seqs {
+		if seq != int64(i+1) {
+			t.Fatalf("seqs %v, want 1 to %d in order", seqs, len(seqs))
+		}
 	}
 }

@@ -76,22 +76,45 @@ func (t *tx) AppendEvent(ctx context.Context, e *store.Event) error {
 			return apperr.New(apperr.Invalid, "Event record data is not valid JSON.")
 		}
 	}
-	// The highest seq committed (t.lastSeq) covers the events pruning
-	// deleted; MAX covers those appended in this transaction.
-	res, err := t.conn.execRow(ctx, `INSERT INTO "_events" ("seq", "id", "collectionId", "collectionName", "recordId", "action", "before", "after", "created")
-		VALUES (max(COALESCE((SELECT MAX("seq") FROM "_events"), 0), ?) + 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.lastSeq.Load(), e.ID, e.CollectionID, e.CollectionName, e.RecordID, string(e.Action),
-		nullJSON(e.Before), nullJSON(e.After), schema.FormatTime(e.Time))
+	seq, err := t.nextSeq(ctx)
 	if err != nil {
+		return err
+	}
+	if _, err := t.conn.execRow(ctx, `INSERT INTO "_events" (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seq, e.ID, e.CollectionID, e.CollectionName, e.RecordID, string(e.Action),
+		nullJSON(e.Before), nullJSON(e.After), schema.FormatTime(e.Time)); err != nil {
 		return formatError(ctx, fmt.Errorf("appending event: %w", err))
 	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return formatError(ctx, fmt.Errorf("reading event seq: %w", err))
-	}
+	t.seqs.last = seq
 	e.Seq = seq
 	t.appended = max(t.appended, seq)
 	return nil
+}
+
+// seqCounter is the highest event seq of a write transaction: read once,
+// by the transaction's first append, and then counted up, instead of an
+// "SELECT MAX(seq)" in every append (about 2% of a record create). A caller
+// rolled back to its savepoint restores the counter it found, as SQLite
+// undoes its events.
+type seqCounter struct {
+	last   int64
+	loaded bool
+}
+
+// nextSeq returns the seq of the next event appended in t: one more than
+// the highest ever committed (by any process: read under the write lock,
+// with the pruned ones; and t.lastSeq, this store's) or appended in the
+// transaction.
+func (t *tx) nextSeq(ctx context.Context) (int64, error) {
+	if !t.seqs.loaded {
+		var stored int64
+		err := t.conn.QueryRowContext(ctx, `SELECT max(COALESCE((SELECT MAX("seq") FROM "_events"), 0), (SELECT "seq" FROM "_eventsPruned"))`).Scan(&stored)
+		if err != nil {
+			return 0, formatError(ctx, fmt.Errorf("reading the last event seq: %w", err))
+		}
+		*t.seqs = seqCounter{last: max(stored, t.lastSeq.Load()), loaded: true}
+	}
+	return t.seqs.last + 1, nil
 }
 
 // nullJSON stores an absent document as NULL.

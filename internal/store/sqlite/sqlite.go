@@ -269,6 +269,8 @@ type tx struct {
 	appended int64
 	// lastSeq is the store's highest committed event seq.
 	lastSeq *atomic.Int64
+	// seqs is the event seq counter of the group tx belongs to.
+	seqs *seqCounter
 }
 
 var _ store.Tx = (*tx)(nil)
