@@ -47,6 +47,8 @@ type Service struct {
 	Cache *ReadCache
 	// hooks runs around writes (hooks.go); nil runs none.
 	hooks Hooks
+	// exportOrders serves the Exporters of NewExporter.
+	exportOrders exportOrders
 }
 
 // New returns a record service. files may be nil when file fields are not

@@ -115,7 +115,7 @@ func (s *server) respondItem(w http.ResponseWriter, r *http.Request, it *record.
 		s.respond(w, r, http.StatusOK, record.Export(it, req))
 		return
 	}
-	e := record.NewExporter(req)
+	e := s.Records.NewExporter(req)
 	writeEncoded(w, http.StatusOK, func(dst []byte) ([]byte, error) { return appendItem(dst, e, it, 0) })
 }
 
@@ -133,7 +133,7 @@ func (s *server) respondList(w http.ResponseWriter, r *http.Request, res *record
 		})
 		return
 	}
-	e := record.NewExporter(req)
+	e := s.Records.NewExporter(req)
 	writeEncoded(w, http.StatusOK, func(dst []byte) ([]byte, error) {
 		dst = append(dst, `{"items":`...)
 		dst, err := appendItems(dst, e, res.Items, 0)

@@ -43,7 +43,7 @@ func (s *service) List(ctx context.Context, in *connect.Request[basaltv1.ListReq
 		TotalItems: int64(res.TotalItems), TotalPages: int64(res.TotalPages),
 		Items: make([]*structpb.Struct, len(res.Items)),
 	}
-	exp := record.NewExporter(req)
+	exp := s.records.NewExporter(req)
 	for i, it := range res.Items {
 		if out.Items[i], err = encodeItem(exp, it); err != nil {
 			return nil, s.fail(ctx, err)
@@ -62,7 +62,7 @@ func (s *service) Get(ctx context.Context, in *connect.Request[basaltv1.GetReque
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	rec, err := encodeItem(record.NewExporter(req), it)
+	rec, err := encodeItem(s.records.NewExporter(req), it)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -107,7 +107,7 @@ func (s *service) write(ctx context.Context, h http.Header, method string, data 
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	rec, err := encodeItem(record.NewExporter(req), it)
+	rec, err := encodeItem(s.records.NewExporter(req), it)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
