@@ -107,8 +107,7 @@ type seqCounter struct {
 // transaction.
 func (t *tx) nextSeq(ctx context.Context) (int64, error) {
 	if !t.seqs.loaded {
-		var stored int64
-		err := t.conn.QueryRowContext(ctx, `SELECT max(COALESCE((SELECT MAX("seq") FROM "_events"), 0), (SELECT "seq" FROM "_eventsPruned"))`).Scan(&stored)
+		stored, err := t.conn.queryInt(ctx, `SELECT max(COALESCE((SELECT MAX("seq") FROM "_events"), 0), (SELECT "seq" FROM "_eventsPruned"))`)
 		if err != nil {
 			return 0, formatError(ctx, fmt.Errorf("reading the last event seq: %w", err))
 		}

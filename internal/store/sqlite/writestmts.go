@@ -44,6 +44,42 @@ func (c writeConn) execRow(ctx context.Context, query string, args ...any) (sql.
 	return c.ExecContext(context.WithoutCancel(ctx), query, args...)
 }
 
+// queryInt runs query, which answers one integer and takes microseconds,
+// through the statement cache, not interrupted while it runs (as execRow).
+func (c writeConn) queryInt(ctx context.Context, query string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	var n int64
+	err := c.Raw(func(dc any) error {
+		st, err := c.cache.prepared(ctx, dc, query)
+		if err != nil {
+			return err
+		}
+		q, ok := st.(driver.StmtQueryContext)
+		if !ok {
+			return fmt.Errorf("sqlite statement %T cannot query", st)
+		}
+		rows, err := q.QueryContext(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := make([]driver.Value, 1)
+		if err := rows.Next(dest); err != nil {
+			return fmt.Errorf("reading %q: %w", query, err)
+		}
+		v, ok := dest[0].(int64)
+		if !ok {
+			return fmt.Errorf("%q answered %T, not an integer", query, dest[0])
+		}
+		n = v
+		return nil
+	})
+	return n, err
+}
+
 // ExecContext runs query with args on the writer, preparing it once.
 // Arguments are converted as database/sql converts them.
 func (c writeConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
