@@ -38,10 +38,25 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)
 }
 
-// ActorOf returns the actor ctx carries and whether it carries one.
+type actorFuncKey struct{}
+
+// WithActorFunc returns ctx carrying actor, which tells the actor from the
+// context of the change when an entry is written: finding the actor then
+// costs only the requests that are audited.
+func WithActorFunc(ctx context.Context, actor func(context.Context) Actor) context.Context {
+	return context.WithValue(ctx, actorFuncKey{}, actor)
+}
+
+// ActorOf returns the actor ctx carries (WithActor, else WithActorFunc)
+// and whether it carries one.
 func ActorOf(ctx context.Context) (Actor, bool) {
-	a, ok := ctx.Value(actorKey{}).(Actor)
-	return a, ok
+	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+		return a, true
+	}
+	if actor, ok := ctx.Value(actorFuncKey{}).(func(context.Context) Actor); ok {
+		return actor(ctx), true
+	}
+	return Actor{}, false
 }
 
 // Writer is the part of the store the log appends through.

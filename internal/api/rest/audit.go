@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,16 +19,17 @@ func (s *server) auditRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/audit/{seq}", s.requireSuperuser(s.withAudit(s.viewAudit)))
 }
 
-// auditActor tells the services who makes the request (for their audit
-// entries): the authenticated record, or a guest, and the client address.
-func (s *server) auditActor(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// actorOf tells the services who made the request r for their audit
+// entries, from the context of the change: the authenticated record, or a
+// guest, and the client address.
+func (s *server) actorOf(r *http.Request) func(context.Context) audit.Actor {
+	return func(ctx context.Context) audit.Actor {
 		a := audit.Actor{IP: s.ip(r)}
-		if id := identityOf(r); id != nil {
+		if id, _ := ctx.Value(identityKey{}).(*identity); id != nil {
 			a.CollectionID, a.RecordID = id.record.Collection.ID, id.record.ID()
 		}
-		next.ServeHTTP(w, r.WithContext(audit.WithActor(r.Context(), a)))
-	})
+		return a
+	}
 }
 
 func (s *server) withAudit(next http.HandlerFunc) http.HandlerFunc {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/basalt-dev/basalt/internal/audit"
 	"github.com/basalt-dev/basalt/internal/logs"
 	"github.com/basalt-dev/basalt/internal/random"
 	"github.com/basalt-dev/basalt/internal/schema"
@@ -76,7 +77,8 @@ func (s *server) observe(next http.Handler) http.Handler {
 			w.Header().Add("Access-Control-Expose-Headers", RequestIDHeader)
 		}
 		st := &requestState{proxy: s.proxyTrust(r)}
-		r = r.WithContext(logs.WithRequestID(context.WithValue(r.Context(), stateKey{}, st), id))
+		ctx := logs.WithRequestID(context.WithValue(r.Context(), stateKey{}, st), id)
+		r = r.WithContext(audit.WithActorFunc(ctx, s.actorOf(r)))
 		var endSpan func(route string, status int)
 		if s.Tracer != nil {
 			var ctx context.Context

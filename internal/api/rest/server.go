@@ -127,7 +127,7 @@ func NewServer(d Deps) http.Handler {
 	for pattern, h := range d.Mounts {
 		mux.Handle(pattern, h)
 	}
-	return s.observe(s.recover(s.cors(s.limit(s.fresh(s.loadAuth(s.auditActor(s.routed(mux))))))))
+	return s.observe(s.recover(s.cors(s.limit(s.fresh(s.loadAuth(s.routed(mux)))))))
 }
 
 type identityKey struct{}
