@@ -25,9 +25,8 @@ func Export(it *Item, req *Request) map[string]any {
 type Exporter struct {
 	req   *Request
 	super bool
-	// keys holds, per collection, its candidate keys in ascending order;
-	// orders, when not nil, those worked out for earlier responses.
-	keys   map[*schema.Collection][]exportKey
+	// orders holds, per collection, its candidate keys in ascending order:
+	// the Exporter's own, or those its Service shares.
 	orders *exportOrders
 }
 
@@ -69,7 +68,7 @@ type exportKey struct {
 
 // NewExporter returns an Exporter for the caller req (nil: a guest).
 func NewExporter(req *Request) *Exporter {
-	return &Exporter{req: req, super: IsSuperuser(req)}
+	return &Exporter{req: req, super: IsSuperuser(req), orders: &exportOrders{}}
 }
 
 // NewExporter returns an Exporter for the caller req (nil: a guest) that
@@ -187,13 +186,8 @@ func (e *Exporter) expanded(expand map[string]any) map[string]any {
 // order returns the candidate keys of c's records in ascending order.
 // Passwords and token keys are never candidates.
 func (e *Exporter) order(c *schema.Collection) []exportKey {
-	if keys, ok := e.keys[c]; ok {
+	if keys, ok := e.orders.get(c); ok {
 		return keys
-	}
-	if e.orders != nil {
-		if keys, ok := e.orders.get(c); ok {
-			return keys
-		}
 	}
 	keys := make([]exportKey, 0, len(c.Fields)+3)
 	keys = append(keys, exportKey{name: "collectionId"}, exportKey{name: "collectionName"}, exportKey{name: "expand"})
@@ -207,14 +201,7 @@ func (e *Exporter) order(c *schema.Collection) []exportKey {
 		keys = append(keys, exportKey{name: f.Name, field: f})
 	}
 	slices.SortFunc(keys, func(a, b exportKey) int { return strings.Compare(a.name, b.name) })
-	if e.orders != nil {
-		e.orders.put(c, keys)
-		return keys
-	}
-	if e.keys == nil {
-		e.keys = make(map[*schema.Collection][]exportKey, 1)
-	}
-	e.keys[c] = keys
+	e.orders.put(c, keys)
 	return keys
 }
 

@@ -62,8 +62,7 @@ func (s *limitedStore) MatchRecord(ctx context.Context, q *store.Query, r *schem
 func (s *limitedStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	txCtx, cancel := context.WithTimeout(ctx, s.limit)
 	defer cancel()
-	end, _ := txCtx.Deadline()
-	t := &limitedTx{end: end, txCtx: txCtx}
+	t := &limitedTx{txCtx: txCtx}
 	if reflect.TypeOf(ctx).Comparable() {
 		t.caller = ctx
 	}
@@ -77,9 +76,9 @@ func (s *limitedStore) InTx(ctx context.Context, fn func(tx store.Tx) error) err
 // callers pass them their own context, which does not carry it.
 type limitedTx struct {
 	store.Tx
-	end time.Time
 	// caller is the context InTx was given (nil when contexts of its type
-	// cannot be compared), txCtx the one limited to end made from it.
+	// cannot be compared), txCtx the one limited to the transaction's
+	// deadline made from it.
 	caller, txCtx context.Context
 }
 
@@ -90,7 +89,8 @@ func (t *limitedTx) bound(ctx context.Context) (context.Context, context.CancelF
 	if t.caller != nil && ctx == t.caller {
 		return t.txCtx, func() {}
 	}
-	return context.WithDeadline(ctx, t.end)
+	end, _ := t.txCtx.Deadline()
+	return context.WithDeadline(ctx, end)
 }
 
 func (t *limitedTx) FindRecords(ctx context.Context, q *store.Query) ([]*schema.Record, error) {
